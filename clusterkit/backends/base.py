@@ -1,0 +1,84 @@
+"""The one Node interface every backend implements."""
+
+from __future__ import annotations
+
+import posixpath
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from ..inventory import NodeSpec
+from ..results import NodeResult
+
+#: Suffix of the backup kept beside a file that clusterkit replaced.
+BACKUP_SUFFIX = ".clusterkit.bak"
+#: Suffix of the very first version of a file clusterkit changed, never overwritten.
+ORIGINAL_SUFFIX = ".clusterkit.orig"
+
+
+def backup_paths(path: str) -> tuple[str, str]:
+    """Where the backup (the previous version) and the original (the image's version) of ``path`` live."""
+    return path + BACKUP_SUFFIX, path + ORIGINAL_SUFFIX
+
+
+def temp_path(path: str, token: str) -> str:
+    """A temporary file beside ``path``, so that the final rename stays on one file system."""
+    head, tail = posixpath.split(path)
+    return posixpath.join(head, f".{tail}.clusterkit-{token}.tmp")
+
+
+class Node(ABC):
+    """One node of a cluster, on some backend.
+
+    Commands return a :class:`NodeResult` and never raise for a remote failure;
+    file operations raise :class:`~clusterkit.errors.NodeError` naming the node.
+    """
+
+    #: The backend's name: "local", "lab" or "ssh".
+    backend: str = ""
+    #: Whether privileged commands really run (False on the local backend).
+    privileged: bool = True
+    #: Whether there is a network connection to open (and so a connect timeout applies).
+    remote: bool = True
+
+    def __init__(self, spec: NodeSpec):
+        self.spec = spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @abstractmethod
+    def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None) -> NodeResult:
+        """Run a shell command as the login user."""
+
+    @abstractmethod
+    def sudo(self, command: str, *, timeout: float | None = None, stdin: str | None = None) -> NodeResult:
+        """Run a shell command as root; the local backend refuses (status ``refused``) and says so."""
+
+    @abstractmethod
+    def read_file(self, path: str, *, privileged: bool = False) -> bytes | None:
+        """A file's bytes, or None when it does not exist."""
+
+    @abstractmethod
+    def write_file(self, path: str, data: bytes, *, mode: int | None = None, privileged: bool = False,
+                   backup: bool = True) -> str | None:
+        """Replace ``path`` atomically: a temporary file beside it, then a rename.
+
+        The old version is kept at ``path + BACKUP_SUFFIX`` (and the first one
+        ever replaced at ``path + ORIGINAL_SUFFIX``). Returns the backup's path,
+        or None when there was no old file.
+        """
+
+    @abstractmethod
+    def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
+        """Copy a local file to the node (atomically, like :meth:`write_file`)."""
+
+    @abstractmethod
+    def get(self, remote: str, local: str | Path) -> None:
+        """Copy a file from the node to this machine."""
+
+    def close(self) -> None:
+        """Release connections; the node may be used again afterwards (it reconnects)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"

@@ -1,0 +1,148 @@
+"""The local backend: nodes that are sandbox directories on this machine, no root needed.
+
+Each node has a directory that stands for its root file system: setup steps
+read, render, validate and diff their files there. Commands run on this machine
+with the node's name in the environment (``CLUSTERKIT_NODE``), and a
+``hostname`` on the node's ``PATH`` that answers with the node's name. A
+privileged command is never run and never silently skipped: it comes back with
+status ``refused`` and a message saying why.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from ..errors import NodeError
+from ..inventory import NodeSpec
+from ..results import NodeResult
+from .base import Node, backup_paths, temp_path
+
+REFUSED = "the local backend has no root, so this privileged command was not run: {cmd}"
+
+
+def default_sandbox_root() -> Path:
+    """``$CLUSTERKIT_SANDBOX``, else ``~/.cache/clusterkit/sandbox``."""
+    env = os.environ.get("CLUSTERKIT_SANDBOX")
+    return Path(env) if env else Path.home() / ".cache" / "clusterkit" / "sandbox"
+
+
+def run_process(argv: list[str], *, node: str, command: str, timeout: float | None,
+                stdin: str | None = None, env: dict | None = None, cwd: str | os.PathLike | None = None) -> NodeResult:
+    """Run a process in its own session; on timeout kill its whole process group."""
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
+                                start_new_session=True, text=True, errors="replace")
+    except OSError as e:
+        return NodeResult.failure(node, "error", f"cannot start: {e.strerror}", command=command)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        return NodeResult(node=node, status="timeout", stdout=out, stderr=err,
+                          duration=time.monotonic() - start,
+                          error=f"no answer within {timeout:g} s; the command was killed", command=command)
+    return NodeResult.from_exit(node, proc.returncode, out, err, time.monotonic() - start, command=command)
+
+
+class LocalNode(Node):
+    backend = "local"
+    privileged = False
+    remote = False
+
+    def __init__(self, spec: NodeSpec, *, root: Path):
+        super().__init__(spec)
+        self.root = Path(root)
+        self.user = spec.user or getpass.getuser()
+        self.home = self.root / "home" / self.user
+        self.bin = self.root / "usr" / "local" / "bin"
+        for d in (self.root / "etc", self.home, self.bin, self.root / "tmp"):
+            d.mkdir(parents=True, exist_ok=True)
+        shim = self.bin / "hostname"
+        if not shim.exists():
+            shim.write_text('#!/bin/sh\n# The local backend: this node\'s name stands for its hostname.\n'
+                            'echo "$CLUSTERKIT_NODE"\n')
+            shim.chmod(0o755)
+        hostname = self.root / "etc" / "hostname"
+        if not hostname.exists():
+            hostname.write_text(spec.name + "\n")
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(CLUSTERKIT_NODE=self.name, CLUSTERKIT_ROOT=str(self.root), HOSTNAME=self.name,
+                   PATH=f"{self.bin}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}")
+        return env
+
+    def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None) -> NodeResult:
+        return run_process(["/bin/sh", "-c", command], node=self.name, command=command, timeout=timeout,
+                           stdin=stdin, env=self.env(), cwd=self.home)
+
+    def sudo(self, command: str, *, timeout: float | None = None, stdin: str | None = None) -> NodeResult:
+        return NodeResult.failure(self.name, "refused", REFUSED.format(cmd=command), command=command)
+
+    # ------------------------------------------------------------ files
+    def path(self, path: str) -> Path:
+        """Where a node path lives in the sandbox; relative paths are under the user's home."""
+        base = self.root if path.startswith("/") else self.home
+        target = (base / path.lstrip("/")).resolve()
+        root = self.root.resolve()
+        if target != root and root not in target.parents:
+            raise NodeError(f"{path!r} leads outside the node's sandbox", node=self.name, field="path")
+        return target
+
+    def read_file(self, path: str, *, privileged: bool = False) -> bytes | None:
+        try:
+            return self.path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise NodeError(f"cannot read {path}: {e.strerror}", node=self.name, field="path") from None
+
+    def write_file(self, path: str, data: bytes, *, mode: int | None = None, privileged: bool = False,
+                   backup: bool = True) -> str | None:
+        target = self.path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(temp_path(str(target), secrets.token_hex(4)))
+            old_mode = target.stat().st_mode & 0o7777 if target.exists() else None
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode if mode is not None else (old_mode if old_mode is not None else 0o644))
+            saved = None
+            if target.exists() and backup:
+                bak, orig = (Path(p) for p in backup_paths(str(target)))
+                if not orig.exists():
+                    shutil.copy2(target, orig)
+                shutil.copy2(target, bak)
+                saved = path + (str(bak)[len(str(target)):])
+            os.replace(tmp, target)
+            return saved
+        except OSError as e:
+            raise NodeError(f"cannot write {path}: {e.strerror}", node=self.name, field="path") from None
+
+    def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
+        try:
+            data = Path(local).read_bytes()
+        except OSError as e:
+            raise NodeError(f"cannot read local file {local}: {e.strerror}", node=self.name, field="local") from None
+        self.write_file(remote, data, mode=mode, backup=False)
+
+    def get(self, remote: str, local: str | Path) -> None:
+        data = self.read_file(remote)
+        if data is None:
+            raise NodeError(f"{remote} does not exist", node=self.name, field="path")
+        Path(local).write_bytes(data)

@@ -1,0 +1,130 @@
+"""``clusterkit`` on the command line, with the flags clush users know.
+
+Exit status of ``clusterkit run``:
+  0  every node succeeded
+  1  the command exited non-zero on at least one node (and every node answered)
+  2  bad usage or a bad inventory (nothing was run)
+  3  at least one node timed out, was unreachable, or refused the command
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import connect
+from .errors import ClusterkitError
+from .results import ClusterResult
+
+EXIT_OK, EXIT_REMOTE, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+RUN_EPILOG = """exit status:
+  0  every node succeeded
+  1  the command exited non-zero on at least one node (every node answered)
+  2  bad usage or a bad inventory (nothing was run)
+  3  at least one node timed out, could not be reached, or refused the command
+
+example:
+  clusterkit run -b hostname
+  clusterkit run -w 'pc[1-3]' -x pc2 -u 5 'uptime'
+"""
+
+
+def exit_status(result: ClusterResult) -> int:
+    """The CLI's exit status for a cluster result (see the module docstring)."""
+    statuses = {r.status for r in result.values()}
+    if statuses - {"ok", "failed"}:
+        return EXIT_UNREACHABLE
+    if "failed" in statuses:
+        return EXIT_REMOTE
+    return EXIT_OK
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-i", "--inventory", help="inventory file (default: $CLUSTERKIT_INVENTORY, else the built-in four nodes)")
+    p.add_argument("--backend", choices=("auto", "local", "lab", "ssh"),
+                   help="how to reach the nodes (default: $CLUSTERKIT_BACKEND, else auto)")
+
+
+def _connect(args):
+    return connect(args.inventory, backend=args.backend,
+                   **({"connect_timeout": args.connect_timeout} if getattr(args, "connect_timeout", None) else {}),
+                   **({"fanout": args.fanout} if getattr(args, "fanout", None) else {}))
+
+
+def cmd_run(args) -> int:
+    command = " ".join(args.command)
+    with _connect(args) as cluster:
+        result = cluster.run(command, nodes=args.nodes, exclude=args.exclude, timeout=args.command_timeout)
+    if args.gather:
+        print(result.text())
+    else:
+        for node, r in result.items():
+            if r.reachable:
+                for line in (r.stdout + r.stderr).splitlines():
+                    print(f"{node}: {line}")
+                if r.status == "failed":
+                    print(f"clusterkit: {node}: exited with exit code {r.exit_code}", file=sys.stderr)
+            else:
+                print(f"clusterkit: {node}: {r.summary()}", file=sys.stderr)
+    return exit_status(result)
+
+
+def cmd_nodes(args) -> int:
+    with _connect(args) as cluster:
+        inv = cluster.inventory
+        print(f"{inv.name}: {inv.nodeset} ({len(inv)} nodes, primary {inv.primary}, backend {cluster.backend})")
+        for spec in inv:
+            role = "primary" if spec.primary else "worker"
+            addr = spec.address or "-"
+            user = f"{spec.user}@" if spec.user else ""
+            print(f"  {spec.name:<12} {role:<8} {addr:<16} ssh {user}{spec.host}:{spec.port}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clusterkit", description="Run and set up a small cluster.")
+    sub = parser.add_subparsers(dest="command_name", required=True)
+
+    run = sub.add_parser("run", help="run a command on many nodes at once",
+                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(run)
+    run.add_argument("-w", dest="nodes", metavar="NODESET", help="nodes to run on, e.g. pc[1-3] (default: all)")
+    run.add_argument("-x", dest="exclude", metavar="NODESET", help="nodes to leave out")
+    run.add_argument("-b", "--dshbak", dest="gather", action="store_true",
+                     help="gather identical output under the folded node set (like clush -b)")
+    run.add_argument("-t", "--connect_timeout", type=float, metavar="SECONDS",
+                     help="seconds to open a connection before a node counts as unreachable (default 10)")
+    run.add_argument("-u", "--command_timeout", type=float, metavar="SECONDS",
+                     help="seconds a command may run on a node (default: no limit)")
+    run.add_argument("-f", "--fanout", type=int, metavar="N", help="nodes worked on at once (default 64)")
+    run.add_argument("command", nargs=argparse.REMAINDER, help="the shell command")
+    run.set_defaults(func=cmd_run)
+
+    nodes = sub.add_parser("nodes", help="list the inventory's nodes")
+    _common(nodes)
+    nodes.set_defaults(func=cmd_nodes)
+
+    for register in _EXTENSIONS:
+        register(sub, _common)
+    return parser
+
+
+#: Other modules add their subcommands here (``lab``, the ops): ``register(subparsers, add_common)``.
+_EXTENSIONS: list = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command_name == "run" and not args.command:
+        parser.error("run: give a command to run")
+    try:
+        return args.func(args)
+    except ClusterkitError as e:
+        print(f"clusterkit: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The Cluster: every node of an inventory on one backend, and commands on all of them at once."""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ClusterShell.NodeSet import NodeSet
+
+from .backends import Node
+from .errors import ClusterkitError
+from .inventory import Inventory
+from .results import ClusterResult, NodeResult
+
+#: Like clush's fanout: how many nodes are worked on at once.
+DEFAULT_FANOUT = 64
+#: Seconds to open a connection before a node counts as unreachable.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+#: Extra seconds the fan-out waits for a backend beyond its own timeouts.
+GRACE = 1.0
+
+NodeSelection = "str | Iterable[str] | None"
+
+
+class Cluster:
+    """Every node of an inventory, reached through one backend.
+
+    Use :func:`clusterkit.connect` to make one. A cluster is a context manager:
+    leaving the ``with`` block closes its connections.
+    """
+
+    def __init__(self, inventory: Inventory, nodes: dict[str, Node], *, backend: str,
+                 fanout: int = DEFAULT_FANOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+                 command_timeout: float | None = None):
+        if fanout < 1:
+            raise ClusterkitError(f"must be at least 1, not {fanout}", field="fanout")
+        if connect_timeout <= 0:
+            raise ClusterkitError(f"must be positive, not {connect_timeout}", field="connect_timeout")
+        self.inventory = inventory
+        self.nodes = nodes
+        self.backend = backend
+        self.fanout = fanout                    #: nodes worked on at once
+        self.connect_timeout = connect_timeout  #: seconds before a node counts as unreachable
+        self.command_timeout = command_timeout  #: default per-node command timeout (None: no limit)
+
+    # ------------------------------------------------------------ naming
+    @property
+    def name(self) -> str:
+        return self.inventory.name
+
+    @property
+    def primary(self) -> Node:
+        return self.nodes[self.inventory.primary]
+
+    @property
+    def workers(self) -> list[Node]:
+        return [self.nodes[n] for n in self.inventory.workers]
+
+    @property
+    def nodeset(self) -> NodeSet:
+        return self.inventory.nodeset
+
+    def __getitem__(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise ClusterkitError(f"no such node; the cluster has {self.nodeset}", node=name) from None
+
+    def __iter__(self):
+        return iter(self.nodes.values())
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def select(self, nodes=None, *, exclude=None) -> list[Node]:
+        """Nodes by NodeSet pattern (``pc[1-3]``) or names, minus ``exclude``."""
+        return [self.nodes[n] for n in self.inventory.select(nodes, exclude=exclude)]
+
+    # ------------------------------------------------------------ fan-out
+    def each(self, fn: Callable[[Node], Any], *, nodes=None, exclude=None, timeout: float | None = None,
+             command: str = "") -> ClusterResult:
+        """Call ``fn(node)`` on every chosen node at once (at most ``fanout`` at a time).
+
+        ``fn`` returns a :class:`NodeResult`, or any value (kept as ``.value`` of an ok
+        result); an exception becomes that node's failed row. A node that has not
+        answered within the connect timeout plus ``timeout`` plus a second gets a
+        ``timeout`` row, so the call returns even when a backend hangs.
+        """
+        chosen = self.select(nodes, exclude=exclude)
+        limit = None
+        if timeout is not None:
+            limit = timeout + GRACE + (self.connect_timeout if any(n.remote for n in chosen) else 0.0)
+        results: dict[str, NodeResult] = {}
+        started: dict[str, float] = {}
+        lock = threading.Condition()
+        gate = threading.Semaphore(self.fanout)
+
+        def work(node: Node) -> None:
+            with gate:
+                t0 = time.monotonic()
+                with lock:
+                    started[node.name] = t0
+                try:
+                    out = fn(node)
+                    if not isinstance(out, NodeResult):
+                        out = NodeResult.done(node.name, out, duration=time.monotonic() - t0, command=command)
+                except ClusterkitError as e:
+                    out = NodeResult.failure(node.name, "error", e.message, time.monotonic() - t0, command)
+                except Exception as e:  # one node's surprise must not hide the others' results
+                    out = NodeResult.failure(node.name, "error", f"{type(e).__name__}: {e}",
+                                             time.monotonic() - t0, command)
+                with lock:
+                    results.setdefault(node.name, out)
+                    lock.notify_all()
+
+        threads = [threading.Thread(target=work, args=(n,), daemon=True, name=f"clusterkit-{n.name}")
+                   for n in chosen]
+        for t in threads:
+            t.start()
+        with lock:
+            while len(results) < len(chosen):
+                now = time.monotonic()
+                if limit is not None:
+                    for name, t0 in started.items():
+                        if name not in results and now - t0 > limit:
+                            results[name] = NodeResult.failure(
+                                name, "timeout", f"no answer within {limit:g} s", now - t0, command)
+                lock.wait(0.05 if limit is not None else 1.0)
+        return ClusterResult({n.name: results[n.name] for n in chosen}, command=command)
+
+    def run(self, command: str, *, nodes=None, exclude=None, timeout: float | None = None) -> ClusterResult:
+        """Run a shell command on the chosen nodes (all by default) at once; one row per node."""
+        timeout = self.command_timeout if timeout is None else timeout
+        return self.each(lambda n: n.run(command, timeout=timeout), nodes=nodes, exclude=exclude,
+                         timeout=timeout, command=command)
+
+    def sudo(self, command: str, *, nodes=None, exclude=None, timeout: float | None = None) -> ClusterResult:
+        """Run a command as root on the chosen nodes; the local backend refuses and says so."""
+        timeout = self.command_timeout if timeout is None else timeout
+        return self.each(lambda n: n.sudo(command, timeout=timeout), nodes=nodes, exclude=exclude,
+                         timeout=timeout, command=f"sudo {command}")
+
+    def put(self, local: str | Path, remote: str, *, nodes=None, exclude=None,
+            mode: int | None = None) -> ClusterResult:
+        """Copy one local file to the same path on every chosen node."""
+        return self.each(lambda n: n.put(local, remote, mode=mode), nodes=nodes, exclude=exclude,
+                         timeout=self.command_timeout, command=f"put {remote}")
+
+    def get(self, remote: str, local_dir: str | Path, *, nodes=None, exclude=None) -> ClusterResult:
+        """Fetch ``remote`` from every chosen node into ``local_dir/NODE/`` ; each row's value is the local path."""
+        def fetch(n: Node) -> Path:
+            dest = Path(local_dir) / n.name / Path(remote).name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            n.get(remote, dest)
+            return dest
+        return self.each(fetch, nodes=nodes, exclude=exclude, timeout=self.command_timeout,
+                         command=f"get {remote}")
+
+    def read_file(self, path: str, *, nodes=None, exclude=None) -> ClusterResult:
+        """Each node's copy of a file; a row's ``value`` is its bytes (None where it is missing)."""
+        return self.each(lambda n: n.read_file(path), nodes=nodes, exclude=exclude,
+                         timeout=self.command_timeout, command=f"read {path}")
+
+    # ------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        for n in self.nodes.values():
+            n.close()
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Cluster({self.name}: nodes={self.nodeset}, primary={self.inventory.primary}, backend={self.backend})>"
+
+    def _repr_html_(self) -> str:
+        return (f"<div>Cluster <b>{html.escape(self.name)}</b> on the <b>{self.backend}</b> backend: "
+                f"{len(self)} nodes <code>{html.escape(str(self.nodeset))}</code>, "
+                f"primary <code>{html.escape(self.inventory.primary)}</code></div>")

@@ -1,0 +1,67 @@
+"""One exception base for the package; each error names the node and the field it is about."""
+
+from __future__ import annotations
+
+
+class ClusterkitError(Exception):
+    """Base of every error clusterkit raises.
+
+    ``node`` and ``field`` say what the error is about (either may be None);
+    ``str(err)`` is one line that a learner can act on.
+    """
+
+    def __init__(self, message: str, *, node: str | None = None, field: str | None = None):
+        self.message = message
+        self.node = node
+        self.field = field
+        super().__init__(self._line())
+
+    def _line(self) -> str:
+        where = []
+        if self.node:
+            where.append(f"node {self.node}")
+        if self.field:
+            where.append(self.field)
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class InventoryError(ClusterkitError):
+    """An inventory file that cannot describe a cluster; names the file, field and node."""
+
+    def __init__(self, message: str, *, source: str, field: str, node: str | None = None):
+        self.source = source
+        super().__init__(message, node=node, field=field)
+
+    def _line(self) -> str:
+        where = f"{self.source}: {self.field}"
+        if self.node:
+            where += f" (node {self.node})"
+        return f"{where}: {self.message}"
+
+
+class NodeError(ClusterkitError):
+    """Something went wrong on one node (a file that cannot be read, a refused command)."""
+
+
+class PrivilegeRefused(NodeError):
+    """A privileged action that this backend cannot perform (the local backend has no root)."""
+
+
+class ClusterError(ClusterkitError):
+    """Some nodes failed. Raised only after every node has run; carries the whole result.
+
+    Like ipyparallel's CompositeError, the message shows the first few failures
+    and then "… N more", never a wall of output.
+    """
+
+    shown = 3
+
+    def __init__(self, result):
+        self.result = result
+        failed = list(result.failed.values())
+        lines = [f"{len(failed)} of {len(result)} nodes failed"]
+        for r in failed[: self.shown]:
+            lines.append(f"  {r.node}: {r.summary()}")
+        if len(failed) > self.shown:
+            lines.append(f"  … {len(failed) - self.shown} more")
+        super().__init__("\n".join(lines))

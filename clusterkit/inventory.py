@@ -1,0 +1,410 @@
+"""The inventory: which nodes a cluster has, how to reach them, and its networks.
+
+An inventory is a YAML file (see ``data/default.yaml``) or a plain hosts file
+with one ``[user@]host[:port]`` a line, as parallel-ssh's ``-h`` takes. Every
+field is checked before anything runs; a bad one raises
+:class:`~clusterkit.errors.InventoryError` naming the file, the field and the node.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import yaml
+from ClusterShell.NodeSet import NodeSet, NodeSetParseError
+
+from .errors import InventoryError
+
+DEFAULT_INVENTORY = Path(__file__).with_name("data") / "default.yaml"
+
+#: Top-level keys of a YAML inventory, each documented where it is read below.
+TOP_KEYS = (
+    "name", "nodes", "primary", "user", "port", "network", "interface",
+    "uplink", "hosts", "password", "backend", "python",
+)
+#: Keys allowed in a per-node override under ``hosts:``.
+NODE_KEYS = ("address", "host", "port", "user")
+BACKENDS = ("auto", "local", "lab", "ssh")
+
+_HOSTNAME = re.compile(r"^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
+_CONNECT_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$")
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_IFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of the inventory.
+
+    ``address`` is the node's static address on the wired cluster network
+    (None when the inventory has no cluster network); ``host`` is where SSH
+    connects (an address or a name), by default the cluster address, else the
+    node's name.
+    """
+
+    name: str
+    host: str
+    port: int = 22
+    user: str | None = None
+    address: str | None = None
+    primary: bool = False
+
+    def __repr__(self) -> str:
+        # Like fabric's Connection: show only what differs from the defaults.
+        parts = [self.name]
+        if self.host != self.name:
+            parts.append(f"host={self.host}")
+        if self.port != 22:
+            parts.append(f"port={self.port}")
+        if self.user:
+            parts.append(f"user={self.user}")
+        if self.address and self.address != self.host:
+            parts.append(f"address={self.address}")
+        if self.primary:
+            parts.append("primary")
+        return f"<NodeSpec {' '.join(parts)}>"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A validated cluster description. Build it with :func:`load_inventory` or :func:`parse_inventory`."""
+
+    name: str
+    nodes: Mapping[str, NodeSpec]
+    primary: str
+    network: ipaddress.IPv4Network | None = None
+    interface: str = "eth0"      #: the wired cluster interface on every node
+    uplink: str = "wlan0"        #: the Wi-Fi uplink that keeps DHCP and the default route
+    backend: str = "auto"        #: the backend this inventory is meant for
+    python: str = "python3"      #: the Python on the nodes (engines, agent)
+    source: str = "<memory>"
+    password: str | None = field(default=None, repr=False)  #: the image's login password; never shown
+
+    @property
+    def nodeset(self) -> NodeSet:
+        return NodeSet.fromlist(list(self.nodes))
+
+    @property
+    def workers(self) -> list[str]:
+        return [n for n in self.nodes if n != self.primary]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self):
+        return iter(self.nodes.values())
+
+    def __getitem__(self, name: str) -> NodeSpec:
+        return self.nodes[name]
+
+    def select(self, nodes: str | Iterable[str] | None = None, *, exclude: str | Iterable[str] | None = None) -> list[str]:
+        """Node names matching ``nodes`` (a NodeSet such as ``pc[1-3]``, or names) minus ``exclude``, in inventory order."""
+        chosen = list(self.nodes) if nodes is None else _expand(nodes, self.source, "nodes")
+        unknown = [n for n in chosen if n not in self.nodes]
+        if unknown:
+            raise InventoryError(
+                f"not in the inventory (it has {self.nodeset})", source=self.source,
+                field="nodes", node=str(NodeSet.fromlist(unknown)))
+        dropped = set(_expand(exclude, self.source, "exclude")) if exclude else set()
+        wanted = set(chosen) - dropped
+        return [n for n in self.nodes if n in wanted]
+
+    def with_nodes(self, specs: Iterable[NodeSpec]) -> "Inventory":
+        """A copy with some node specs replaced (e.g. once a node's new address answers)."""
+        nodes = dict(self.nodes)
+        for spec in specs:
+            nodes[spec.name] = spec
+        return replace(self, nodes=nodes)
+
+    def to_dict(self, *, include_password: bool = False) -> dict:
+        """The YAML form; the password only when asked (to write a lab's own inventory)."""
+        data: dict = {"name": self.name, "nodes": str(self.nodeset), "primary": self.primary}
+        if self.network is not None:
+            data["network"] = str(self.network)
+        data.update(interface=self.interface, uplink=self.uplink, backend=self.backend, python=self.python)
+        if include_password and self.password is not None:
+            data["password"] = self.password
+        hosts = {}
+        for spec in self.nodes.values():
+            entry = {}
+            if spec.address:
+                entry["address"] = spec.address
+            if spec.host not in (spec.name, spec.address):
+                entry["host"] = spec.host
+            if spec.port != 22:
+                entry["port"] = spec.port
+            if spec.user:
+                entry["user"] = spec.user
+            if entry:
+                hosts[spec.name] = entry
+        if hosts:
+            data["hosts"] = hosts
+        return data
+
+    def __repr__(self) -> str:
+        net = f" network={self.network}" if self.network else ""
+        return f"<Inventory {self.name!r} nodes={self.nodeset} primary={self.primary}{net}>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                s.name, "primary" if s.primary else "worker", s.address or "—",
+                s.host, s.port, s.user or "—")) + "</tr>"
+            for s in self.nodes.values())
+        head = "".join(f"<th>{h}</th>" for h in ("node", "role", "cluster address", "ssh host", "port", "user"))
+        net = f", network {html.escape(str(self.network))}" if self.network else ""
+        return (f"<div><b>{html.escape(self.name)}</b>: {len(self)} nodes {html.escape(str(self.nodeset))}"
+                f"{net}, uplink {html.escape(self.uplink)}"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+
+
+# ---------------------------------------------------------------- loading
+
+def load_inventory(path: str | os.PathLike | None = None) -> Inventory:
+    """Load an inventory: ``path``, else ``$CLUSTERKIT_INVENTORY``, else the packaged four-node default."""
+    path = path or os.environ.get("CLUSTERKIT_INVENTORY") or DEFAULT_INVENTORY
+    path = Path(path).expanduser()
+    source = str(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InventoryError("no such file", source=source, field="file") from None
+    except OSError as e:
+        raise InventoryError(f"cannot read: {e.strerror}", source=source, field="file") from None
+    if path.suffix in (".yaml", ".yml"):
+        return parse_inventory(text, source=source)
+    return parse_hosts_file(text, source=source)
+
+
+def parse_inventory(text: str, *, source: str = "<inventory>") -> Inventory:
+    """Parse and validate the YAML form of an inventory."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "file"
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InventoryError(f"not valid YAML: {problem}", source=source, field=where) from None
+    if not isinstance(data, dict):
+        raise InventoryError("must be a mapping of fields (name, nodes, primary, …)", source=source, field="file")
+    return _from_mapping(data, source)
+
+
+def parse_hosts_file(text: str, *, source: str = "<hosts>") -> Inventory:
+    """Parse a plain hosts file: one ``[user@]host[:port]`` a line; ``#`` starts a comment."""
+    nodes: dict[str, NodeSpec] = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"line {lineno}"
+        m = re.fullmatch(r"(?:([^@\s]+)@)?([^@:\s]+)(?::([^:\s]*))?", line)
+        if not m:
+            raise InventoryError(f"expected [user@]host[:port], got {line!r}", source=source, field=where)
+        user, host, port = m.groups()
+        if user is not None:
+            _check_user(user, source, where, host)
+        _check_name(host, source, where, connect=True)
+        port_n = _port(port, source, where, host) if port is not None else 22
+        if host in nodes:
+            raise InventoryError("duplicate node name", source=source, field=where, node=host)
+        nodes[host] = NodeSpec(name=host, host=host, port=port_n, user=user)
+    if not nodes:
+        raise InventoryError("no hosts in the file", source=source, field="nodes")
+    first = next(iter(nodes))
+    nodes[first] = replace(nodes[first], primary=True)
+    return Inventory(name=Path(source).stem or "hosts", nodes=nodes, primary=first, source=source)
+
+
+def _from_mapping(data: dict, source: str) -> Inventory:
+    _check_keys(data, TOP_KEYS, source, "")
+    name = data.get("name", Path(source).stem or "cluster")
+    if not isinstance(name, str) or not _HOSTNAME.match(name):
+        raise InventoryError(f"{name!r} is not a valid cluster name (letters, digits, '-')", source=source, field="name")
+
+    if "nodes" not in data:
+        raise InventoryError("missing: list the nodes, e.g. nodes: pc[0-3]", source=source, field="nodes")
+    names = _node_names(data["nodes"], source)
+    for n in names:
+        _check_name(n, source, "nodes")
+
+    primary = data.get("primary", names[0])
+    if primary not in names:
+        raise InventoryError(f"{primary!r} is not one of the nodes {NodeSet.fromlist(names)}",
+                             source=source, field="primary", node=str(primary))
+
+    user = data.get("user")
+    if user is not None:
+        _check_user(user, source, "user")
+    port = _port(data.get("port", 22), source, "port")
+
+    network = None
+    if data.get("network") is not None:
+        try:
+            network = ipaddress.IPv4Network(str(data["network"]), strict=True)
+        except ValueError as e:
+            raise InventoryError(f"{data['network']!r} is not an IPv4 network in CIDR form ({e})",
+                                 source=source, field="network") from None
+        if network.num_addresses < 4:
+            raise InventoryError(f"{network} is too small for a cluster", source=source, field="network")
+
+    iface = {}
+    for key, default in (("interface", "eth0"), ("uplink", "wlan0")):
+        value = data.get(key, default)
+        if not isinstance(value, str) or not _IFACE.match(value):
+            raise InventoryError(f"{value!r} is not an interface name", source=source, field=key)
+        iface[key] = value
+    if iface["interface"] == iface["uplink"]:
+        raise InventoryError("the wired cluster interface and the uplink must differ",
+                             source=source, field="uplink")
+
+    backend = data.get("backend", "auto")
+    if backend not in BACKENDS:
+        raise InventoryError(f"{backend!r} is not a backend; choose one of {', '.join(BACKENDS)}",
+                             source=source, field="backend")
+    python = data.get("python", "python3")
+    if not isinstance(python, str) or not python.strip():
+        raise InventoryError("must name the Python on the nodes", source=source, field="python")
+    password = data.get("password")
+    if password is not None and not isinstance(password, str):
+        raise InventoryError("must be a string (it is never shown)", source=source, field="password")
+
+    overrides = data.get("hosts") or {}
+    if not isinstance(overrides, dict):
+        raise InventoryError("must map node names to {address, host, port, user}", source=source, field="hosts")
+    for node, entry in overrides.items():
+        if node not in names:
+            raise InventoryError(f"names a node that is not in nodes ({NodeSet.fromlist(names)})",
+                                 source=source, field="hosts", node=str(node))
+        if not isinstance(entry, dict):
+            raise InventoryError("must be a mapping of address, host, port, user",
+                                 source=source, field=f"hosts.{node}", node=str(node))
+        _check_keys(entry, NODE_KEYS, source, f"hosts.{node}.", node=str(node))
+
+    addresses = _addresses(names, primary, network, overrides, source)
+    nodes = {}
+    for n in names:
+        entry = overrides.get(n, {})
+        host = entry.get("host", addresses.get(n) or n)
+        if not isinstance(host, str) or not _CONNECT_HOST.match(host):
+            raise InventoryError(f"{host!r} is not a host name or address", source=source,
+                                 field=f"hosts.{n}.host", node=n)
+        node_user = entry.get("user", user)
+        if node_user is not None and "user" in entry:
+            _check_user(node_user, source, f"hosts.{n}.user", n)
+        node_port = _port(entry["port"], source, f"hosts.{n}.port", n) if "port" in entry else port
+        nodes[n] = NodeSpec(name=n, host=host, port=node_port, user=node_user,
+                            address=addresses.get(n), primary=(n == primary))
+    return Inventory(name=name, nodes=nodes, primary=primary, network=network, source=source,
+                     backend=backend, python=python, password=password, **iface)
+
+
+def _node_names(value, source: str) -> list[str]:
+    if isinstance(value, str):
+        names = _expand(value, source, "nodes")
+    elif isinstance(value, list):
+        names = []
+        for item in value:
+            if not isinstance(item, str):
+                raise InventoryError(f"{item!r} is not a node name", source=source, field="nodes")
+            names.extend(_expand(item, source, "nodes"))
+        seen = set()
+        for n in names:
+            if n in seen:
+                raise InventoryError("duplicate node name", source=source, field="nodes", node=n)
+            seen.add(n)
+    else:
+        raise InventoryError("must be a node set such as pc[0-3] or a list of names", source=source, field="nodes")
+    if not names:
+        raise InventoryError("the node set is empty", source=source, field="nodes")
+    return names
+
+
+def _expand(value, source: str, field_name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        return [n for v in value for n in _expand(v, source, field_name)]
+    if not value.strip():
+        return []
+    try:
+        return list(NodeSet(value))
+    except NodeSetParseError as e:
+        raise InventoryError(f"malformed node set {value!r}: {e}", source=source, field=field_name) from None
+
+
+def _addresses(names, primary, network, overrides, source) -> dict[str, str]:
+    """Explicit addresses are checked; the rest are handed out in order, primary first."""
+    explicit: dict[str, str] = {}
+    for n in names:
+        if "address" not in overrides.get(n, {}):
+            continue
+        raw = overrides[n]["address"]
+        fld = f"hosts.{n}.address"
+        try:
+            addr = ipaddress.IPv4Address(str(raw))
+        except ValueError:
+            raise InventoryError(f"{raw!r} is not an IPv4 address", source=source, field=fld, node=n) from None
+        if network is not None:
+            if addr not in network:
+                raise InventoryError(f"{addr} is outside the cluster network {network}",
+                                     source=source, field=fld, node=n)
+            if addr in (network.network_address, network.broadcast_address):
+                kind = "network" if addr == network.network_address else "broadcast"
+                raise InventoryError(f"{addr} is the {kind} address of {network}", source=source, field=fld, node=n)
+        for other, taken in explicit.items():
+            if taken == str(addr):
+                raise InventoryError(f"{addr} is already the address of {other}", source=source, field=fld, node=n)
+        explicit[n] = str(addr)
+    if network is None:
+        return explicit
+    used = set(explicit.values())
+    free = (str(a) for a in network.hosts() if str(a) not in used)
+    result = dict(explicit)
+    for n in [primary] + [x for x in names if x != primary]:
+        if n in result:
+            continue
+        try:
+            result[n] = next(free)
+        except StopIteration:
+            raise InventoryError(f"{network} has no free address left for this node",
+                                 source=source, field="network", node=n) from None
+    return result
+
+
+def _check_keys(data: dict, allowed, source: str, prefix: str, node: str | None = None) -> None:
+    for key in data:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(allowed)}"
+            raise InventoryError(f"unknown key{hint}", source=source, field=f"{prefix}{key}", node=node)
+
+
+def _check_name(name: str, source: str, fld: str, *, connect: bool = False) -> None:
+    pattern = _CONNECT_HOST if connect else _HOSTNAME
+    if not pattern.match(name):
+        raise InventoryError("not a valid host name (letters, digits and '-', at most 63)",
+                             source=source, field=fld, node=name)
+
+
+def _check_user(user, source: str, fld: str, node: str | None = None) -> None:
+    if not isinstance(user, str) or not _USER.match(user):
+        raise InventoryError(f"{user!r} is not a valid user name (lower case, digits, '_', '-')",
+                             source=source, field=fld, node=node)
+
+
+def _port(value, source: str, fld: str, node: str | None = None) -> int:
+    try:
+        port = int(value) if not isinstance(value, bool) and str(value).strip().isdigit() else None
+    except ValueError:
+        port = None
+    if port is None or not 1 <= port <= 65535:
+        raise InventoryError(f"{value!r} is not a port (1-65535)", source=source, field=fld, node=node)
+    return port

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Install what the workbook needs on this machine, once; later runs only check.
+#   Debian packages (as root, when missing) from scripts/apt-packages.txt,
+#   then a virtual environment with clusterkit and its Python packages.
+# The venv lives at $CLUSTERKIT_VENV, by default /opt/clusterkit/venv for root
+# (a path every lab node and every user can read) or ~/.local/share/clusterkit/venv.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+extras="${1:-test}"
+
+if [ "$(id -u)" = 0 ]; then
+    default_venv=/opt/clusterkit/venv
+else
+    default_venv="$HOME/.local/share/clusterkit/venv"
+fi
+export CLUSTERKIT_VENV="${CLUSTERKIT_VENV:-$default_venv}"
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    mapfile -t wanted < <(grep -v '^\s*#' "$here/scripts/apt-packages.txt" | sed '/^\s*$/d')
+    missing=()
+    for p in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "setup: installing Debian packages: ${missing[*]}"
+        # Packages must not start their services on the host (a host chronyd would
+        # steer this machine's clock): policy-rc.d says no for the install.
+        made_policy=0
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+            made_policy=1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    fi
+fi
+
+py=/usr/bin/python3
+[ -x "$py" ] || py="$(command -v python3)"
+if [ ! -x "$CLUSTERKIT_VENV/bin/python" ]; then
+    echo "setup: creating $CLUSTERKIT_VENV"
+    mkdir -p "$(dirname "$CLUSTERKIT_VENV")"
+    "$py" -m venv "$CLUSTERKIT_VENV"
+    "$CLUSTERKIT_VENV/bin/pip" install -q --upgrade pip
+fi
+stamp="$CLUSTERKIT_VENV/.clusterkit-stamp"
+want="$(cat "$here/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: installing Python packages ($extras)"
+    log="$(mktemp)"
+    if ! "$CLUSTERKIT_VENV/bin/pip" install -q "$here[$extras]" >"$log" 2>&1; then
+        grep -v -e "is ignored: it is neither" "$log"; echo "setup: pip install failed"; exit 1
+    fi
+    rm -f "$log"
+    echo "$want" > "$stamp"
+else
+    # The dependencies are in place; refresh clusterkit itself only.
+    "$CLUSTERKIT_VENV/bin/pip" install -q --no-deps --force-reinstall "$here" >/dev/null 2>&1 || { echo "setup: installing clusterkit failed"; exit 1; }
+fi
+chmod -R a+rX "$CLUSTERKIT_VENV" 2>/dev/null || true
