@@ -27,7 +27,8 @@ def connect(inventory: str | os.PathLike | Inventory | None = None, *, backend: 
     """
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
     chosen = backends.resolve(backend or os.environ.get("CLUSTERKIT_BACKEND") or "auto", inv)
-    nodes = backends.make_nodes(chosen, inv, sandbox=Path(sandbox) if sandbox else None)
+    nodes = backends.make_nodes(chosen, inv, sandbox=Path(sandbox) if sandbox else None,
+                                connect_timeout=connect_timeout)
     return Cluster(inv, nodes, backend=chosen, fanout=fanout, connect_timeout=connect_timeout,
                    command_timeout=command_timeout)
 

@@ -29,7 +29,8 @@ def resolve(name: str, inventory: Inventory) -> str:
     return "local"
 
 
-def make_nodes(backend: str, inventory: Inventory, *, sandbox: Path | None = None) -> dict[str, Node]:
+def make_nodes(backend: str, inventory: Inventory, *, sandbox: Path | None = None,
+               connect_timeout: float = 10.0) -> dict[str, Node]:
     """One Node per inventory node, on a concrete backend."""
     if backend == "local":
         root = (sandbox or default_sandbox_root()) / inventory.name
