@@ -1,0 +1,42 @@
+"""Every notebook follows the workbook's shape: title, exercises with hidden solutions, cleanup, stripped outputs."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+CHECK = "# NBVAL_CHECK_OUTPUT"
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS and NOTEBOOKS[0].name == "00_welcome.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_shape(path):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {path.name[:2]} ")
+    assert "learn" in first.source.lower()
+
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for c in code:
+        if c.source.lstrip().startswith(CHECK):
+            assert c.outputs, f"checked cell has no stored output: {c.source[:60]!r}"
+        else:
+            assert not c.outputs, f"output not stripped: {c.source[:60]!r}"
+
+    # Exercises: a heading, an empty cell for the learner, then a hidden solution that CI runs.
+    heads = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("### Exercise")]
+    assert heads, "at least one exercise"
+    for i in heads:
+        empty, sol = nb.cells[i + 1], nb.cells[i + 2]
+        assert empty.cell_type == "code" and not empty.source.strip()
+        assert sol.cell_type == "code" and "solution" in sol.metadata.get("tags", [])
+        assert sol.metadata.get("jupyter", {}).get("source_hidden") is True
+        assert sol.source.strip()
+
+    assert re.search(r"\.(close|stop|down)\(", code[-1].source), "the last cell cleans up"
