@@ -164,6 +164,11 @@ class Cluster:
         return self.each(lambda n: n.read_file(path), nodes=nodes, exclude=exclude,
                          timeout=self.command_timeout, command=f"read {path}")
 
+    def dashboard(self, *, interval: float = 0.5, power: bool = True):
+        """A live dashboard widget: load charts, LEDs, LED and power buttons (see :mod:`clusterkit.dashboard`)."""
+        from .dashboard import Dashboard
+        return Dashboard(self, interval=interval, power=power)
+
     # ------------------------------------------------------------ lifetime
     def close(self) -> None:
         for n in self.nodes.values():

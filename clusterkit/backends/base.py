@@ -6,6 +6,7 @@ import posixpath
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from ..errors import NodeError
 from ..inventory import NodeSpec
 from ..results import NodeResult
 
@@ -24,6 +25,33 @@ def temp_path(path: str, token: str) -> str:
     """A temporary file beside ``path``, so that the final rename stays on one file system."""
     head, tail = posixpath.split(path)
     return posixpath.join(head, f".{tail}.clusterkit-{token}.tmp")
+
+
+class Stream(ABC):
+    """A long-lived process on a node (the node agent): text lines in, text lines out.
+
+    ``readline()`` returns "" once the process has ended; ``reason`` then says why.
+    """
+
+    @abstractmethod
+    def send(self, line: str) -> None:
+        """Write one line to the process's input (raises OSError once it is gone)."""
+
+    @abstractmethod
+    def readline(self) -> str:
+        """The next line of its output, "" at the end."""
+
+    @abstractmethod
+    def close(self, *, timeout: float = 2.0) -> None:
+        """Close its input (which asks it to stop), wait up to ``timeout``, then end it for good.
+
+        Safe while another thread is in :meth:`readline` (that thread then reads the end).
+        """
+
+    @property
+    @abstractmethod
+    def reason(self) -> str | None:
+        """Why it ended (exit status or signal), None while it runs."""
 
 
 class Node(ABC):
@@ -76,6 +104,10 @@ class Node(ABC):
     @abstractmethod
     def get(self, remote: str, local: str | Path) -> None:
         """Copy a file from the node to this machine."""
+
+    def open_stream(self, command: str) -> Stream:
+        """Start ``command`` on the node over one long-lived channel, its input and output as lines."""
+        raise NodeError(f"the {self.backend} backend cannot open a stream", node=self.name, field="stream")
 
     def close(self) -> None:
         """Release connections; the node may be used again afterwards (it reconnects)."""

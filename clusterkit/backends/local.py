@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import NodeError
 from ..inventory import NodeSpec
 from ..results import NodeResult
-from .base import Node, backup_paths, temp_path
+from .base import Node, Stream, backup_paths, temp_path
 
 REFUSED = "the local backend has no root, so this privileged command was not run: {cmd}"
 
@@ -55,6 +55,59 @@ def run_process(argv: list[str], *, node: str, command: str, timeout: float | No
                           duration=time.monotonic() - start,
                           error=f"no answer within {timeout:g} s; the command was killed", command=command)
     return NodeResult.from_exit(node, proc.returncode, out, err, time.monotonic() - start, command=command)
+
+
+class ProcessStream(Stream):
+    """A child process in its own session, its stdin and stdout as text lines."""
+
+    def __init__(self, argv: list[str], *, env: dict | None = None, cwd: str | os.PathLike | None = None):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env, cwd=cwd, start_new_session=True, text=True, bufsize=1,
+                                     errors="replace")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line.rstrip("\n") + "\n")
+        self.proc.stdin.flush()
+
+    def readline(self) -> str:
+        try:
+            line = self.proc.stdout.readline()
+        except ValueError:  # closed
+            return ""
+        if not line:
+            self.proc.stdout.close()
+        return line
+
+    @property
+    def reason(self) -> str | None:
+        rc = self.proc.poll()
+        if rc is None:
+            return None
+        try:
+            err = (self.proc.stderr.read() if rc else "") or ""
+        except ValueError:
+            err = ""
+        last = err.strip().splitlines()[-1:] if err.strip() else []
+        why = f"killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
+        return f"{why}: {last[0]}" if last else why
+
+    def close(self, *, timeout: float = 2.0) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
 
 
 class LocalNode(Node):
@@ -91,6 +144,9 @@ class LocalNode(Node):
 
     def sudo(self, command: str, *, timeout: float | None = None, stdin: str | None = None) -> NodeResult:
         return NodeResult.failure(self.name, "refused", REFUSED.format(cmd=command), command=command)
+
+    def open_stream(self, command: str) -> ProcessStream:
+        return ProcessStream(["/bin/sh", "-c", f"exec {command}"], env=self.env(), cwd=self.home)
 
     # ------------------------------------------------------------ files
     def path(self, path: str) -> Path:

@@ -1,0 +1,243 @@
+"""The live dashboard: one widget with load charts, the virtual LEDs and the buttons.
+
+``cluster.dashboard()`` starts one agent per node and a thread that turns their
+samples into chart updates; ``.close()`` stops both (the agents clear their LEDs).
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+
+import ipywidgets as widgets
+from bokeh.layouts import column, row
+from jupyter_bokeh import BokehModel
+
+from ..errors import ClusterkitError
+from ..leds import PATTERNS
+from .components import CpuBars, CpuSeries, LedRows, Sensors
+from .feed import AgentFeed, NodeState, agent_command
+from .power import LABELS, PowerStep, power_in_order, steps_html
+
+#: Seconds between agent samples.
+DEFAULT_INTERVAL = 0.5
+#: Seconds of history in the time series.
+DEFAULT_WINDOW = 60.0
+#: Seconds between bar refreshes (the bars are replaced whole).
+BAR_PERIOD = 1.0
+#: Most chart updates a second; samples arriving together are sent together.
+MAX_RATE = 4.0
+#: Seconds that samples arriving close together are gathered before an update.
+GATHER = 0.03
+#: A node whose agent has said nothing for this many intervals counts as down.
+SILENT_INTERVALS = 6
+BUTTON_LABELS = {"larson": "Larson scanner", "cpu": "CPU bar", "identify": "Identify", "clear": "Clear"}
+
+
+class Dashboard(widgets.VBox):
+    """Live load of every node, their LEDs, and LED and power buttons (one ipywidget).
+
+    ``power=False`` hides the reboot and shutdown buttons (the booth kiosk
+    without an instructor). ``resync`` (seconds) resends the time series whole
+    now and then, for pages that drop points streamed before they drew.
+    """
+
+    def __init__(self, cluster, *, interval: float = DEFAULT_INTERVAL, window: float = DEFAULT_WINDOW,
+                 power: bool = True, resync: float | None = None, title: str | None = None):
+        if interval <= 0:
+            raise ClusterkitError(f"must be positive, not {interval}", field="interval")
+        self.cluster = cluster
+        self.interval = interval
+        self.names = [n.name for n in cluster]
+        self.bars = CpuBars(self.names)
+        self.series = CpuSeries(self.names, points=int(window * min(MAX_RATE, 1.0 / interval)) + 1,
+                                resync=resync)
+        self.sensors = Sensors(self.names)
+        self.leds = LedRows(self.names)
+        self.chart = BokehModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
+                                       row(*self.sensors.root, sizing_mode="stretch_width"),
+                                       sizing_mode="stretch_width"))
+        self.updates = 0
+        self.power_log: list[PowerStep] = []
+        self._pending: str | None = None
+        self._bars_at = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._update_lock = threading.Lock()
+        head = title or f"{html.escape(cluster.name)}: {len(self.names)} nodes on the {cluster.backend} backend"
+        self.status = widgets.HTML(f"<b>{head}</b>")
+        super().__init__([self.status, self.chart, self.leds.root, self._led_controls()]
+                         + ([self._power_controls()] if power else []))
+        self.add_class("ck-dashboard")
+        python = cluster.inventory.python
+        self.feeds = {n.name: AgentFeed(n, command=agent_command(n, python=python, interval=interval),
+                                        on_sample=self._on_sample) for n in cluster}
+        for f in self.feeds.values():
+            f.start()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="clusterkit-dashboard")
+        self._thread.start()
+
+    # ------------------------------------------------------------ state
+    def states(self) -> dict[str, NodeState]:
+        """Every node's latest sample, or why it is down (silent agents count as down)."""
+        now = time.monotonic()
+        out = {}
+        for name, f in self.feeds.items():
+            st = f.state
+            if st.alive and now - st.received > SILENT_INTERVALS * self.interval:
+                st = NodeState(name, sample=st.sample, alive=False, seq=st.seq,
+                               reason=f"agent silent for {now - st.received:.0f} s")
+            out[name] = st
+        return out
+
+    def _on_sample(self, _state: NodeState) -> None:
+        self._wake.set()
+
+    def update(self) -> bool:
+        """Bring every part up to date; True when anything was sent to the page."""
+        with self._update_lock:
+            states = self.states()
+            changed = self.series.update(states)
+            now = time.monotonic()
+            if now - self._bars_at >= BAR_PERIOD or any(not s.alive for s in states.values()):
+                if self.bars.update(states) | self.sensors.update(states):
+                    changed = True
+                self._bars_at = now
+            changed = self.leds.update(states) or changed
+            if changed:
+                self.updates += 1
+            return changed
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval * 2)  # also wakes now and then to notice silent agents
+            if self._stop.is_set():
+                break
+            self._stop.wait(GATHER)
+            self._wake.clear()
+            t0 = time.monotonic()
+            try:
+                self.update()
+            except Exception as e:  # a broken update must not end the dashboard
+                self.status.value = f"<b>dashboard update failed:</b> {html.escape(repr(e))}"
+            self._stop.wait(max(0.0, 1.0 / MAX_RATE - (time.monotonic() - t0) - GATHER))
+
+    # ------------------------------------------------------------ LEDs
+    def _chosen(self, nodes) -> list[str]:
+        if nodes is None:
+            return list(self.names)
+        return [n.name for n in self.cluster.select(nodes)]
+
+    def set_pattern(self, pattern: str, *, nodes=None) -> list[str]:
+        """Show an LED pattern on the chosen nodes (all by default); the nodes that got it."""
+        if pattern not in PATTERNS:
+            raise ClusterkitError(f"unknown pattern {pattern!r}; the patterns are {', '.join(PATTERNS)}",
+                                  field="pattern")
+        return [n for n in self._chosen(nodes) if self.feeds[n].send({"pattern": pattern})]
+
+    def set_brightness(self, value: float, *, nodes=None) -> list[str]:
+        if not 0.0 <= value <= 1.0:
+            raise ClusterkitError(f"must be between 0 and 1, not {value}", field="brightness")
+        return [n for n in self._chosen(nodes) if self.feeds[n].send({"brightness": value})]
+
+    def _led_controls(self) -> widgets.Widget:
+        self.node_picker = widgets.SelectMultiple(options=self.names, rows=min(4, len(self.names)),
+                                                  description="Nodes", layout=widgets.Layout(width="14em"))
+        self.pattern_buttons = {}
+        for p in PATTERNS:
+            b = widgets.Button(description=BUTTON_LABELS[p], tooltip=f"LED pattern {p} on the chosen nodes "
+                               "(all when none is chosen)")
+            b.add_class(f"ck-pattern-{p}")
+            b.on_click(lambda _b, p=p: self.set_pattern(p, nodes=list(self.node_picker.value) or None))
+            self.pattern_buttons[p] = b
+        self.brightness = widgets.FloatSlider(value=0.2, min=0.05, max=1.0, step=0.05, description="Brightness",
+                                              continuous_update=False)
+        self.brightness.observe(lambda ch: self.set_brightness(ch["new"],
+                                                               nodes=list(self.node_picker.value) or None),
+                                names="value")
+        return widgets.HBox([self.node_picker,
+                             widgets.VBox([widgets.HBox(list(self.pattern_buttons.values())), self.brightness])])
+
+    # ------------------------------------------------------------ power
+    def _power_controls(self) -> widgets.Widget:
+        self.power_buttons = {}
+        for action in ("reboot", "poweroff"):
+            b = widgets.Button(description=f"{LABELS[action]} all…", button_style="warning",
+                               tooltip="asks for confirmation first")
+            b.add_class(f"ck-{action}")
+            b.on_click(lambda _b, a=action: self.request(a))
+            self.power_buttons[action] = b
+        self.confirm_button = widgets.Button(description="Yes, do it", button_style="danger")
+        self.cancel_button = widgets.Button(description="Cancel")
+        self.confirm_button.on_click(lambda _b: self.confirm())
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.confirm_text = widgets.HTML()
+        self.confirm_box = widgets.HBox([self.confirm_text, self.confirm_button, self.cancel_button],
+                                        layout=widgets.Layout(display="none"))
+        self.power_result = widgets.HTML()
+        return widgets.VBox([widgets.HBox(list(self.power_buttons.values())), self.confirm_box, self.power_result])
+
+    def request(self, action: str) -> None:
+        """The first press of reboot/shut down: nothing happens yet, a confirmation is asked."""
+        if action not in LABELS:
+            raise ClusterkitError(f"is poweroff or reboot, not {action!r}", field="action")
+        self._pending = action
+        workers = ", ".join(w.name for w in self.cluster.workers)
+        self.confirm_text.value = (f"<b>{LABELS[action]} all {len(self.names)} nodes?</b> Workers first "
+                                   f"({html.escape(workers)}), then the primary "
+                                   f"{html.escape(self.cluster.inventory.primary)}. ")
+        self.confirm_box.layout.display = "flex"
+
+    def cancel(self) -> None:
+        self._pending = None
+        self.confirm_box.layout.display = "none"
+        self.confirm_text.value = ""
+
+    def confirm(self, *, wait: bool = False) -> threading.Thread | None:
+        """The second press: run the pending action (in a thread, so the page stays live); None if nothing pends."""
+        action, self._pending = self._pending, None
+        self.confirm_box.layout.display = "none"
+        if action is None:
+            return None
+        self.power_result.value = f"{LABELS[action]}: workers first, then the primary…"
+
+        def work() -> None:
+            try:
+                self.power_log = power_in_order(self.cluster, action)
+                self.power_result.value = steps_html(action, self.power_log)
+            except Exception as e:  # shown on the page, never lost in a thread
+                self.power_result.value = f"<b>{LABELS[action]} failed:</b> {html.escape(str(e))}"
+
+        t = threading.Thread(target=work, daemon=True, name=f"clusterkit-{action}")
+        t.start()
+        if wait:
+            t.join()
+        return t
+
+    # ------------------------------------------------------------ lifetime
+    def wait_for_samples(self, *, timeout: float = 10.0) -> bool:
+        """Wait until every node has sent a sample (True), or the timeout passed."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if all(f.state.seq > 0 for f in self.feeds.values()):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> None:
+        """Stop the update thread and every agent (they clear their LEDs), then the widget."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(5)
+        threads = [threading.Thread(target=f.close, daemon=True) for f in self.feeds.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        self.chart.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        up = sum(1 for s in self.states().values() if s.alive)
+        return f"<Dashboard {self.cluster.name}: {up}/{len(self.names)} agents up, {self.updates} updates>"

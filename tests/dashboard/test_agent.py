@@ -1,0 +1,124 @@
+"""The node agent as a real process: its JSON lines, its commands, and how it ends."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+
+AGENT = [sys.executable, "-m", "clusterkit.agent", "--interval", "0.2"]
+
+
+def start(*args, env=None):
+    return subprocess.Popen(AGENT + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def lines(proc, n):
+    return [json.loads(proc.stdout.readline()) for _ in range(n)]
+
+
+def finish(proc):
+    """The rest of the agent's lines once it has ended, and its stderr."""
+    if not proc.stdin.closed:
+        proc.stdin.close()
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.wait(10)
+    return [json.loads(l) for l in out.splitlines()], err
+
+
+def test_host_sample_fields_and_absent_values_absent():
+    proc = start("--node", "pc1")
+    try:
+        first, second = lines(proc, 2)
+    finally:
+        finish(proc)
+    assert second["node"] == "pc1" and second["seq"] == 2
+    assert 0 <= second["cpu"] <= 100 and len(second["cores"]) == psutil.cpu_count()
+    assert len(second["load"]) == 3 and second["mem"]["total"] == psutil.virtual_memory().total
+    assert {"sent", "recv"} <= set(second["net"])
+    assert len(second["leds"]) == 8 and second["pattern"] == "cpu"
+    # Only what this machine has: no invented temperature or battery.
+    has_temp = bool(psutil.sensors_temperatures())
+    assert ("temp" in second) == has_temp
+    assert ("battery" in second) == (psutil.sensors_battery() is not None)
+
+
+def test_node_scope_leaves_out_the_shared_network():
+    proc = start("--node", "pc2", "--scope", "node")
+    try:
+        (sample,) = lines(proc, 1)
+    finally:
+        finish(proc)
+    assert "net" not in sample and sample["procs"] == 0 and sample["cpu"] == 0.0
+
+
+def test_commands_change_the_pixels_and_a_bad_one_is_reported():
+    proc = start("--node", "pc1")
+    try:
+        lines(proc, 1)
+        proc.stdin.write('{"pattern": "larson"}\n{"brightness": 0.5}\n')
+        proc.stdin.flush()
+        got = lines(proc, 1)[0]
+        while got["pattern"] != "larson" or got["brightness"] != 0.5:
+            got = lines(proc, 1)[0]
+        assert got["leds"].count("#ff0000") == 1
+        proc.stdin.write('{"pattern": "disco"}\n')
+        proc.stdin.flush()
+        got = lines(proc, 1)[0]
+        while "error" not in got:
+            got = lines(proc, 1)[0]
+        assert "unknown pattern 'disco'" in got["error"] and got["pattern"] == "larson"
+        proc.stdin.write('{"clear": true}\n')
+        proc.stdin.flush()
+        got = lines(proc, 1)[0]
+        while got["pattern"] != "clear":
+            got = lines(proc, 1)[0]
+        assert got["leds"] == ["#000000"] * 8
+    finally:
+        finish(proc)
+
+
+def test_sigterm_clears_the_leds_and_exits():
+    proc = start("--node", "pc1", "--pattern", "identify")
+    lines(proc, 1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = finish(proc)
+    assert proc.returncode == 0, err
+    assert out[-1]["bye"] == "SIGTERM" and out[-1]["leds"] == ["#000000"] * 8
+
+
+def test_closed_input_clears_the_leds_and_exits():
+    proc = start("--node", "pc1", "--pattern", "larson")
+    (sample,) = lines(proc, 1)
+    assert "#ff0000" in sample["leds"]
+    proc.stdin.close()
+    out, err = finish(proc)
+    assert proc.returncode == 0, err
+    assert out[-1]["bye"] == "input closed" and out[-1]["leds"] == ["#000000"] * 8
+
+
+def test_each_local_node_shows_its_own_load(local_cluster):
+    """A CPU burner on pc1 shows on pc1's agent only (the nodes share one machine)."""
+    streams = {n.name: n.open_stream(f"{sys.executable} -m clusterkit.agent --scope node --interval 0.5 "
+                                     f"--node {n.name}") for n in local_cluster}
+    burner = threading.Thread(target=local_cluster.run,
+                              args=(f"timeout 3 {sys.executable} -c 'while 1: pass'",), kwargs={"nodes": "pc1"})
+    try:
+        for s in streams.values():
+            json.loads(s.readline())
+        burner.start()
+        time.sleep(1.2)
+        peak = {name: max(json.loads(s.readline())["cpu"] for _ in range(3)) for name, s in streams.items()}
+    finally:
+        burner.join()
+        for s in streams.values():
+            s.close()
+    busy_core = 100.0 / psutil.cpu_count()
+    assert peak["pc1"] > 0.6 * busy_core, peak
+    for other in ("pc0", "pc2", "pc3"):
+        assert peak[other] < 0.2 * busy_core, peak

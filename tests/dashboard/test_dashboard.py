@@ -1,0 +1,114 @@
+"""The dashboard on the local backend with real agents: dead agents, confirmation, stop order, quiet updates."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from clusterkit.dashboard import Dashboard, NodeState
+from clusterkit.dashboard.components import CpuBars, CpuSeries, LedRows
+
+
+def wait_until(check, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def dash(local_cluster):
+    d = local_cluster.dashboard(interval=0.25)
+    assert d.wait_for_samples(timeout=15)
+    yield d
+    d.close()
+
+
+def test_a_killed_agent_greys_its_node_and_the_rest_goes_on(dash):
+    feed = dash.feeds["pc2"]
+    os.kill(feed.stream.proc.pid, signal.SIGKILL)
+    assert wait_until(lambda: not dash.states()["pc2"].alive)
+    assert "killed by signal 9" in dash.states()["pc2"].reason
+    # The others keep streaming, and the page shows the node greyed out with the reason.
+    before = {n: dash.states()[n].seq for n in ("pc0", "pc1", "pc3")}
+    assert wait_until(lambda: all(dash.states()[n].seq > before[n] + 2 for n in before))
+    assert wait_until(lambda: "killed by signal 9" in dash.leds.rows["pc2"].value)
+    assert "grayscale" in dash.leds.rows["pc2"].value
+    assert wait_until(lambda: dash.bars.source.data["state"][2].startswith("down: agent killed"))
+    # It comes back by itself and its row lives again.
+    assert wait_until(lambda: dash.states()["pc2"].alive, timeout=15)
+    assert feed.starts == 2
+    assert wait_until(lambda: "grayscale" not in dash.leds.rows["pc2"].value)
+
+
+def test_led_buttons_reach_the_chosen_nodes_only(dash):
+    dash.node_picker.value = ("pc1",)
+    dash.pattern_buttons["larson"].click()
+    assert wait_until(lambda: "#ff0000" in dash.leds.rows["pc1"].value)
+    assert dash.feeds["pc0"].state.sample["pattern"] == "cpu"
+    dash.node_picker.value = ()
+    dash.pattern_buttons["identify"].click()
+    assert wait_until(lambda: all(dash.feeds[n].state.sample["pattern"] == "identify" for n in dash.names))
+
+
+def test_shutdown_needs_confirmation(dash):
+    dash.power_buttons["poweroff"].click()
+    time.sleep(0.5)
+    assert dash.power_log == [] and dash.power_result.value == ""
+    assert dash.confirm_box.layout.display == "flex" and "Shut down all 4 nodes" in dash.confirm_text.value
+    dash.cancel_button.click()
+    assert dash.confirm_box.layout.display == "none"
+    assert dash.confirm() is None and dash.power_log == []   # a confirm with nothing asked does nothing
+
+
+def test_stop_order_is_workers_first_and_refusals_are_shown(dash):
+    dash.request("poweroff")
+    dash.confirm(wait=True)
+    log = dash.power_log
+    assert [s.node for s in log] == ["pc1", "pc2", "pc3", "pc0"]
+    primary = log[-1]
+    assert primary.role == "primary" and all(s.role == "worker" for s in log[:-1])
+    assert max(s.finished for s in log[:-1]) <= primary.started
+    # The local backend has no root: nothing went down, and every row says why.
+    assert all(s.status == "refused" and not s.down for s in log)
+    assert "0 of 4 nodes went down" in dash.power_result.value
+    assert "no root" in dash.power_result.value
+    assert all(st.alive for st in dash.states().values())
+
+
+def test_close_stops_the_agents_and_the_thread(local_cluster):
+    d = Dashboard(local_cluster, interval=0.25)
+    assert d.wait_for_samples(timeout=15)
+    procs = [f.stream.proc for f in d.feeds.values()]
+    d.close()
+    assert all(p.poll() is not None for p in procs)
+    assert not d._thread.is_alive()
+
+
+def states(cpu: dict, seq: int) -> dict:
+    return {n: NodeState(n, sample={"cpu": c, "leds": ["#000000"] * 8}, alive=True, seq=seq)
+            for n, c in cpu.items()}
+
+
+def test_an_update_that_changes_nothing_sends_nothing():
+    from jupyter_bokeh import BokehModel
+    from bokeh.layouts import row
+
+    nodes = ["a", "b"]
+    bars, series, leds = CpuBars(nodes), CpuSeries(nodes, points=5), LedRows(nodes)
+    model = BokehModel(row(bars.root, series.root))
+    sent = []
+    model.send = lambda content, buffers=None: sent.append(content)
+    s1 = states({"a": 10.0, "b": 20.0}, 1)
+    assert bars.update(s1) and series.update(s1) and leds.update(s1)
+    n = len(sent)
+    assert n > 0
+    assert not bars.update(s1) and not series.update(s1) and not leds.update(s1)
+    assert len(sent) == n
+    # New samples are streamed as one row each; the window rolls over.
+    for seq in range(2, 10):
+        series.update(states({"a": float(seq), "b": 0.0}, seq))
+    assert list(series.source.data["a"]) == [5.0, 6.0, 7.0, 8.0, 9.0]
