@@ -27,6 +27,7 @@ def connect(inventory: str | os.PathLike | Inventory | None = None, *, backend: 
     """
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
     chosen = backends.resolve(backend or os.environ.get("CLUSTERKIT_BACKEND") or "auto", inv)
+    inv = backends.inventory_for(chosen, inv)
     nodes = backends.make_nodes(chosen, inv, sandbox=Path(sandbox) if sandbox else None,
                                 connect_timeout=connect_timeout)
     return Cluster(inv, nodes, backend=chosen, fanout=fanout, connect_timeout=connect_timeout,

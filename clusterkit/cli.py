@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Other modules add their subcommands here (``lab``, the ops): ``register(subparsers, add_common)``.
 _EXTENSIONS: list = []
+from .lab.cli import register as _register_lab  # noqa: E402  (``clusterkit lab``)
+_EXTENSIONS.append(_register_lab)
 
 
 def main(argv: list[str] | None = None) -> int:

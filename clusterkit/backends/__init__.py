@@ -26,7 +26,16 @@ def resolve(name: str, inventory: Inventory) -> str:
         return name
     if inventory.backend != "auto":
         return inventory.backend
-    return "local"
+    from ..lab.backend import auto_choice
+    return auto_choice(inventory) or "local"
+
+
+def inventory_for(backend: str, inventory: Inventory) -> Inventory:
+    """The inventory the nodes really have on ``backend``: on the lab, the running lab's own (up when needed)."""
+    if backend == "lab":
+        from ..lab.backend import lab_inventory
+        return lab_inventory(inventory)
+    return inventory
 
 
 def make_nodes(backend: str, inventory: Inventory, *, sandbox: Path | None = None,
@@ -35,7 +44,10 @@ def make_nodes(backend: str, inventory: Inventory, *, sandbox: Path | None = Non
     if backend == "local":
         root = (sandbox or default_sandbox_root()) / inventory.name
         return {s.name: LocalNode(s, root=root / s.name) for s in inventory}
+    if backend == "lab":
+        from ..lab.backend import make_lab_nodes
+        return make_lab_nodes(inventory, connect_timeout=connect_timeout)
     raise ClusterkitError(f"the {backend} backend is not available in this version", field="backend")
 
 
-__all__ = ["Node", "LocalNode", "NAMES", "resolve", "make_nodes"]
+__all__ = ["Node", "LocalNode", "NAMES", "resolve", "inventory_for", "make_nodes"]

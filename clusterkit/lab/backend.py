@@ -1,0 +1,84 @@
+"""The ``lab`` backend: lab nodes reached through the SSH backend's own code.
+
+``auto`` picks the lab for the packaged default inventory when a lab of that
+name runs here, or when this machine can run one (it is then brought up);
+an inventory that a lab wrote (``backend: lab``) always means the lab.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ClusterkitError
+from ..inventory import DEFAULT_INVENTORY, Inventory, load_inventory
+from . import check, find, up
+from .net import DEFAULT_CLUSTER_NETWORK
+
+
+def _is_lab_inventory(inventory: Inventory) -> bool:
+    return inventory.backend == "lab" and Path(inventory.source).with_name("lab.json").is_file()
+
+
+def auto_choice(inventory: Inventory) -> str | None:
+    """"lab" when ``auto`` should use the lab for this inventory, else None (the caller decides)."""
+    if _is_lab_inventory(inventory):
+        return "lab"
+    if Path(inventory.source) != DEFAULT_INVENTORY:
+        return None
+    lab = find(inventory.name)
+    if lab is not None and lab.running:
+        return "lab"
+    return "lab" if check.reason() is None else None
+
+
+def lab_inventory(inventory: Inventory, *, timeout: float = 60.0) -> Inventory:
+    """The inventory of the lab behind ``inventory``: its own when a lab wrote it, else the running lab of
+    that name (brought up with as many nodes when this machine can, and none runs)."""
+    if _is_lab_inventory(inventory):
+        return inventory
+    lab = find(inventory.name)
+    if lab is None or not lab.running:
+        why = check.reason()
+        if why is not None:
+            raise ClusterkitError(f"no lab {inventory.name} is up and this machine cannot start one: {why}",
+                                  field="backend")
+        expected = [f"{inventory.name}{i}" for i in range(len(inventory))]
+        if list(inventory.nodes) != expected:
+            raise ClusterkitError(f"a lab's nodes are named {inventory.name}0, {inventory.name}1, …; "
+                                  f"this inventory has {inventory.nodeset}", field="nodes")
+        network = inventory.network
+        lab = up(n=len(inventory), name=inventory.name, timeout=timeout,
+                 network=None if network in (None, DEFAULT_CLUSTER_NETWORK) else str(network))
+    return load_inventory(lab.inventory_path)
+
+
+def known_hosts_for(inventory: Inventory) -> Path:
+    """The lab's known_hosts, beside its inventory: it holds every node's host key from the start."""
+    path = Path(inventory.source).with_name("known_hosts")
+    if path.is_file():
+        return path
+    lab = find(inventory.name)
+    if lab is None:
+        raise ClusterkitError(f"no lab {inventory.name} on this host (`sudo clusterkit lab up`)", field="backend")
+    return lab.known_hosts_path
+
+
+def make_lab_nodes(inventory: Inventory, *, connect_timeout: float) -> dict:
+    """One SSH node per lab node, trusting the host keys the lab made, logging in with the workshop password."""
+    try:
+        from ..backends.ssh import SSHNode
+    except ImportError:
+        raise ClusterkitError("the lab reaches its nodes through the ssh backend, which is not installed",
+                              field="backend") from None
+
+    class LabNode(SSHNode):
+        """A lab node: the SSH backend's code, on a node of the lab."""
+
+        backend = "lab"
+
+    known = known_hosts_for(inventory)
+    return {spec.name: LabNode(spec, known_hosts=known, password=inventory.password,
+                               connect_timeout=connect_timeout) for spec in inventory}
+
+
+__all__ = ["auto_choice", "lab_inventory", "make_lab_nodes", "known_hosts_for"]

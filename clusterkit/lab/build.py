@@ -1,0 +1,210 @@
+"""Making a lab on the host, and removing every trace of it.
+
+Making: choose subnets clear of the host's routes and of other labs, lay out
+each node's fresh image, make the bridges, namespaces and veths in one
+``ip -batch``, start the router and the nodes, then write the inventory, the
+known_hosts (the lab made the host keys, so its nodes are trusted from the
+start) and ``lab.json``.
+
+Removing, in the order that leaves nothing behind: the nodes' process groups
+and the router, any other process still in one of the lab's namespaces, the
+host-side veths (before their namespaces), the namespaces, the bridges, then
+the lab's directory (only once no mount lies below it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..errors import ClusterkitError
+from . import dhcp, net, node, procs
+from .image import FreshImage
+
+WIRED, WIFI = 0x0e, 0x0a
+
+
+def build(*, name: str, count: int, network: str | None, image: FreshImage, labs_dir: Path,
+          password: str, other_labs: list):
+    """Make lab ``name`` and return its :class:`~clusterkit.lab.Lab`; on any failure, remove what was made."""
+    names = net.LabNames(name)
+    clash = sorted(({l for l in net.existing_links() if l.startswith(f"ck{name}-")}
+                    | {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}))
+    if clash:
+        raise ClusterkitError(f"links or namespaces of lab {name} are left over ({', '.join(clash[:4])}); "
+                              f"`clusterkit lab down --name {name}` removes them", field="name")
+    taken = net.host_networks()
+    for other in other_labs:
+        taken += [ipaddress.IPv4Network(other.network), ipaddress.IPv4Network(other.uplink)]
+    cluster, uplink = net.choose_subnets(network=network, taken=taken)
+    slots = {other.slot for other in other_labs}
+    slot = next(s for s in range(len(slots) + 1) if s not in slots)
+
+    directory = labs_dir / name
+    directory.mkdir(mode=0o755)
+    try:
+        return _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink,
+                     slot=slot, image=image, password=password)
+    except BaseException:
+        from . import Lab
+        teardown(name, lab=Lab(directory) if (directory / "lab.json").exists() else None, labs_dir=labs_dir)
+        raise
+
+
+def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluster: ipaddress.IPv4Network,
+          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str):
+    from . import Board, Lab, write_inventory
+    (directory / "nodes").mkdir(mode=0o700)
+    bin_dir = directory / "bin"
+    node.write_scripts(bin_dir)
+
+    hash_ = node.password_hash(password)
+    hosts = list(cluster.hosts())
+    boards, keys, reservations = [], {}, {}
+    for i in range(count):
+        node_name = f"{name}{i}"
+        key = node.HostKey.generate(f"root@{image.hostname}")
+        uid = image.uid_of(i, count)
+        node.prepare(directory / "nodes" / node_name, uid=uid, hash_=hash_, key=key, image=image)
+        host = str(net.uplink_address(uplink, net.FIRST_NODE_HOST + i))
+        boards.append(Board(name=node_name, index=i, uid=uid, host=host, address=str(hosts[i])))
+        keys[node_name] = key
+        reservations[net.mac(slot, i, WIFI)] = host
+
+    workbook_uplink = net.uplink_address(uplink, net.WORKBOOK_HOST)
+    workbook_cluster = hosts[-1]
+    lines = [
+        f"link add {names.cluster_bridge} type bridge forward_delay 0 stp_state 0",
+        f"link add {names.uplink_bridge} type bridge forward_delay 0 stp_state 0",
+    ]
+    for bridge in (names.cluster_bridge, names.uplink_bridge):
+        lines.append(f"link set {bridge} up")
+    lines += [f"addr add {workbook_cluster}/{cluster.prefixlen} dev {names.cluster_bridge}",
+              f"addr add {workbook_uplink}/{uplink.prefixlen} dev {names.uplink_bridge}"]
+    lines += dhcp.router_links(names)
+    for b in boards:
+        ns = names.node_ns(b.name)
+        lines += [
+            f"netns add {ns}",
+            f"link add {names.wired_veth(b.index)} type veth peer name eth0 address "
+            f"{net.mac(slot, b.index, WIRED)} netns {ns}",
+            f"link add {names.wifi_veth(b.index)} type veth peer name wlan0 address "
+            f"{net.mac(slot, b.index, WIFI)} netns {ns}",
+            f"link set {names.wired_veth(b.index)} master {names.cluster_bridge} up",
+            f"link set {names.wifi_veth(b.index)} master {names.uplink_bridge} up",
+        ]
+    _links(names, lines, count)
+    router = dhcp.start_router(names=names, uplink=uplink, reservations=reservations, state=directory)
+    boards = [Board(**{**b.__dict__, "supervisor": node.start(
+        ns=names.node_ns(b.name), node_dir=directory / "nodes" / b.name, bin_dir=bin_dir)}) for b in boards]
+    (directory / "lab.json").write_text(json.dumps({
+        "name": name, "slot": slot, "network": str(cluster), "uplink": str(uplink),
+        "router": router.to_dict(), "nodes": [b.to_dict() for b in boards]}, indent=1) + "\n")
+    (directory / "lab.json").chmod(0o644)
+    known = "".join(f"{b.host},{b.address} {' '.join(keys[b.name].public.split()[:2])}\n" for b in boards)
+    (directory / "known_hosts").write_text(known)
+    (directory / "known_hosts").chmod(0o644)
+    write_inventory(directory / "inventory.yaml", {
+        "name": name, "nodes": f"{name}[0-{count - 1}]" if count > 1 else f"{name}0",
+        "primary": f"{name}0", "user": image.user, "network": str(cluster), "backend": "lab",
+        "password": password, "hosts": {b.name: {"host": b.host} for b in boards}})
+    return Lab(directory)
+
+
+def _links(names: net.LabNames, lines: list[str], count: int) -> None:
+    net.ip_batch(lines)
+    # The host only talks to the lab; it never forwards for it, and keeps IPv6 off the lab's links.
+    for bridge in (names.cluster_bridge, names.uplink_bridge):
+        net.set_sysctl(f"net/ipv4/conf/{bridge}/forwarding", "0")
+    for link in names.links(count):
+        net.set_sysctl(f"net/ipv6/conf/{link}/disable_ipv6", "1")
+
+
+def _netns_inodes(prefix: str) -> dict[int, str]:
+    out = {}
+    for ns in net.existing_netns():
+        if ns.startswith(prefix):
+            try:
+                out[os.stat(f"/run/netns/{ns}").st_ino] = ns
+            except FileNotFoundError:
+                pass
+    return out
+
+
+def _processes_in(inodes: dict[int, str]) -> list[procs.Proc]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ino = os.stat(f"/proc/{entry}/ns/net").st_ino
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+        if ino in inodes:
+            p = procs.proc_of(int(entry))
+            if p is not None and procs.alive(p):
+                found.append(p)
+    return found
+
+
+def _mounts_below(path: Path) -> list[str]:
+    prefix = str(path.resolve()) + "/"
+    return [p for p in _mount_points() if p.startswith(prefix) or p == prefix[:-1]]
+
+
+def _release_netns_mount() -> None:
+    """``ip netns add`` mounts /run/netns on itself the first time; unmount it once no namespace is named there."""
+    run_netns = Path("/run/netns")
+    if run_netns.is_dir() and not any(run_netns.iterdir()) and str(run_netns) in _mount_points():
+        subprocess.run(["umount", str(run_netns)], capture_output=True)
+
+
+def _mount_points() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f]
+
+
+def teardown(name: str, *, lab, labs_dir: Path) -> None:
+    """Remove lab ``name`` completely, from whatever state it is in."""
+    net.check_lab_name(name)
+    if lab is not None:
+        supervisors = [b.supervisor for b in lab.boards.values() if b.supervisor]
+        for sup in supervisors:
+            node.stop(sup)
+        if lab.router:
+            procs.kill(lab.router)
+        procs.wait_gone(supervisors + ([lab.router] if lab.router else []))
+    inodes = _netns_inodes(f"ck-{name}-")
+    for _ in range(50):
+        left = _processes_in(inodes)
+        if not left:
+            break
+        for p in left:
+            procs.kill(p)
+        procs.wait_gone(left, timeout=0.2)
+    else:
+        raise ClusterkitError(f"processes stay in lab {name}'s namespaces: "
+                              f"{', '.join(str(p.pid) for p in _processes_in(inodes))}", field="lab")
+    links = sorted(l for l in net.existing_links() if l.startswith(f"ck{name}-"))
+    bridges = {f"ck{name}-c", f"ck{name}-u"}
+    lines = [f"link del {l}" for l in links if l not in bridges]
+    lines += [f"netns del {ns}" for ns in sorted(inodes.values())]
+    lines += [f"link del {l}" for l in links if l in bridges]
+    if lines:
+        errors = net.ip_batch(lines, force=True)
+        still = {l for l in net.existing_links() if l.startswith(f"ck{name}-")} | \
+            {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}
+        if still:
+            raise ClusterkitError(f"could not remove {', '.join(sorted(still))}: {errors.strip()}", field="lab")
+    _release_netns_mount()
+    directory = labs_dir / name
+    if directory.exists():
+        mounted = _mounts_below(directory)
+        if mounted:
+            raise ClusterkitError(f"mounts remain below {directory}: {', '.join(mounted)}; not removing it",
+                                  field="lab")
+        shutil.rmtree(directory)

@@ -1,0 +1,71 @@
+"""``clusterkit lab up|status|down``: the lab on the command line (registered in clusterkit.cli)."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import DEFAULT_NAME, Lab, down, find, status, up
+
+LAB_EPILOG = """examples:
+  sudo clusterkit lab up            four nodes pc[0-3], as freshly imaged boards
+  sudo clusterkit lab up -n 8 --name demo
+  clusterkit lab status             any user may look
+  sudo clusterkit lab down          nothing of the lab is left on this host
+
+The lab writes its inventory to /run/clusterkit/labs/NAME/inventory.yaml (readable by
+every user); `clusterkit.connect()` finds a running lab by itself. See docs/lab.md.
+"""
+
+
+def _table(lab: Lab) -> str:
+    lines = [f"lab {lab.name}: uplink {lab.uplink} (DHCP), cluster network {lab.network}",
+             f"  inventory {lab.inventory_path}",
+             f"  {'node':<10} {'state':<8} {'pid':>7}  {'DHCP address':<15} {'planned eth0':<15} {'pi uid':>6}  sshd"]
+    for s in lab.status():
+        lines.append(f"  {s.name:<10} {s.state:<8} {s.pid or '-':>7}  {s.host:<15} {s.address:<15} "
+                     f"{s.uid:>6}  {'answers' if s.sshd else '-'}")
+    return "\n".join(lines)
+
+
+def cmd_up(args) -> int:
+    before = find(args.name)
+    was_running = before is not None and before.running
+    lab = up(n=args.n, name=args.name, network=args.network)
+    print(f"lab {lab.name} was already up" if was_running else
+          f"lab {lab.name} is up: {len(lab.boards)} nodes {lab.inventory().nodeset}")
+    print(_table(lab))
+    return 0
+
+
+def cmd_status(args) -> int:
+    found = status(name=args.name)
+    if not found:
+        print(f"no lab {args.name} is up" if args.name else "no lab is up")
+        return 1
+    print("\n".join(_table(lab) for lab in found))
+    return 0
+
+
+def cmd_down(args) -> int:
+    print(f"lab {args.name} is down" if down(name=args.name) else f"no lab {args.name} was up")
+    return 0
+
+
+def register(subparsers, add_common) -> None:
+    """Add ``lab`` to the ``clusterkit`` command (``add_common`` is unused: the lab has its own options)."""
+    lab = subparsers.add_parser("lab", help="a virtual cluster on this host (needs root to start)",
+                                epilog=LAB_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = lab.add_subparsers(dest="lab_command", required=True)
+    p_up = sub.add_parser("up", help="bring a lab up (idempotent: a running lab is kept)")
+    p_up.add_argument("-n", type=int, default=None, metavar="N", help="number of nodes (default 4)")
+    p_up.add_argument("--name", default=DEFAULT_NAME, help=f"the lab's name, also its nodes' prefix (default {DEFAULT_NAME})")
+    p_up.add_argument("--network", default=None, metavar="CIDR",
+                      help="the cluster network (default 10.0.0.0/24, or the next free 10.0.k.0/24)")
+    p_up.set_defaults(func=cmd_up)
+    p_status = sub.add_parser("status", help="nodes, pids, addresses, whether sshd answers")
+    p_status.add_argument("--name", default=None, help="one lab only (default: every lab)")
+    p_status.set_defaults(func=cmd_status)
+    p_down = sub.add_parser("down", help="stop the lab and remove every trace of it")
+    p_down.add_argument("--name", default=DEFAULT_NAME, help=f"the lab's name (default {DEFAULT_NAME})")
+    p_down.set_defaults(func=cmd_down)
+

@@ -1,0 +1,67 @@
+"""The venue router: its own namespace on the uplink bridge, running dnsmasq.
+
+It hands every node's Wi-Fi an address (reserved by MAC, so a rebooted node
+keeps its address as a home router remembers leases), a default route through
+itself and itself as the DNS server. It has no other link and forwards
+nothing, so no lab traffic ever leaves the machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from . import procs
+from .net import ROUTER_HOST, LabNames, ip, uplink_address
+
+#: The venue's DNS domain; the router answers for names under it only.
+DOMAIN = "venue.lan"
+
+
+def router_links(names: LabNames) -> list[str]:
+    """``ip -batch`` lines that make the router's namespace and its one link."""
+    return [
+        f"netns add {names.router_ns}",
+        f"link add {names.router_veth} type veth peer name eth0 netns {names.router_ns}",
+        f"link set {names.router_veth} master {names.uplink_bridge} up",
+    ]
+
+
+def start_router(*, names: LabNames, uplink: ipaddress.IPv4Network, reservations: dict[str, str],
+                 state: Path) -> procs.Proc:
+    """Address the router's link and start dnsmasq there; returns its process."""
+    addr = uplink_address(uplink, ROUTER_HOST)
+    ns = names.router_ns
+    ip("-n", ns, "addr", "add", f"{addr}/{uplink.prefixlen}", "dev", "eth0")
+    ip("-n", ns, "link", "set", "lo", "up")
+    ip("-n", ns, "link", "set", "eth0", "up")
+    hosts = state / "dhcp-hosts"
+    hosts.write_text("".join(f"{m},{a},infinite\n" for m, a in reservations.items()))
+    first = uplink_address(uplink, 100)
+    last = uplink_address(uplink, 250)
+    command = [
+        "ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+        "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", "--interface=eth0",
+        "--except-interface=lo", "--user=root", "--group=root", f"--pid-file={state / 'dnsmasq.pid'}",
+        f"--dhcp-leasefile={state / 'dnsmasq.leases'}", f"--dhcp-hostsfile={hosts}",
+        f"--dhcp-range={first},{last},{uplink.netmask},12h", "--dhcp-authoritative", "--no-ping",
+        f"--dhcp-option=option:router,{addr}", f"--dhcp-option=option:dns-server,{addr}",
+        f"--domain={DOMAIN}", f"--local=/{DOMAIN}/", f"--address=/router.{DOMAIN}/{addr}",
+        "--log-facility=-",
+    ]
+    with open(state / "router.log", "ab") as log:
+        return procs.spawn(command, log=log)
+
+
+def stop_router(proc: procs.Proc | None) -> None:
+    if proc is not None:
+        procs.kill(proc)
+
+
+def leases(state: Path) -> dict[str, str]:
+    """MAC -> address of the leases the router has handed out."""
+    try:
+        text = (state / "dnsmasq.leases").read_text()
+    except FileNotFoundError:
+        return {}
+    return {f[1]: f[2] for f in (line.split() for line in text.splitlines()) if len(f) >= 3}

@@ -1,0 +1,280 @@
+"""One lab node: its private file systems, its boot, its power commands, its process.
+
+A node is a long-lived ``unshare --mount --uts --ipc --pid --fork --kill-child
+--mount-proc`` process inside the node's network namespace, without the
+capabilities to set the clock or load kernel modules. Its PID 1 (the boot
+script below) overlay-mounts ``/etc``, ``/var``, ``/opt``, ``/srv``, ``/mnt`` and
+``/media`` over the host's (writes land in the node's own upper directory,
+never in the host's), binds a private ``/root`` and ``/home``, mounts a tmpfs on
+``/run`` and ``/tmp``, makes the rest of the host's root file system, ``/sys``,
+``/proc/sys`` (but its own network settings) and ``/proc/sysrq-trigger``
+read-only, sets the hostname from its ``/etc/hostname``, asks the venue router
+for an address with dhclient and starts a real OpenSSH sshd.
+
+A small supervisor loop in the host's PID namespace runs the node: when a
+power command inside the node asks for a reboot, it boots the node again (its
+files kept, like an SD card); a poweroff ends it. Nothing a node runs reaches
+the host's files, hostname, clock or power state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from . import procs
+from .image import FRESH, SSHD_CONFIG, FreshImage, account_files
+
+#: Host directories a node sees through an overlay of its own (the boot script mounts the same list).
+OVERLAID = ("etc", "var", "opt", "srv", "mnt", "media")
+
+#: Exit codes of a node's PID 1 that the supervisor understands.
+EXIT_POWEROFF, EXIT_REBOOT = 100, 101
+
+#: The supervisor, run as ``ip netns exec NS sh supervise.sh NODE_DIR BIN_DIR``.
+SUPERVISE = """\
+# Runs one lab node; boots it again after a reboot inside it, ends after a poweroff.
+S="$1"; L="$2"
+while :; do
+    # No process of the node may set the host's clock or load kernel modules.
+    setpriv --bounding-set -sys_time,-sys_module,-sys_rawio,-wake_alarm -- \\
+    unshare --mount --uts --ipc --pid --fork --kill-child --mount-proc --propagation private \\
+        /bin/sh "$L/boot.sh" "$S" "$L"
+    rc=$?
+    echo "$rc" > "$S/last-exit"
+    # 101: a reboot asked through the lab's power commands; 129: reboot(2) in a PID namespace (SIGHUP).
+    [ "$rc" -eq 101 ] || [ "$rc" -eq 129 ] || exit "$rc"
+done
+"""
+
+#: PID 1 of a lab node (its argv says clusterkit, which the power commands check).
+BOOT = """\
+# clusterkit lab node: PID 1 of the node's PID namespace.
+S="$1"; L="$2"
+set -e
+# What a node writes lands in its own layers; the host's file systems are read-only in here.
+for d in etc var opt srv mnt media; do
+    if [ -d "/$d" ] && [ -d "$S/$d/upper" ]; then
+        mount -t overlay overlay -o "lowerdir=/$d,upperdir=$S/$d/upper,workdir=$S/$d/work" "/$d"
+    fi
+done
+mount -o remount,bind,ro /sys
+mount --bind /proc/sys /proc/sys
+mount --bind /proc/sys/net /proc/sys/net
+mount -o remount,bind,ro /proc/sys
+if [ -e /proc/sysrq-trigger ]; then
+    mount --bind /proc/sysrq-trigger /proc/sysrq-trigger
+    mount -o remount,bind,ro /proc/sysrq-trigger
+fi
+mount --bind "$S/root" /root
+mount --bind "$S/home" /home
+mount -t tmpfs -o mode=1777,size=512m tmpfs /tmp
+# The lab's directory lies under the host's /run, hidden once the node has its own:
+# keep the power commands open and bind them through the open file.
+exec 3<"$L/power"
+mount -t tmpfs -o mode=755,size=64m tmpfs /run
+mkdir -p /run/sshd /run/lock /run/clusterkit
+if [ -f /usr/bin/systemctl ]; then
+    : > /run/clusterkit/systemctl
+    mount --bind /usr/bin/systemctl /run/clusterkit/systemctl
+    mount --no-canonicalize --bind /proc/self/fd/3 /usr/bin/systemctl
+fi
+for f in /usr/sbin/poweroff /usr/sbin/reboot /usr/sbin/halt /usr/sbin/shutdown; do
+    if [ -f "$f" ] && [ ! -L "$f" ]; then mount --no-canonicalize --bind /proc/self/fd/3 "$f"; fi
+done
+exec 3<&-
+mount -o remount,bind,ro /
+name="$(head -n1 /etc/hostname 2>/dev/null || true)"
+hostname "${name:-raspberrypi}"
+ip link set lo up
+ip link set eth0 up
+ip link set wlan0 up
+dhclient -4 -nw -pf /run/dhclient.wlan0.pid -lf /var/lib/dhcp/dhclient.wlan0.leases wlan0 >/dev/null 2>&1
+/usr/sbin/sshd
+set +e
+trap 'exit 100' USR1
+trap 'exit 101' USR2
+while :; do sleep 86400 & wait $!; done
+"""
+
+#: Bound over systemctl (and any real poweroff/reboot/halt/shutdown) inside a node only.
+POWER = """\
+#!/bin/sh
+# clusterkit lab: power commands inside a lab node stop or restart this node only.
+me="${0##*/}"
+action=
+case "$me" in
+    poweroff|halt) action=poweroff ;;
+    reboot) action=reboot ;;
+    shutdown)
+        action=poweroff
+        for a in "$@"; do
+            case "$a" in -c) exit 0 ;; --reboot|-r|-r*) action=reboot ;; esac
+        done ;;
+    *)
+        verb=
+        for a in "$@"; do case "$a" in -*) ;; *) verb="$a"; break ;; esac; done
+        case "$verb" in
+            poweroff|halt) action=poweroff ;;
+            reboot) action=reboot ;;
+            *) exec /run/clusterkit/systemctl "$@" ;;
+        esac ;;
+esac
+if [ "$(id -u)" != 0 ]; then
+    echo "$me: Interactive authentication required (run it with sudo)." >&2
+    exit 1
+fi
+# Only ever signal the init of a lab node's own PID namespace.
+if [ "$(readlink /proc/self/ns/pid)" != "$(readlink /proc/1/ns/pid)" ] || \\
+   ! tr '\\0' ' ' < /proc/1/cmdline | grep -q clusterkit; then
+    echo "$me: not inside a clusterkit lab node; refusing" >&2
+    exit 1
+fi
+sync
+sig=USR1
+[ "$action" = reboot ] && sig=USR2
+setsid sh -c "sleep 0.3; kill -$sig 1" </dev/null >/dev/null 2>&1 &
+exit 0
+"""
+
+
+def write_scripts(bin_dir: Path) -> None:
+    """The lab's scripts (shared by its nodes, read-only to them)."""
+    bin_dir.mkdir(mode=0o755, exist_ok=True)
+    for name, text, mode in (("supervise.sh", SUPERVISE, 0o644), ("boot.sh", BOOT, 0o644),
+                             ("power", POWER, 0o755)):
+        path = bin_dir / name
+        path.write_text(text)
+        path.chmod(mode)
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """A node's own ed25519 host key, made at ``lab up`` (so the lab can trust it from the start)."""
+
+    private: bytes = b""
+    public: str = ""
+
+    @classmethod
+    def generate(cls, comment: str) -> "HostKey":
+        key = Ed25519PrivateKey.generate()
+        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                    serialization.NoEncryption())
+        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                               serialization.PublicFormat.OpenSSH).decode()
+        return cls(private=private, public=f"{public} {comment}")
+
+    def __repr__(self) -> str:
+        return f"<HostKey {self.public.split()[0]}>"
+
+
+def password_hash(password: str) -> str:
+    """A SHA-512 crypt hash of the password (through openssl, from stdin: never on a command line)."""
+    proc = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n",
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+def _whiteout(path: Path) -> None:
+    """Hide the host's file at this path from the node (an overlayfs whiteout in the upper layer)."""
+    if not path.exists():
+        os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+
+
+def _write(path: Path, text: str | bytes, mode: int = 0o644, owner: tuple[int, int] | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        text = text.encode()
+    path.write_bytes(text)
+    path.chmod(mode)
+    if owner:
+        os.chown(path, *owner)
+
+
+def _skel(home: Path, owner: tuple[int, int]) -> None:
+    for entry in Path("/etc/skel").iterdir() if Path("/etc/skel").is_dir() else ():
+        if entry.is_file():
+            shutil.copyfile(entry, home / entry.name)
+            os.chown(home / entry.name, *owner)
+
+
+def prepare(node_dir: Path, *, uid: int, hash_: str, key: HostKey, image: FreshImage = FRESH) -> None:
+    """Lay out a node's private directories in the fresh-image state (before its first boot)."""
+    for layer in OVERLAID:
+        for sub in ("upper", "work"):
+            (node_dir / layer / sub).mkdir(parents=True, exist_ok=True)
+    (node_dir / "home").mkdir(exist_ok=True)
+    (node_dir / "root").mkdir(mode=0o700, exist_ok=True)
+    etc = node_dir / "etc/upper"
+    for name, text in account_files(host_etc="/etc", uid=uid, password_hash=hash_, image=image).items():
+        secret = name in ("shadow", "gshadow")
+        _write(etc / name, text, 0o640 if secret else 0o644, (0, _gid("shadow")) if secret else None)
+    _write(etc / "hostname", image.hostname + "\n")
+    _write(etc / "hosts", image.hosts_file())
+    _write(etc / "resolv.conf", "")
+    ssh = etc / "ssh"
+    ssh.mkdir(exist_ok=True)
+    _write(ssh / "ssh_host_ed25519_key", key.private, 0o600)
+    _write(ssh / "ssh_host_ed25519_key.pub", key.public + "\n")
+    for host_file in Path("/etc/ssh").glob("ssh_host_*"):
+        _whiteout(ssh / host_file.name)   # the host's own keys never show inside a node
+    _write(ssh / "sshd_config", SSHD_CONFIG)
+    (ssh / "sshd_config.d").mkdir(exist_ok=True)
+    for drop_in in Path("/etc/ssh/sshd_config.d").glob("*"):
+        _whiteout(ssh / "sshd_config.d" / drop_in.name)
+    home = node_dir / "home" / image.user
+    home.mkdir(mode=0o700, exist_ok=True)
+    os.chown(home, uid, uid)
+    _skel(home, (uid, uid))
+    _skel(node_dir / "root", (0, 0))
+
+
+def _gid(group: str) -> int:
+    import grp
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return 0
+
+
+def start(*, ns: str, node_dir: Path, bin_dir: Path) -> procs.Proc:
+    """Boot the node; returns its supervisor (the leader of the node's process group)."""
+    (node_dir / "last-exit").unlink(missing_ok=True)
+    with open(node_dir / "console.log", "ab") as log:
+        return procs.spawn(["ip", "netns", "exec", ns, "/bin/sh", str(bin_dir / "supervise.sh"),
+                            str(node_dir), str(bin_dir)], log=log)
+
+
+def stop(supervisor: procs.Proc | None) -> None:
+    """Pull the plug: SIGKILL the node's process group (supervisor, unshare, PID 1; the rest die with its PID namespace)."""
+    if supervisor is not None and procs.alive(supervisor):
+        try:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def init_pid(supervisor: procs.Proc | None) -> int | None:
+    """The host's pid of the node's PID 1 (for ``nsenter -t PID -a``), or None when the node is off."""
+    if not procs.alive(supervisor):
+        return None
+    for unshare in procs.children(supervisor.pid):
+        kids = procs.children(unshare)
+        if kids:
+            return kids[0]
+    return None
+
+
+def last_exit(node_dir: Path) -> int | None:
+    try:
+        return int((node_dir / "last-exit").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None

@@ -1,0 +1,32 @@
+"""Lab fixtures: one session lab of four nodes for the read-mostly tests.
+
+Tests here need root and namespaces; each module marks itself ``lab`` and is
+skipped with the check's own reason where the lab cannot run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import clusterkit.lab
+from clusterkit.lab import check
+
+#: The session lab's name (test labs start with "t").
+SESSION_LAB = "tls"
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """A running lab of four nodes, shared by the session, taken down at its end."""
+    why = check.reason()
+    if why is not None:
+        pytest.skip(why)
+    running = clusterkit.lab.up(n=4, name=SESSION_LAB)
+    yield running
+    clusterkit.lab.down(name=SESSION_LAB)
+
+
+@pytest.fixture(scope="session")
+def askpass_path(lab, tmp_path_factory):
+    from labtools import askpass
+    return askpass(lab, tmp_path_factory.mktemp("askpass"))
