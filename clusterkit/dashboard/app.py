@@ -91,6 +91,10 @@ class Dashboard(widgets.VBox):
             out[name] = st
         return out
 
+    def cpu(self) -> dict[str, float | None]:
+        """Every node's CPU percent now (None where its agent is down)."""
+        return {n: (s.sample.get("cpu") if s.alive and s.sample else None) for n, s in self.states().items()}
+
     def _on_sample(self, _state: NodeState) -> None:
         self._wake.set()
 

@@ -1,0 +1,32 @@
+"""A simple load to watch on the dashboard: one busy CPU loop per node for a few seconds."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import threading
+
+from ..results import ClusterResult
+
+
+class Burn(threading.Thread):
+    """Runs the loops in the background; ``.result`` is the cluster result once it is done."""
+
+    def __init__(self, cluster, *, seconds: float, nodes=None, cores: int = 1):
+        super().__init__(daemon=True, name="clusterkit-burn")
+        python = sys.executable if cluster.backend == "local" else cluster.inventory.python
+        loop = f"{shlex.quote(python)} -c 'while 1: pass'"
+        # ``timeout`` ends each loop even when nobody waits for it.
+        self.command = " & ".join([f"timeout {seconds:g} {loop}"] * cores) + " & wait"
+        self.cluster, self.nodes, self.seconds = cluster, nodes, seconds
+        self.result: ClusterResult | None = None
+
+    def run(self) -> None:
+        self.result = self.cluster.run(self.command, nodes=self.nodes, timeout=self.seconds + 10)
+
+
+def burn(cluster, *, seconds: float = 10.0, nodes=None, cores: int = 1) -> Burn:
+    """Keep ``cores`` cores of every chosen node busy for ``seconds``, in the background; join() waits."""
+    b = Burn(cluster, seconds=seconds, nodes=nodes, cores=cores)
+    b.start()
+    return b
