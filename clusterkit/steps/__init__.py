@@ -1,0 +1,14 @@
+"""Setup steps: one protocol (plan, apply, verify) for users, network, keys and the steps after them.
+
+>>> step = Users(cluster, name="alice", uid=1000, root_password=getpass())   # doctest: +SKIP
+>>> step.plan()      # per node: diffs and commands; changes nothing
+>>> step.apply()     # exactly the plan, then verified; a second apply changes nothing
+"""
+
+from .base import ApplyResult, Command, FileChange, NodeOutcome, NodePlan, Plan, Step, StepError
+from .keys import Keys, PublicKey, import_key, parse_public_key
+from .network import Network
+from .users import Users
+
+__all__ = ["Step", "Plan", "NodePlan", "FileChange", "Command", "ApplyResult", "NodeOutcome", "StepError",
+           "Users", "Network", "Keys", "PublicKey", "parse_public_key", "import_key"]

@@ -1,0 +1,394 @@
+"""Notebook 01: one personal user with the same UID and GID on every node.
+
+An image's default user (``pi``) is renamed to the person's own rather than a
+second user added, as builders of these clusters do: login, group and home
+move with ``usermod -l NEW -d /home/NEW -m pi`` and ``groupmod -n NEW pi``;
+then the UID and GID are unified with ``usermod -u`` and ``groupmod -g`` and
+the files in the home that kept the old group are fixed. ``usermod`` refuses
+to rename a user who is logged in, so these commands run in a second phase
+(as root on a real node). Root's login is kept usable as the way back in:
+a password (from getpass, stored only as a hash) or a key. A stale
+``~/.Xauthority`` (an old name or host) is removed.
+
+The commands edit ``/etc/passwd``, ``/etc/group``, ``/etc/shadow`` and
+``/etc/gshadow``; the plan shows what they will look like (password hashes
+hidden), and on the local backend those rendered files go into the sandbox.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+
+from ..results import NodeResult
+from .base import Command, FileChange, NodePlan, Reader, Step, StepError, node_home
+from .keys import parse_public_key
+
+#: Debian's default NAME_REGEX for user and group names, 32 characters at most.
+NAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
+#: Debian's UID_MIN and UID_MAX for people (system accounts sit below).
+UID_MIN, UID_MAX = 1000, 59999
+#: Names that belong to the system or mean something to tools; never a person's login.
+RESERVED = frozenset("""root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc
+gnats nobody nogroup _apt sshd messagebus systemd-network systemd-resolve systemd-timesync avahi
+polkitd statd chrony _chrony dnsmasq admin sudo adm wheel staff users operator ftp halt shutdown""".split())
+#: The files the user commands change, and whether their second field holds a password hash.
+ACCOUNT_FILES = {"/etc/passwd": False, "/etc/group": False, "/etc/shadow": True, "/etc/gshadow": True}
+
+
+class Users(Step):
+    """One personal user, ``name``, with ``uid``/``gid`` on every node, in ``groups``.
+
+    ``rename``: the image's default user to rename into ``name`` where ``name``
+    does not exist yet (None: add a new user instead). ``root_password``
+    (give it from :func:`getpass.getpass`; stored only as a SHA-512 crypt hash,
+    never shown) or ``root_key`` (an OpenSSH public key) keeps root's login
+    usable, so a locked-out user can recover.
+    """
+
+    title = "users"
+    phases = 2
+
+    def __init__(self, cluster, *, name: str, uid: int = 1000, gid: int | None = None,
+                 groups: tuple[str, ...] = ("sudo",), full_name: str = "", rename: str | None = "pi",
+                 root_password: str | None = None, root_key: str | None = None, nodes=None):
+        super().__init__(cluster, nodes=nodes)
+        self.name = name
+        self.uid = uid
+        self.gid = uid if gid is None else gid
+        self.groups = tuple(groups)
+        self.full_name = full_name
+        self.rename = rename
+        self._root_password = root_password
+        self.root_key = root_key
+        self._hash: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<Users {self.name} uid={self.uid} gid={self.gid} on {self.where}>"
+
+    # ------------------------------------------------------------ validation
+    def validate(self) -> None:
+        where = self.where
+        for fld, value in (("name", self.name), ("rename", self.rename)):
+            if fld == "rename" and value is None:
+                continue
+            if not isinstance(value, str) or not NAME.match(value):
+                raise StepError(f"{value!r} is not a valid user name (a lower-case letter, then lower case, "
+                                "digits, '-' or '_', at most 32)", node=where, field=fld)
+        if self.name in RESERVED:
+            raise StepError(f"{self.name!r} is reserved for the system; choose a personal name", node=where, field="name")
+        if self.rename == self.name:
+            raise StepError("is the same as name; give rename=None to keep the user", node=where, field="rename")
+        for fld, value in (("uid", self.uid), ("gid", self.gid)):
+            if isinstance(value, bool) or not isinstance(value, int) or not UID_MIN <= value <= UID_MAX:
+                raise StepError(f"{value!r} is not a personal {fld.upper()} ({UID_MIN}-{UID_MAX})", node=where, field=fld)
+        for g in self.groups:
+            if not isinstance(g, str) or not NAME.match(g):
+                raise StepError(f"{g!r} is not a valid group name", node=where, field="groups")
+        if not isinstance(self.full_name, str) or re.search(r"[:,\n=]", self.full_name):
+            raise StepError("must not contain ':', ',', '=' or a new line", node=where, field="full_name")
+        if self._root_password is not None:
+            pw = self._root_password
+            if not isinstance(pw, str) or len(pw) < 8 or "\n" in pw or ":" in pw:
+                raise StepError("must be at least 8 characters, with no ':' or new line (it is not shown)",
+                                node=where, field="root_password")
+        if self.root_key is not None:
+            parse_public_key(self.root_key, node=where, fld="root_key")
+
+    # ------------------------------------------------------------ reading
+    def read(self, node, reader: Reader) -> dict:
+        state = {path: reader.text(path) for path in ACCOUNT_FILES}
+        if state["/etc/passwd"] is None or state["/etc/group"] is None:
+            return state
+        users = _table(state["/etc/passwd"])
+        for who in (self.name, self.rename):
+            if who in users:
+                state[f"xauth:{who}"] = reader(users[who][5].rstrip("/") + "/.Xauthority")
+        if self.root_key is not None:
+            state["root_keys"] = reader.text("/root/.ssh/authorized_keys")
+        return state
+
+    def check(self, states: dict[str, dict]) -> None:
+        for n, s in states.items():
+            if s["/etc/passwd"] is None or s["/etc/group"] is None:
+                raise StepError("has no /etc/passwd or /etc/group to read", node=n, field="/etc/passwd")
+            users, groups = _table(s["/etc/passwd"]), _table(s["/etc/group"])
+            source = self.name if self.name in users else (self.rename if self.rename in users else None)
+            if source is not None and int(users[source][2]) < UID_MIN:
+                raise StepError(f"{source!r} is a system account (UID {users[source][2]}) on this node",
+                                node=n, field="name" if source == self.name else "rename")
+            for user, row in users.items():
+                if int(row[2]) == self.uid and user not in (self.name, source):
+                    raise StepError(f"UID {self.uid} is already held by user {user!r} on this node",
+                                    node=n, field="uid")
+            own_group = users[source][3] if source else None
+            for group, row in groups.items():
+                if int(row[2]) == self.gid and row[2] != own_group and group != self.name:
+                    raise StepError(f"GID {self.gid} is already held by group {group!r} on this node",
+                                    node=n, field="gid")
+            if self.name in groups and source is None:
+                raise StepError(f"a group {self.name!r} exists but no user; remove it or choose another name",
+                                node=n, field="name")
+            for g in self.groups:
+                if g not in groups:
+                    raise StepError(f"group {g!r} does not exist on this node", node=n, field="groups")
+            shadow = _table(s["/etc/shadow"] or "")
+            if self._root_password is None and self.root_key is None and not _usable(shadow.get("root")):
+                raise StepError("root has no usable login on this node: give root_password (from getpass) "
+                                "or root_key, the way back in if you lock yourself out", node=n, field="root_password")
+
+    # ------------------------------------------------------------ planning
+    def node_plan(self, node, s: dict, states) -> NodePlan:
+        plan = NodePlan(node.name)
+        files = {p: s[p] or "" for p in ACCOUNT_FILES}
+        users = _table(files["/etc/passwd"])
+        renaming = self.name not in users and self.rename in users
+        source = self.rename if renaming else (self.name if self.name in users else None)
+        early: list = []  # phase 0: the way back in, the stale X authority
+        late: list[Command] = []  # phase 1: as root, with the user logged out
+        if source is None:
+            files = self._render_new(files)
+            late += [Command(f"groupadd -g {self.gid} {self.name}", "the user's own group", by_file=True),
+                     Command(f"useradd -m -u {self.uid} -g {self.gid} -G {','.join(self.groups)} -s /bin/bash"
+                             + (f" -c {_sh(self.full_name)}" if self.full_name else "") + f" {self.name}",
+                             "a new user (no password yet: log in with keys, notebook 03)", by_file=True)]
+            plan.notes.append(f"no {self.rename!r} to rename: adding {self.name!r}")
+        else:
+            old_uid, old_gid = int(users[source][2]), int(users[source][3])
+            files, cmds = self._render_existing(files, source, old_uid, old_gid)
+            late += cmds
+            if renaming:
+                plan.notes.append(f"renaming {source!r} (UID {old_uid}) to {self.name!r}")
+            elif old_uid != self.uid:
+                plan.notes.append(f"{self.name!r} has UID {old_uid} here; it becomes {self.uid}")
+            xauth = s.get(f"xauth:{source}")
+            if xauth is not None and (renaming or old_uid != self.uid or _stale_xauth(xauth, node.name)):
+                path = users[source][5].rstrip("/") + "/.Xauthority"
+                early.append(FileChange(path, xauth, None, why="stale X authority (old user or host name)"))
+        shadow = _table(files["/etc/shadow"])
+        if self._root_password is not None and not _usable(shadow.get("root")):
+            files["/etc/shadow"] = _set_field(files["/etc/shadow"], "root", 1, self._password_hash())
+            early.append(Command("chpasswd -e", "root's password: the way back in (hash on stdin, not shown)",
+                                 stdin=f"root:{self._password_hash()}\n", by_file=True))
+        if self.root_key is not None:
+            have = s.get("root_keys") or ""
+            key = parse_public_key(self.root_key, node=node.name, fld="root_key")
+            if key.blob not in have:
+                early += [Command("install -d -m 700 /root/.ssh", "root's SSH directory"),
+                          FileChange("/root/.ssh/authorized_keys", None if s.get("root_keys") is None else have.encode(),
+                                     _add_line(have, key.line).encode(), mode=0o600,
+                                     why="root's key login: the way back in")]
+        for path, hidden in ACCOUNT_FILES.items():
+            old, new = s[path], files[path]
+            if (old or "") != new:
+                plan.actions.append(FileChange(path, None if old is None else old.encode(), new.encode(),
+                                               why="what the commands below make of it", by_commands=True,
+                                               secret=hidden))
+        plan.actions += early + [Command(c.command, c.why, check=c.check, phase=1, by_file=c.by_file) for c in late]
+        return plan
+
+    def _render_existing(self, files: dict, source: str, old_uid: int, old_gid: int) -> tuple[dict, list]:
+        name, cmds = self.name, []
+        groups = _table(files["/etc/group"])
+        old_group = next((g for g, row in groups.items() if int(row[2]) == old_gid), None)
+        home = node_home(name)
+        if source != name:
+            cmds.append(Command(f"usermod -l {name} -d {home} -m {source}", "login and home move", by_file=True))
+            files["/etc/passwd"] = _rename(files["/etc/passwd"], source, name, home=home)
+            files["/etc/shadow"] = _rename(files["/etc/shadow"], source, name)
+            for path in ("/etc/group", "/etc/gshadow"):
+                files[path] = _rename_member(files[path], source, name)
+            if old_group == source:
+                cmds.append(Command(f"groupmod -n {name} {source}", "the user's own group follows", by_file=True))
+                for path in ("/etc/group", "/etc/gshadow"):
+                    files[path] = _rename(files[path], source, name)
+                old_group = name
+        if old_uid != self.uid:
+            cmds.append(Command(f"usermod -u {self.uid} {name}", f"UID {old_uid} -> {self.uid} (home files follow)",
+                                by_file=True))
+            files["/etc/passwd"] = _set_field(files["/etc/passwd"], name, 2, str(self.uid))
+        if old_gid != self.gid:
+            if old_group == name:
+                cmds.append(Command(f"groupmod -g {self.gid} {name}", f"GID {old_gid} -> {self.gid}", by_file=True))
+                files["/etc/group"] = _set_field(files["/etc/group"], name, 2, str(self.gid))
+            else:
+                cmds.append(Command(f"groupadd -g {self.gid} {name}", "the user's own group", by_file=True))
+                files = self._add_group(files)
+            cmds += [Command(f"usermod -g {self.gid} {name}", "primary group", by_file=True),
+                     Command(f"find {home} -xdev -gid {old_gid} -exec chgrp -h {self.gid} {{}} +",
+                             "files in the home keep the old GID otherwise", by_file=True)]
+            files["/etc/passwd"] = _set_field(files["/etc/passwd"], name, 3, str(self.gid))
+        groups = _table(files["/etc/group"])
+        missing = [g for g in self.groups if name not in _members(groups[g])]
+        if missing:
+            cmds.append(Command(f"usermod -aG {','.join(missing)} {name}", "admin groups", by_file=True))
+            for g in missing:
+                for path in ("/etc/group", "/etc/gshadow"):
+                    files[path] = _add_member(files[path], g, name)
+        return files, cmds
+
+    def _render_new(self, files: dict) -> dict:
+        files = self._add_group(files)
+        gecos = self.full_name
+        files["/etc/passwd"] = _append(files["/etc/passwd"],
+                                       f"{self.name}:x:{self.uid}:{self.gid}:{gecos}:{node_home(self.name)}:/bin/bash")
+        files["/etc/shadow"] = _append(files["/etc/shadow"], f"{self.name}:!:20000:0:99999:7:::")
+        for g in self.groups:
+            for path in ("/etc/group", "/etc/gshadow"):
+                files[path] = _add_member(files[path], g, self.name)
+        return files
+
+    def _add_group(self, files: dict) -> dict:
+        files["/etc/group"] = _append(files["/etc/group"], f"{self.name}:x:{self.gid}:")
+        files["/etc/gshadow"] = _append(files["/etc/gshadow"], f"{self.name}:!::")
+        return files
+
+    def _password_hash(self) -> str:
+        if self._hash is None:
+            r = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=self._root_password,
+                               capture_output=True, text=True, check=False)
+            if r.returncode != 0 or not r.stdout.startswith("$6$"):
+                raise StepError("openssl could not hash the password", field="root_password")
+            self._hash = r.stdout.strip()
+        return self._hash
+
+    # ------------------------------------------------------------ checks
+    def verify_node(self, node) -> str | None:
+        if not node.privileged:
+            return None
+        r = node.run(f"id {self.name}", timeout=30)
+        want = f"uid={self.uid}({self.name}) gid={self.gid}({self.name})"
+        if not r.ok or not r.stdout.startswith(want):
+            raise StepError(f"id says {r.stdout.strip() or r.summary()!r}, expected {want}", node=node.name, field="uid")
+        return r.stdout.strip()
+
+    def ids(self):
+        """``id NAME`` on every node: the gathered view shows one block when they are identical."""
+        if self.cluster.backend == "local":
+            return self.cluster.each(lambda n: _sandbox_id(n, self.name), nodes=self.names, command=f"id {self.name}")
+        return self.cluster.run(f"id {self.name}", nodes=self.names)
+
+
+# ---------------------------------------------------------------- account files
+
+def _table(text: str) -> dict[str, list[str]]:
+    """name -> fields of a colon file (passwd, group, shadow, gshadow)."""
+    rows = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and ":" in line:
+            fields = line.split(":")
+            rows.setdefault(fields[0], fields)
+    return rows
+
+
+def _edit(text: str, name: str, fn) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.split(":", 1)[0] == name:
+            end = "\n" if line.endswith("\n") else ""
+            line = ":".join(fn(line.rstrip("\n").split(":"))) + end
+        out.append(line)
+    return "".join(out)
+
+
+def _set_field(text: str, name: str, index: int, value: str) -> str:
+    def change(fields):
+        fields[index] = value
+        return fields
+    return _edit(text, name, change)
+
+
+def _rename(text: str, old: str, new: str, *, home: str | None = None) -> str:
+    def change(fields):
+        fields[0] = new
+        if home is not None:
+            fields[5] = home
+        return fields
+    return _edit(text, old, change)
+
+
+def _members(fields: list[str]) -> list[str]:
+    return [m for m in fields[-1].split(",") if m]
+
+
+def _rename_member(text: str, old: str, new: str) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        fields = line.rstrip("\n").split(":")
+        if len(fields) >= 4:
+            for i in range(2 if len(fields) == 4 and not fields[2].isdigit() else 3, len(fields)):
+                fields[i] = ",".join(new if m == old else m for m in fields[i].split(","))
+            line = ":".join(fields) + ("\n" if line.endswith("\n") else "")
+        out.append(line)
+    return "".join(out)
+
+
+def _add_member(text: str, group: str, user: str) -> str:
+    def change(fields):
+        members = [m for m in fields[-1].split(",") if m]
+        if user not in members:
+            fields[-1] = ",".join(members + [user])
+        return fields
+    return _edit(text, group, change)
+
+
+def _append(text: str, line: str) -> str:
+    return (text if not text or text.endswith("\n") else text + "\n") + line + "\n"
+
+
+def _add_line(text: str, line: str) -> str:
+    return (text if not text or text.endswith("\n") else text + "\n") + line + "\n"
+
+
+def _usable(row: list[str] | None) -> bool:
+    """Whether a shadow row has a password one can log in with."""
+    return bool(row) and len(row) > 1 and row[1].startswith("$")
+
+
+def _sh(text: str) -> str:
+    import shlex
+    return shlex.quote(text)
+
+
+def _stale_xauth(data: bytes, node_name: str) -> bool:
+    """Whether an X authority file names a host other than ``node_name`` (the host was renamed)."""
+    return any(host != node_name for host in xauth_hosts(data))
+
+
+def xauth_hosts(data: bytes) -> list[str]:
+    """The host names of the local entries of an ``.Xauthority`` file (family 256, FamilyLocal)."""
+    hosts, i = [], 0
+    try:
+        while i + 2 <= len(data):
+            (family,) = struct.unpack(">H", data[i:i + 2])
+            i += 2
+            fields = []
+            for _ in range(4):
+                (n,) = struct.unpack(">H", data[i:i + 2])
+                fields.append(data[i + 2:i + 2 + n])
+                i += 2 + n
+            if family == 256:
+                hosts.append(fields[0].decode("ascii", "replace"))
+    except struct.error:
+        return ["(unreadable)"]
+    return hosts
+
+
+def xauth_entry(host: str, display: str = "0") -> bytes:
+    """One FamilyLocal MIT-MAGIC-COOKIE-1 entry, as the desktop writes on login (for tests and the lab image)."""
+    parts = [host.encode(), display.encode(), b"MIT-MAGIC-COOKIE-1", bytes(16)]
+    return struct.pack(">H", 256) + b"".join(struct.pack(">H", len(p)) + p for p in parts)
+
+
+def _sandbox_id(node, name: str):
+    """``id`` as a node's sandbox files answer it (the local backend cannot run ``id`` there)."""
+    users = _table((node.read_file("/etc/passwd") or b"").decode())
+    groups = _table((node.read_file("/etc/group") or b"").decode())
+    if name not in users:
+        return NodeResult.failure(node.name, "error", f"id: '{name}': no such user", command=f"id {name}")
+    uid, gid = users[name][2], users[name][3]
+    gname = next((g for g, r in groups.items() if r[2] == gid), gid)
+    extra = [f"{r[2]}({g})" for g, r in groups.items() if name in _members(r) or g == gname]
+    line = f"uid={uid}({name}) gid={gid}({gname}) groups={','.join(extra)}"
+    return NodeResult.done(node.name, line, stdout=line + "\n", command=f"id {name}")
