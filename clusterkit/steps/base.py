@@ -314,6 +314,12 @@ class Step:
                                     node=n, field="plan")
 
     def _apply_actions(self, node: Node, nplan: NodePlan, phase: int, out: NodeOutcome, bar: Progress) -> None:
+        try:
+            self._run_actions(node, nplan, phase, out, bar)
+        except Exception as e:  # each file is old or new; say where this node stopped
+            out.problem = f"stopped after {len(out.written) + len(out.removed)} files: {e}"
+
+    def _run_actions(self, node: Node, nplan: NodePlan, phase: int, out: NodeOutcome, bar: Progress) -> None:
         written: list[FileChange] = []
         for action in [a for a in nplan.actions if a.phase == phase]:
             if isinstance(action, FileChange):
@@ -412,7 +418,7 @@ class Reader:
         """Names in a directory on the node (sorted); [] when it does not exist."""
         r = self.node.run(f"ls -1A -- {_q(self.node_path(path))} 2>/dev/null", timeout=30) \
             if not self.node.privileged else self.node.sudo(f"ls -1A -- {_q(path)} 2>/dev/null", timeout=30)
-        return sorted(r.stdout.split()) if r.ok else []
+        return sorted(ln for ln in r.stdout.splitlines() if ln) if r.ok else []
 
     def node_path(self, path: str) -> str:
         return str(self.node.path(path)) if hasattr(self.node, "path") and not self.node.privileged else path

@@ -199,11 +199,9 @@ class Network(Step):
             if self.probe is None and not self.cluster[n].privileged:
                 outcome.skipped.append(f"check that {addr} answers (the local backend has no network)")
                 continue
-            if inv[n].host == addr:
-                continue
-            answers = (self.probe or self._connects)(n, addr)
-            if answers:
-                self.switched[n] = addr
+            if (self.probe or self._connects)(n, addr):
+                if inv[n].host != addr:
+                    self.switched[n] = addr
                 continue
             node = self.cluster[n]
             self.restore(node, plan[n])
