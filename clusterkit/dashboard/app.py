@@ -35,6 +35,22 @@ SILENT_INTERVALS = 6
 BUTTON_LABELS = {"larson": "Larson scanner", "cpu": "CPU bar", "identify": "Identify", "clear": "Clear"}
 
 
+def load_bokehjs() -> None:
+    """Put BokehJS itself into the page (inline, so no internet is needed): BokehModel views need it.
+
+    Only inside a kernel; a plain Python process has no page.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from bokeh.io import output_notebook
+        from bokeh.resources import INLINE
+        output_notebook(resources=INLINE, hide_banner=True)
+
+
 class Dashboard(widgets.VBox):
     """Live load of every node, their LEDs, and LED and power buttons (one ipywidget).
 
@@ -58,6 +74,7 @@ class Dashboard(widgets.VBox):
         self.chart = BokehModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
                                        row(*self.sensors.root, sizing_mode="stretch_width"),
                                        sizing_mode="stretch_width"))
+        load_bokehjs()
         self.updates = 0
         self.power_log: list[PowerStep] = []
         self._pending: str | None = None

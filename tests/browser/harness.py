@@ -1,0 +1,144 @@
+"""A JupyterLab started for one test, and headless Debian Chromium driven by Playwright.
+
+Nothing is downloaded: Playwright drives ``/usr/bin/chromium`` with a fresh
+profile; JupyterLab listens on 127.0.0.1 with a token, its settings, workspaces
+and runtime files in a temporary folder, with the news pop-up turned off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: No news pop-up, and every cell kept in the page (not only those scrolled into view).
+OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+             "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    """A running JupyterLab: its URL, token and REST calls."""
+
+    def __init__(self, proc: subprocess.Popen, port: int, token: str, env: dict):
+        self.proc, self.port, self.token, self.env = proc, port, token, env
+
+    def url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}{sep}token={self.token}"
+
+    def api(self, path: str, method: str = "GET"):
+        req = urllib.request.Request(self.url(f"api/{path}"), method=method)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def stop_kernels(self) -> None:
+        for k in self.api("kernels"):
+            self.api(f"kernels/{k['id']}", method="DELETE")
+
+
+@contextmanager
+def jupyterlab(root: Path, *, env: dict, tmp: Path):
+    """JupyterLab serving ``root``; stopped (kernels first, then the server's process group) on exit."""
+    port, token = free_port(), os.urandom(16).hex()
+    settings = tmp / "app-settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "overrides.json").write_text(json.dumps(OVERRIDES))
+    env = dict(env, JUPYTERLAB_SETTINGS_DIR=str(tmp / "user-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    argv = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
+            "--port-retries", "0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True", f"--LabApp.app_settings_dir={settings}"]
+    if os.geteuid() == 0:
+        argv.append("--allow-root")
+    log = open(tmp / "jupyterlab.log", "w")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    lab = Lab(proc, port, token, env)
+    try:
+        end = time.monotonic() + 60
+        while True:
+            try:
+                lab.api("status")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError("JupyterLab did not start:\n" + (tmp / "jupyterlab.log").read_text()[-2000:])
+                time.sleep(0.2)
+        yield lab
+    finally:
+        try:
+            lab.stop_kernels()
+        except OSError:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+@contextmanager
+def chromium(tmp: Path):
+    """A fresh headless Chromium page (Debian's browser; Playwright downloads nothing)."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp / "chromium-profile"
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                   args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
+        try:
+            yield ctx.pages[0] if ctx.pages else ctx.new_page()
+        finally:
+            ctx.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def without_cleanup(src: Path, dest: Path) -> Path:
+    """A copy of a notebook without its last (cleanup) cell, so its dashboard stays live to be looked at."""
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    nb.cells = nb.cells[:-1]
+    nbformat.write(nb, dest)
+    return dest
+
+
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+
+#: A named bokeh source's row count and last time, from whichever document holds it.
+SOURCE_STATE = """(name) => {
+  for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
+    const m = doc.get_model_by_name(name);
+    if (m) { const t = m.data.time; return {length: m.get_length(), last: t ? t[t.length - 1] : null}; }
+  }
+  return null;
+}"""
+
+#: The background colours of one node's virtual LEDs.
+LED_COLOURS = """(node) => Array.from(document.querySelectorAll(`.ck-led-row[data-node="${node}"] .ck-led`))
+  .slice(0, 8).map(e => getComputedStyle(e).backgroundColor)"""
