@@ -6,9 +6,11 @@
 """
 
 from .base import ApplyResult, Command, FileChange, NodeOutcome, NodePlan, Plan, Step, StepError
-from .keys import Keys, PublicKey, import_key, parse_public_key
+from . import sandbox
+from .keys import Keys, PublicKey, import_key, parse_public_key, rescue_key
 from .network import Network
 from .users import Users
 
 __all__ = ["Step", "Plan", "NodePlan", "FileChange", "Command", "ApplyResult", "NodeOutcome", "StepError",
-           "Users", "Network", "Keys", "PublicKey", "parse_public_key", "import_key"]
+           "Users", "Network", "Keys", "PublicKey", "parse_public_key", "import_key",
+           "rescue_key", "sandbox"]

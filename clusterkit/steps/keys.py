@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
+from .render import matrix
 
 #: Key types an OpenSSH 9 server accepts for users.
 KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
@@ -276,12 +277,27 @@ class Keys(Step):
             f"{self.user}@{shlex.quote(host)} true", timeout=30)
         return r.ok
 
+    def logins(self):
+        """Passwordless SSH from every node to every other, as the user (a table), the way MPI starts its ranks."""
+        targets = {n: self.cluster.inventory[n].address or n for n in self.names}
+        return matrix(self.cluster, self.names, targets,
+                      f'ssh -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes "$T" true',
+                      title=f"ssh as {self.user}, no password", as_user=self.user)
+
     def apply(self, plan=None, *, progress: bool = True):
         result = super().apply(plan, progress=progress)
         self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
         states = {n: {"host_keys": _host_keys(self.cluster[n])} for n in self.names}
         self.known_hosts.write_text(self.known_hosts_text(states))
         return result
+
+
+def rescue_key(cluster) -> str:
+    """A key pair for root on the workbook host (made once; the private half never leaves it); its public line.
+
+    Give it to :class:`~clusterkit.steps.Users` as ``root_key``: root's way in that needs no password.
+    """
+    return key_pair(state_dir(cluster) / "id_ed25519_root", comment=f"root-rescue@{cluster.inventory.name}").line
 
 
 def _host_keys(node) -> dict[str, str]:

@@ -23,6 +23,7 @@ from typing import Callable
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .netconf import FORMATS, detect, render
 from .reach import node_at, switch
+from .render import matrix
 
 #: A host name label: letters, digits and '-', not at either end, at most 63.
 HOSTNAME = re.compile(r"^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
@@ -222,6 +223,28 @@ class Network(Step):
             probe.close()
 
     # ------------------------------------------------------------ checks
+    def pings(self, *, by: str = "address"):
+        """The ping matrix: every node to every other, ``by`` "address" or "name"."""
+        return ping_matrix(self, by=by)
+
+    def routes(self):
+        """Each node's default route (it should leave through the uplink) and how its own name resolves.
+
+        On the local backend the name is looked up in the sandbox's ``/etc/hosts`` and no route is read.
+        """
+        if self.cluster.backend == "local":
+            return self.cluster.each(self._sandbox_lookup, nodes=self.names, command="resolve (sandbox /etc/hosts)")
+        return self.cluster.run("ip route show default; getent hosts $(hostname)", nodes=self.names, timeout=30)
+
+    def _sandbox_lookup(self, node):
+        from ..results import NodeResult
+        name = (node.read_file("/etc/hostname") or b"").decode().strip()
+        hosts = (node.read_file("/etc/hosts") or b"").decode().splitlines()
+        found = next((ln.split()[0] for ln in hosts if ln.split()[1:] and name in ln.split()[1:]
+                      and not ln.startswith("#")), None)
+        line = f"{found}\t{name}" if found else f"{name}: not in /etc/hosts"
+        return NodeResult.done(node.name, found, stdout=f"(local backend: no routes to show)\n{line}\n")
+
     def verify_node(self, node) -> str | None:
         if not node.privileged:
             return None
@@ -230,6 +253,12 @@ class Network(Step):
             raise StepError(f"the default route is not via {self.uplink}: {r.stdout.splitlines()[0]}",
                             node=node.name, field="uplink")
         return f"default route via {self.uplink}; {self.hostnames[node.name]} resolves"
+
+
+def ping_matrix(step: Network, *, by: str = "address"):
+    """Every node pings every other, by cluster address or by name (a table)."""
+    targets = {n: (step.addresses[n] if by == "address" else step.hostnames[n]) for n in step.names}
+    return matrix(step.cluster, step.names, targets, 'ping -c 1 -W 2 "$T"', title=f"ping by {by}")
 
 
 def _reload(fmt: str, interface: str) -> str:

@@ -93,3 +93,74 @@ def apply_html(result) -> str:
     return (f"<div><b>Applied {html.escape(result.plan.title)}: {len(result.succeeded)}/{len(result)} nodes ok</b>{note}"
             "<table><thead><tr><th>node</th><th>status</th><th style='text-align:left'>what happened</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+class Matrix:
+    """A from-node × to-node table of checks (ping, ssh): ``ok``, ``FAIL`` or ``not run`` in each cell."""
+
+    def __init__(self, title: str, rows: dict[str, dict[str, str]], *, note: str = ""):
+        self.title = title
+        self.rows = rows
+        self.note = note
+
+    @property
+    def ok(self) -> bool:
+        return all(v == "ok" for row in self.rows.values() for v in row.values())
+
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        return [(a, b) for a, row in self.rows.items() for b, v in row.items() if v not in ("ok", "not run")]
+
+    def text(self) -> str:
+        cols = list(next(iter(self.rows.values()), {}))
+        width = max([len(c) for c in cols + list(self.rows)] + [9]) + 2
+        out = [self.title] + ([self.note] if self.note else [])
+        out.append("from \\ to".ljust(width) + "".join(c.ljust(width) for c in cols))
+        for a, row in self.rows.items():
+            out.append(a.ljust(width) + "".join(row[c].ljust(width) for c in cols))
+        return "\n".join(out)
+
+    __str__ = text
+
+    def __repr__(self) -> str:
+        return f"<Matrix {self.title}: {'all ok' if self.ok else f'{len(self.failures)} failing'}>"
+
+    def _repr_html_(self) -> str:
+        cols = list(next(iter(self.rows.values()), {}))
+        colour = {"ok": "#e6f4ea", "not run": "#f1f3f4"}
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = "".join(
+            f"<tr><th>{html.escape(a)}</th>" + "".join(
+                f"<td style='background:{colour.get(row[c], '#fce8e6')}'>{html.escape(row[c])}</td>" for c in cols)
+            + "</tr>" for a, row in self.rows.items())
+        note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
+        return (f"<div><b>{html.escape(self.title)}</b>{note}<table><thead><tr><th>from \\ to</th>{head}</tr>"
+                f"</thead><tbody>{body}</tbody></table></div>")
+
+
+def matrix(cluster, names: list[str], targets: dict[str, str], script: str, *, title: str,
+           as_user: str | None = None) -> Matrix:
+    """Run ``script`` (``$T`` is each target) on every node against every target; a node that cannot run it: not run."""
+    import shlex
+    if not all(cluster[n].privileged for n in names):
+        # A local node is this machine: its network is not the cluster's, so nothing is sent anywhere.
+        return Matrix(title, {n: {label: "not run" for label in targets} for n in names},
+                      note="not run: the local backend has no cluster network (nothing was sent)")
+    loop = "for T in " + " ".join(shlex.quote(t) for t in targets.values()) + \
+        f"; do if {script} >/dev/null 2>&1; then echo \"$T ok\"; else echo \"$T FAIL\"; fi; done"
+    if as_user:
+        res = cluster.each(lambda n: n.sudo(f"runuser -u {as_user} -- sh -c {shlex.quote(loop)}", timeout=120),
+                           nodes=names, command=title)
+    else:
+        res = cluster.run(loop, nodes=names, timeout=120)
+    by_target = {t: label for label, t in targets.items()}
+    rows, note = {}, ""
+    for n in names:
+        r = res[n]
+        if not r.ok:
+            rows[n] = {label: "not run" for label in targets}
+            note = f"not run where: {r.summary()}"
+            continue
+        got = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
+        rows[n] = {label: got.get(t, "FAIL") for t, label in by_target.items()}
+    return Matrix(title, rows, note=note)

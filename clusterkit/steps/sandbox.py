@@ -4,18 +4,18 @@ Raspberry Pi OS as it comes off the imager: hostname ``raspberrypi``, the
 user ``pi`` (UID 1000, but 1001 on one node, as happens when boards were
 imaged at different times), root locked, no keys, NetworkManager with only
 the Wi-Fi profile the imager wrote, and a desktop's ``~/.Xauthority``.
+The facts the lab shares (names, UIDs, which node is odd) come from
+:mod:`clusterkit.lab.image`, so the lab, the sandboxes and the notebooks agree.
 """
 
 from __future__ import annotations
 
 import subprocess
 
+from ..lab.image import FRESH
 from .users import xauth_entry
 
-#: The node (by position, 0 = first) whose ``pi`` has another UID.
-ODD_NODE = 2
-ODD_UID = 1001
-HOSTNAME = "raspberrypi"
+HOSTNAME = FRESH.hostname
 
 PASSWD = """root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
@@ -49,13 +49,6 @@ users:*::pi
 nogroup:*::
 pi:!::
 """
-HOSTS = f"""127.0.0.1\tlocalhost
-::1\t\tlocalhost ip6-localhost ip6-loopback
-ff02::1\t\tip6-allnodes
-ff02::2\t\tip6-allrouters
-
-127.0.1.1\t\t{HOSTNAME}
-"""
 WIFI = """[connection]
 id=preconfigured
 uuid=6c0a3b7e-1f62-4b8e-9d47-5f3c2a1e9b10
@@ -83,12 +76,12 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 """
 
 
-def image_files(index: int, *, uplink: str = "wlan0") -> dict[str, tuple[bytes, int]]:
-    """Path -> (content, mode) of a fresh image for the node at position ``index``."""
-    uid = ODD_UID if index == ODD_NODE else 1000
+def image_files(index: int, count: int, *, uplink: str = "wlan0") -> dict[str, tuple[bytes, int]]:
+    """Path -> (content, mode) of a fresh image for node ``index`` of ``count`` (the lab's facts, from lab.image)."""
+    uid = FRESH.uid_of(index, count)
     text = {
         "/etc/hostname": (HOSTNAME + "\n", 0o644),
-        "/etc/hosts": (HOSTS, 0o644),
+        "/etc/hosts": (FRESH.hosts_file(), 0o644),
         "/etc/passwd": (PASSWD.format(uid=uid), 0o644),
         "/etc/group": (GROUP.format(uid=uid), 0o644),
         "/etc/shadow": (SHADOW, 0o640),
@@ -101,12 +94,25 @@ def image_files(index: int, *, uplink: str = "wlan0") -> dict[str, tuple[bytes, 
     return files
 
 
+def prepare(cluster) -> bool:
+    """On the local backend, lay a fresh image into sandboxes that have none yet; True when it did.
+
+    Other backends start fresh by themselves (the lab) or are real boards: nothing is done.
+    """
+    if cluster.backend != "local":
+        return False
+    if all(node.read_file("/etc/passwd") is not None for node in cluster):
+        return False
+    fresh_image(cluster)
+    return True
+
+
 def fresh_image(cluster) -> None:
     """Lay a fresh image into every local node's sandbox (the local backend only; it writes no backups)."""
     if cluster.backend != "local":
         raise ValueError("fresh_image() prepares local sandboxes; the lab starts fresh by itself")
     for index, node in enumerate(cluster):
-        for path, (data, mode) in image_files(index, uplink=cluster.inventory.uplink).items():
+        for path, (data, mode) in image_files(index, len(cluster), uplink=cluster.inventory.uplink).items():
             target = node.path(path)
             for suffix in (".clusterkit.bak", ".clusterkit.orig"):
                 target.with_name(target.name + suffix).unlink(missing_ok=True)

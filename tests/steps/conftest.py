@@ -10,7 +10,7 @@ from clusterkit.steps import sandbox
 
 @pytest.fixture
 def fresh(tmp_path, monkeypatch):
-    """The default four nodes on the local backend, each sandbox a fresh image (pc2's pi has UID 1001)."""
+    """The default four nodes on the local backend, each sandbox a fresh image (one node's pi has another UID)."""
     monkeypatch.setenv("CLUSTERKIT_STATE", str(tmp_path / "state"))
     with clusterkit.connect(backend="local", sandbox=tmp_path / "sandbox") as cluster:
         sandbox.fresh_image(cluster)

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from clusterkit.steps import Users
 from clusterkit.steps.base import BACKUP_SUFFIX
+from clusterkit.lab.image import FRESH
 from clusterkit.steps.users import xauth_entry, xauth_hosts
+
+ODD = f"pc{FRESH.odd_index}"  # the node whose pi has another UID
 
 
 def test_rename_pi_and_unify_the_uid(fresh):
-    assert b"pi:x:1001:1001" in fresh["pc2"].read_file("/etc/passwd")
+    assert f"pi:x:{FRESH.odd_uid}:{FRESH.odd_uid}".encode() in fresh[ODD].read_file("/etc/passwd")
     plan = Users(fresh, name="alice", uid=1000, root_password="backup-door-1").plan()
     assert "usermod -l alice -d /home/alice -m pi" in [c.command for c in plan["pc0"].commands]
     assert "groupmod -n alice pi" in [c.command for c in plan["pc0"].commands]
-    pc2 = [c.command for c in plan["pc2"].commands]
-    assert "usermod -u 1000 alice" in pc2 and "groupmod -g 1000 alice" in pc2
-    assert any(c.startswith("find /home/alice -xdev -gid 1001") for c in pc2)
+    odd = [c.command for c in plan[ODD].commands]
+    assert "usermod -u 1000 alice" in odd and "groupmod -g 1000 alice" in odd
+    assert any(c.startswith(f"find /home/alice -xdev -gid {FRESH.odd_uid}") for c in odd)
     assert not any("usermod -u" in c.command for c in plan["pc0"].commands)
     result = Users(fresh, name="alice", uid=1000, root_password="backup-door-1").apply(plan, progress=False)
     assert result.ok, result.text()
     ids = Users(fresh, name="alice", uid=1000).ids()
     assert ids.ok and len(ids.gathered()) == 1  # id identical on every node
-    assert ids["pc2"].stdout.startswith("uid=1000(alice) gid=1000(alice)")
-    assert "27(sudo)" in ids["pc2"].stdout
+    assert ids[ODD].stdout.startswith("uid=1000(alice) gid=1000(alice)")
+    assert "27(sudo)" in ids[ODD].stdout
     for node in fresh:
         passwd = node.read_file("/etc/passwd").decode()
         assert "\npi:" not in passwd and "alice:x:1000:1000:,,,:/home/alice:/bin/bash" in passwd
