@@ -87,8 +87,9 @@ def test_sigterm_clears_the_leds_and_exits():
     proc = start("--node", "pc1", "--pattern", "identify")
     lines(proc, 1)
     proc.send_signal(signal.SIGTERM)
-    out, err = finish(proc)
-    assert proc.returncode == 0, err
+    out = [json.loads(line) for line in proc.stdout]   # its input stays open: the signal alone ends it
+    assert proc.wait(10) == 0, proc.stderr.read()
+    finish(proc)
     assert out[-1]["bye"] == "SIGTERM" and out[-1]["leds"] == ["#000000"] * 8
 
 
