@@ -9,8 +9,8 @@ from .base import ApplyResult, Command, FileChange, NodeOutcome, NodePlan, Plan,
 from . import sandbox
 from .keys import Keys, PublicKey, import_key, parse_public_key, rescue_key
 from .network import Network
-from .users import Users
+from .users import Users, ids
 
 __all__ = ["Step", "Plan", "NodePlan", "FileChange", "Command", "ApplyResult", "NodeOutcome", "StepError",
            "Users", "Network", "Keys", "PublicKey", "parse_public_key", "import_key",
-           "rescue_key", "sandbox"]
+           "rescue_key", "sandbox", "ids"]

@@ -18,6 +18,7 @@ hidden), and on the local backend those rendered files go into the sandbox.
 from __future__ import annotations
 
 import re
+import shlex
 import struct
 import subprocess
 
@@ -265,9 +266,14 @@ class Users(Step):
 
     def ids(self):
         """``id NAME`` on every node: the gathered view shows one block when they are identical."""
-        if self.cluster.backend == "local":
-            return self.cluster.each(lambda n: _sandbox_id(n, self.name), nodes=self.names, command=f"id {self.name}")
-        return self.cluster.run(f"id {self.name}", nodes=self.names)
+        return ids(self.cluster, self.name, nodes=self.names)
+
+
+def ids(cluster, name: str, *, nodes=None):
+    """``id NAME`` on every node (on the local backend, as the sandbox's account files answer it)."""
+    if cluster.backend == "local":
+        return cluster.each(lambda n: _sandbox_id(n, name), nodes=nodes, command=f"id {name}")
+    return cluster.run(f"id {shlex.quote(name)}", nodes=nodes, timeout=30)
 
 
 # ---------------------------------------------------------------- account files
