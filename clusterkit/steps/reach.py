@@ -1,12 +1,23 @@
-"""Reaching a node another way (a new address, another login) and switching the cluster over to it."""
+"""Reaching a node another way (a new address, another login) and switching the cluster over to it.
+
+A switch also rewrites the inventory file (atomically, the old one kept as
+``.clusterkit.bak``), so a later ``clusterkit.connect()`` reaches the nodes
+the new way too. The packaged default inventory is never rewritten.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import replace
+from pathlib import Path
+
+import yaml
 
 from .. import backends
-from ..backends.base import Node
-from ..inventory import NodeSpec
+from ..backends.base import BACKUP_SUFFIX, Node
+from ..inventory import DEFAULT_INVENTORY, Inventory, NodeSpec
 
 
 def node_at(cluster, spec: NodeSpec) -> Node:
@@ -21,7 +32,7 @@ def node_at(cluster, spec: NodeSpec) -> Node:
 
 
 def switch(cluster, specs: list[NodeSpec]) -> None:
-    """Point the cluster's inventory and nodes at new specs (once they are known to answer)."""
+    """Point the cluster's inventory, its nodes and its inventory file at new specs (once they answer)."""
     if not specs:
         return
     cluster.inventory = cluster.inventory.with_nodes(specs)
@@ -29,3 +40,20 @@ def switch(cluster, specs: list[NodeSpec]) -> None:
         old = cluster.nodes[spec.name]
         cluster.nodes[spec.name] = node_at(cluster, spec)
         old.close()
+    save_inventory(cluster.inventory)
+
+
+def save_inventory(inventory: Inventory) -> Path | None:
+    """Rewrite a YAML inventory file with the inventory's current nodes; None when there is no file to rewrite."""
+    path = Path(inventory.source)
+    if not path.is_file() or path.suffix not in (".yaml", ".yml") or path.resolve() == DEFAULT_INVENTORY.resolve():
+        return None
+    data = inventory.to_dict(include_password=inventory.password is not None)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write("# Rewritten by clusterkit after a setup step changed how nodes are reached.\n")
+        yaml.safe_dump(data, f, sort_keys=False)
+    os.chmod(tmp, path.stat().st_mode & 0o777)
+    shutil.copy2(path, str(path) + BACKUP_SUFFIX)
+    os.replace(tmp, path)
+    return path

@@ -17,10 +17,12 @@ hidden), and on the local backend those rendered files go into the sandbox.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 import struct
 import subprocess
+import time
 
 from ..results import NodeResult
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError, node_home
@@ -34,6 +36,10 @@ UID_MIN, UID_MAX = 1000, 59999
 RESERVED = frozenset("""root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc
 gnats nobody nogroup _apt sshd messagebus systemd-network systemd-resolve systemd-timesync avahi
 polkitd statd chrony _chrony dnsmasq admin sudo adm wheel staff users operator ftp halt shutdown""".split())
+#: Where a real node keeps the second phase's script and its log.
+PHASE2 = "/var/lib/clusterkit/users-phase2"
+#: Seconds the second phase waits for the old login's processes to end.
+LOGOUT_WAIT = 30
 #: The files the user commands change, and whether their second field holds a password hash.
 ACCOUNT_FILES = {"/etc/passwd": False, "/etc/group": False, "/etc/shadow": True, "/etc/gshadow": True}
 
@@ -64,6 +70,7 @@ class Users(Step):
         self._root_password = root_password
         self.root_key = root_key
         self._hash: str | None = None
+        self.renamed: list[str] = []  #: nodes whose login was renamed by apply (the workbook follows)
 
     def __repr__(self) -> str:
         return f"<Users {self.name} uid={self.uid} gid={self.gid} on {self.where}>"
@@ -253,6 +260,59 @@ class Users(Step):
                 raise StepError("openssl could not hash the password", field="root_password")
             self._hash = r.stdout.strip()
         return self._hash
+
+    # ------------------------------------------------------------ applying on a real node
+    def _run_actions(self, node, nplan, phase, out, bar) -> None:
+        if phase == 1 and node.privileged:
+            return self._logged_out(node, [a for a in nplan.actions if a.phase == 1], out)
+        return super()._run_actions(node, nplan, phase, out, bar)
+
+    def _logged_out(self, node, commands: list[Command], out) -> None:
+        """Run phase two as root once the login user has logged out (usermod refuses a busy user).
+
+        The commands go into a script that a detached root process runs once no
+        process of the old login is left; the workbook logs out, logs back in
+        under the new name (same password) and reads how each command went.
+        """
+        from dataclasses import replace
+        from .reach import node_at
+        spec = node.spec
+        login = spec.user or "pi"
+        script = [f"n=0; while pgrep -u {login} >/dev/null && [ $n -lt {LOGOUT_WAIT * 5} ]; do sleep 0.2; n=$((n+1)); done"]
+        for i, c in enumerate(commands):
+            script.append(f"if {c.command}; then echo 'ok {i}'; else echo \"failed {i} $?\"; echo end; exit 1; fi")
+        script.append("echo end")
+        node.sudo(f"install -d -m 700 {posixpath.dirname(PHASE2)}", timeout=30)
+        node.write_file(PHASE2 + ".sh", ("\n".join(script) + "\n").encode(), mode=0o700, privileged=True, backup=False)
+        r = node.sudo(f"rm -f {PHASE2}.log; setsid nohup sh {PHASE2}.sh > {PHASE2}.log 2>&1 < /dev/null & echo started",
+                      timeout=30)
+        if not r.ok:
+            out.problem = f"could not start the rename as root: {r.summary()}"
+            return
+        node.close()
+        renamed = login == self.rename and any(c.command.startswith("usermod -l") for c in commands)
+        again = node_at(self.cluster, replace(spec, user=self.name) if renamed else spec)
+        log = ""
+        for _ in range(int(LOGOUT_WAIT * 2) + 60):
+            r = again.sudo(f"cat {PHASE2}.log", timeout=30)
+            log = r.stdout if r.ok else ""
+            if "end" in log.split():
+                break
+            time.sleep(0.5)
+        again.close()
+        done = {int(line.split()[1]) for line in log.splitlines() if line.startswith("ok ")}
+        out.ran += [c.command for i, c in enumerate(commands) if i in done]
+        failed = [c.command for i, c in enumerate(commands) if i not in done]
+        if failed:
+            out.problem = f"{failed[0]!r} did not succeed (see {PHASE2}.log on the node)"
+        if renamed and 0 in done:
+            self.renamed.append(node.name)
+
+    def settle(self, plan, outcomes) -> None:
+        """Where the login was renamed, the workbook logs in under the new name from now on."""
+        from dataclasses import replace
+        from .reach import switch
+        switch(self.cluster, [replace(self.cluster.inventory[n], user=self.name) for n in self.renamed])
 
     # ------------------------------------------------------------ checks
     def verify_node(self, node) -> str | None:
