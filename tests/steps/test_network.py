@@ -107,3 +107,23 @@ def test_node_unreachable_on_its_new_address_is_rolled_back(fresh):
     assert fresh["pc2"].read_file("/etc/NetworkManager/system-connections/cluster-eth0.nmconnection") is None
     assert fresh["pc1"].read_file("/etc/hostname") == b"pc1\n"
     assert step.rolled_back == {"pc2": "10.0.0.3"}
+
+
+def test_inventory_switches_to_the_new_address_once_it_answers(tmp_path):
+    import clusterkit
+    from clusterkit.inventory import load_inventory
+    from clusterkit.steps import sandbox
+    inv = tmp_path / "boards.yaml"
+    inv.write_text("name: pc\nnodes: pc[0-3]\nnetwork: 10.0.0.0/24\nhosts:\n"
+                   + "".join(f"  pc{i}: {{host: 192.168.1.{20 + i}}}\n" for i in range(4)))
+    with clusterkit.connect(inv, backend="local", sandbox=tmp_path / "sb") as cluster:
+        sandbox.fresh_image(cluster)
+        step = Network(cluster, probe=lambda node, address: node != "pc3")
+        result = step.apply(progress=False)
+        assert list(result.failed) == ["pc3"]
+        assert step.switched == {"pc0": "10.0.0.1", "pc1": "10.0.0.2", "pc2": "10.0.0.3"}
+        assert cluster.inventory["pc1"].host == "10.0.0.2" and cluster.inventory["pc3"].host == "192.168.1.23"
+    again = load_inventory(inv)
+    assert again["pc2"].host == "10.0.0.3" and again["pc3"].host == "192.168.1.23"
+    assert again["pc2"].address == "10.0.0.3"
+    assert (tmp_path / "boards.yaml.clusterkit.bak").read_text().count("192.168.1.") == 4
