@@ -68,8 +68,8 @@ class Sampler:
             raise ClusterkitError(f"unknown scope {self.scope!r}; use {', '.join(SCOPES)}", field="scope")
         self.ncores = psutil.cpu_count() or 1
         self.me = os.getpid()
-        self._member: dict[tuple[int, float], bool] = {}
-        self._times: dict[tuple[int, float], float] = {}
+        self._known: dict[int, psutil.Process | None] = {}
+        self._times: dict[int, float] = {}
         self._last = time.monotonic()
         self._last_wall = time.time()
         self._load = [0.0, 0.0, 0.0]
@@ -82,58 +82,65 @@ class Sampler:
     def watch(self, pids) -> None:
         """Also count these processes (and their children) as the node's."""
         self.pids |= {int(p) for p in pids}
-        self._member.clear()
+        self._known.clear()
 
     # ------------------------------------------------------------ processes of the node
-    def _belongs(self, proc: psutil.Process, key, members: set[int]) -> bool:
-        if self.scope == "pidns":
-            return True
-        known = self._member.get(key)
-        if known is None:
-            try:
-                known = proc.pid in self.pids or proc.environ().get("CLUSTERKIT_NODE") == self.node
-            except (psutil.Error, OSError):
-                known = False
-            self._member[key] = known
-        return known or proc.info["ppid"] in members
+    def _discover(self, pid: int, members: dict) -> psutil.Process | None:
+        """A process met for the first time: the node's (its Process) or not (None)."""
+        try:
+            proc = psutil.Process(pid)
+            if self.scope == "pidns" or pid in self.pids or proc.ppid() in members:
+                return proc
+            return proc if proc.environ().get("CLUSTERKIT_NODE") == self.node else None
+        except (psutil.Error, OSError):
+            return None
 
     def _processes(self) -> tuple[float, list[float], int, int]:
-        """Busy core-seconds since last time (total and per core), resident bytes, process count."""
-        busy, per_core, rss, count = 0.0, [0.0] * self.ncores, 0, 0
-        members: set[int] = set()
-        seen = set()
-        for proc in psutil.process_iter(["ppid", "create_time"]):
-            if proc.pid == self.me:
+        """Busy core-seconds since last time (total and per core), resident bytes, process count.
+
+        Only a new pid is looked at closely (its environment, once); a known
+        pid that is not the node's costs nothing, so a sample stays cheap.
+        """
+        busy, per_core, rss = 0.0, [0.0] * self.ncores, 0
+        try:
+            pids = sorted(int(d) for d in os.listdir("/proc") if d.isdigit())
+        except OSError:
+            pids = psutil.pids()
+        members: dict[int, psutil.Process] = {}
+        known = self._known
+        for pid in pids:
+            if pid == self.me:
                 continue
-            key = (proc.pid, proc.info["create_time"])
-            seen.add(key)
-            if not self._belongs(proc, key, members):
+            if pid in known:
+                proc = known[pid]
+            else:
+                proc = known[pid] = self._discover(pid, members)
+            if proc is None:
                 continue
-            members.add(proc.pid)
             try:
                 with proc.oneshot():
                     t = proc.cpu_times()
-                    spent = t.user + t.system
                     core = proc.cpu_num()
                     rss += proc.memory_info().rss
             except (psutil.Error, OSError):
+                known.pop(pid, None)
                 continue
-            count += 1
-            prev = self._times.get(key)
+            members[pid] = proc
+            spent = t.user + t.system
+            prev = self._times.get(pid)
             if prev is None:  # new since the last sample: all its time is recent; else we only meet it now
-                prev = 0.0 if key[1] >= self._last_wall else spent
-            self._times[key] = spent
+                prev = 0.0 if proc.create_time() >= self._last_wall else spent
+            self._times[pid] = spent
             delta = max(0.0, spent - prev)
             busy += delta
             if 0 <= core < self.ncores:
                 per_core[core] += delta
-        for key in list(self._times):
-            if key not in seen:
-                del self._times[key]
-        for key in list(self._member):
-            if key not in seen:
-                del self._member[key]
-        return busy, per_core, rss, count
+        alive = set(pids)
+        for pid in [p for p in known if p not in alive]:
+            del known[pid]
+        for pid in [p for p in self._times if p not in members]:
+            del self._times[pid]
+        return busy, per_core, rss, len(members)
 
     # ------------------------------------------------------------ one sample
     def sample(self) -> dict:

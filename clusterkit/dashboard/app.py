@@ -57,10 +57,13 @@ class Dashboard(widgets.VBox):
     ``power=False`` hides the reboot and shutdown buttons (the booth kiosk
     without an instructor). ``resync`` (seconds) resends the time series whole
     now and then, for pages that drop points streamed before they drew.
+    ``agents=False`` starts neither agents nor the update thread: the caller
+    sets ``feeds`` (objects with a ``.state``) and calls :meth:`update` (benchmarks).
     """
 
     def __init__(self, cluster, *, interval: float = DEFAULT_INTERVAL, window: float = DEFAULT_WINDOW,
-                 power: bool = True, resync: float | None = None, title: str | None = None):
+                 power: bool = True, resync: float | None = None, title: str | None = None,
+                 agents: bool = True):
         if interval <= 0:
             raise ClusterkitError(f"must be positive, not {interval}", field="interval")
         self.cluster = cluster
@@ -89,11 +92,12 @@ class Dashboard(widgets.VBox):
         self.add_class("ck-dashboard")
         python = cluster.inventory.python
         self.feeds = {n.name: AgentFeed(n, command=agent_command(n, python=python, interval=interval),
-                                        on_sample=self._on_sample) for n in cluster}
+                                        on_sample=self._on_sample) for n in cluster} if agents else {}
         for f in self.feeds.values():
             f.start()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="clusterkit-dashboard")
-        self._thread.start()
+        if agents:
+            self._thread.start()
 
     # ------------------------------------------------------------ state
     def states(self) -> dict[str, NodeState]:
@@ -250,7 +254,8 @@ class Dashboard(widgets.VBox):
         """Stop the update thread and every agent (they clear their LEDs), then the widget."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
         threads = [threading.Thread(target=f.close, daemon=True) for f in self.feeds.values()]
         for t in threads:
             t.start()

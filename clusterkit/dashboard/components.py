@@ -92,11 +92,15 @@ class CpuSeries:
         if seqs == self.last_seq:
             return False
         self.last_seq = seqs
-        row: dict = {"time": [time.time() * 1000.0]}
+        row: dict = {}
+        taken = []  # the row's time is when its newest sample was taken on its node
         for n in self.nodes:
             st = states.get(n)
             ok = st is not None and st.alive and st.sample
             row[n] = [float(st.sample.get("cpu", 0.0)) if ok else math.nan]
+            if ok and "time" in st.sample:
+                taken.append(float(st.sample["time"]))
+        row["time"] = [1000.0 * (max(taken) if taken else time.time())]
         now = time.monotonic()
         if self.resync is not None and now - self.last_sync >= self.resync:
             self.last_sync = now
