@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,3 +143,39 @@ SOURCE_STATE = """(name) => {
 #: The background colours of one node's virtual LEDs.
 LED_COLOURS = """(node) => Array.from(document.querySelectorAll(`.ck-led-row[data-node="${node}"] .ck-led`))
   .slice(0, 8).map(e => getComputedStyle(e).backgroundColor)"""
+
+
+@contextmanager
+def voila(notebook: Path, *, env: dict, tmp: Path):
+    """Voila serving one notebook with no code shown, as scripts/kiosk.sh does; yields its URL."""
+    port = free_port()
+    env = dict(env, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    argv = [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+            "--Voila.port_retries=0", "--VoilaConfiguration.strip_sources=True", str(notebook)]
+    log = open(tmp / "voila.log", "w")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        end = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url + "voila/static/", timeout=2)
+            except urllib.error.HTTPError:
+                break          # the server answers (a 403/404 for the folder is an answer)
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError("Voila did not start:\n" + (tmp / "voila.log").read_text()[-2000:])
+                time.sleep(0.2)
+            else:
+                break
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+        log.close()

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The booth kiosk: one offline page (Voila, no code shown) where visitors start a
+# workload and watch the load and the LEDs. Installs what is missing first.
+#   CLUSTERKIT_BACKEND     auto (default: the lab when this machine can run it, else local), lab, local or ssh
+#   CLUSTERKIT_INSTRUCTOR  1 shows the reboot and shutdown buttons (with their confirmation)
+#   PORT                   the page's port (default 8866); CLUSTERKIT_IP its address (default 127.0.0.1)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$here/scripts/setup.sh" test
+if [ "$(id -u)" = 0 ]; then venv="${CLUSTERKIT_VENV:-/opt/clusterkit/venv}"; else venv="${CLUSTERKIT_VENV:-$HOME/.local/share/clusterkit/venv}"; fi
+export PATH="$venv/bin:$PATH"
+
+backend="${CLUSTERKIT_BACKEND:-auto}"
+if [ "$backend" = auto ] || [ "$backend" = lab ]; then
+    if python -m clusterkit.lab.check >/dev/null 2>&1; then
+        clusterkit lab up          # idempotent: a running lab is kept
+        backend=lab
+    elif [ "$backend" = lab ]; then
+        python -m clusterkit.lab.check; exit 1
+    else
+        backend=local
+    fi
+fi
+export CLUSTERKIT_BACKEND="$backend"
+
+port="${PORT:-8866}"
+ip="${CLUSTERKIT_IP:-127.0.0.1}"
+notebook="$(python -c 'import clusterkit.kiosk as k; print(k.NOTEBOOK)')"
+echo "clusterkit kiosk: the $backend backend; open http://$ip:$port/"
+exec voila --no-browser --Voila.ip="$ip" --port="$port" --Voila.port_retries=0 \
+    --VoilaConfiguration.strip_sources=True --VoilaConfiguration.show_tracebacks=False "$notebook"
