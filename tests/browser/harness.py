@@ -101,15 +101,30 @@ def jupyterlab(root: Path, *, env: dict, tmp: Path):
 
 @contextmanager
 def chromium(tmp: Path):
-    """A fresh headless Chromium page (Debian's browser; Playwright downloads nothing)."""
+    """A fresh headless Chromium page (Debian's browser; Playwright downloads nothing).
+
+    The page works offline: any request leaving 127.0.0.1 is refused and listed in ``page.offsite``.
+    """
     from playwright.sync_api import sync_playwright
 
     profile = tmp / "chromium-profile"
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
                                                    args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.offsite = []  # requests to anywhere but this machine: refused, and listed for the test
+
+        def local_only(route):
+            url = route.request.url
+            if url.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")):
+                route.continue_()
+            else:
+                page.offsite.append(url)
+                route.abort()
+
+        ctx.route("**/*", local_only)
         try:
-            yield ctx.pages[0] if ctx.pages else ctx.new_page()
+            yield page
         finally:
             ctx.close()
     shutil.rmtree(profile, ignore_errors=True)

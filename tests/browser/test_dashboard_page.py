@@ -65,6 +65,7 @@ def test_notebook_09_in_chromium(tmp_path):
         dash.scroll_into_view_if_needed()
         dash.screenshot(path=str(ARTIFACT))
         assert agents_of(sandbox)
+        assert page.offsite == []                                   # nothing fetched from the internet
     # JupyterLab and the kernel are gone; the agents saw their input close and ended.
     end = time.monotonic() + 15
     while agents_of(sandbox) and time.monotonic() < end:

@@ -33,6 +33,9 @@ def test_kiosk_for_visitors(tmp_path):
         page.wait_for_function(f"({LED_COLOURS})('pc1')[0] === 'rgb(0, 255, 0)'", timeout=10_000)
         time.sleep(1)
         page.screenshot(path=str(Path(__file__).resolve().parents[2] / "artifacts" / "kiosk.png"))
+        # Nothing fetched from the internet, except the two Font Awesome stylesheets that Voila 0.5's
+        # lab template links from a CDN: refused here, and the page needs them not (its bundle has the icons).
+        assert [u for u in page.offsite if "@fortawesome/fontawesome-free" not in u] == []
     end = time.monotonic() + 15
     while agents_of(sandbox) and time.monotonic() < end:
         time.sleep(0.2)
