@@ -166,6 +166,14 @@ class Dashboard(widgets.VBox):
             raise ClusterkitError(f"must be between 0 and 1, not {value}", field="brightness")
         return [n for n in self._chosen(nodes) if self.feeds[n].send({"brightness": value})]
 
+    def watch(self, pids: dict[str, list[int]]) -> list[str]:
+        """Count these processes (and their children) as their node's, e.g. the engines of each node.
+
+        Local agents already count every process started with the node's
+        ``CLUSTERKIT_NODE``; this adds processes started some other way.
+        """
+        return [n for n, p in pids.items() if n in self.feeds and self.feeds[n].send({"pids": [int(x) for x in p]})]
+
     def _led_controls(self) -> widgets.Widget:
         self.node_picker = widgets.SelectMultiple(options=self.names, rows=min(4, len(self.names)),
                                                   description="Nodes", layout=widgets.Layout(width="14em"))

@@ -81,6 +81,8 @@ class AgentFeed:
             for key in ("pattern", "brightness"):
                 if key in command:
                     self.settings[key] = command[key]
+            if "pids" in command:
+                self.settings["pids"] = sorted(set(self.settings.get("pids", [])) | set(command["pids"]))
             if command.get("clear"):
                 self.settings["pattern"] = "clear"
             stream = self.stream

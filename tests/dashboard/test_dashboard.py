@@ -112,3 +112,21 @@ def test_an_update_that_changes_nothing_sends_nothing():
     for seq in range(2, 10):
         series.update(states({"a": float(seq), "b": 0.0}, seq))
     assert list(series.source.data["a"]) == [5.0, 6.0, 7.0, 8.0, 9.0]
+
+
+def test_watched_processes_count_for_their_node(dash):
+    """A process started without the node's environment counts once the dashboard is told its pid."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CLUSTERKIT_NODE"}
+    burner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 4\nwhile time.time() < end: pass"],
+                              env=env)
+    try:
+        assert dash.watch({"pc3": [burner.pid]}) == ["pc3"]
+        assert wait_until(lambda: (dash.cpu()["pc3"] or 0) > 10, timeout=4)
+        assert (dash.cpu()["pc2"] or 0) < 10
+        assert dash.feeds["pc3"].settings["pids"] == [burner.pid]
+    finally:
+        burner.kill()
+        burner.wait()
