@@ -123,3 +123,22 @@ def test_each_local_node_shows_its_own_load(local_cluster):
     assert peak["pc1"] > 0.6 * busy_core, peak
     for other in ("pc0", "pc2", "pc3"):
         assert peak[other] < 0.2 * busy_core, peak
+
+
+def test_pidns_scope_sees_only_its_namespace():
+    """A lab node is a PID namespace: the agent there counts its own processes only (root only)."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare")
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--mount-proc", "--kill-child"] + AGENT
+                            + ["--node", "pc1", "--scope", "pidns"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        sample = lines(proc, 2)[1]
+    finally:
+        finish(proc)
+    # In the namespace there is only the agent itself (pid 1 of the namespace is unshare's child).
+    assert sample["procs"] <= 1 and "net" in sample and sample["cpu"] < 50
