@@ -18,6 +18,10 @@ from .dashboard import Dashboard, burn
 
 #: The notebook Voila serves.
 NOTEBOOK = Path(__file__).with_name("data") / "kiosk.ipynb"
+#: Voila's template for the kiosk (its lab template minus the stylesheets it links from a CDN),
+#: found by Voila when ``JUPYTER_PATH`` includes ``TEMPLATE_ROOT``.
+TEMPLATE = "clusterkit-kiosk"
+TEMPLATE_ROOT = Path(__file__).with_name("data")
 #: Seconds a visitor's workload runs.
 WORKLOAD_SECONDS = 20.0
 #: Seconds between whole resends of the time series (Voila drops points streamed before the page drew).

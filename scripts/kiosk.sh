@@ -25,7 +25,9 @@ export CLUSTERKIT_BACKEND="$backend"
 
 port="${PORT:-8866}"
 ip="${CLUSTERKIT_IP:-127.0.0.1}"
-notebook="$(python -c 'import clusterkit.kiosk as k; print(k.NOTEBOOK)')"
+read -r notebook templates template < <(python -c 'import clusterkit.kiosk as k; print(k.NOTEBOOK, k.TEMPLATE_ROOT, k.TEMPLATE)')
+# The kiosk's template (Voila's lab template minus its CDN stylesheets): nothing is fetched from the internet.
+export JUPYTER_PATH="$templates${JUPYTER_PATH:+:$JUPYTER_PATH}"
 echo "clusterkit kiosk: the $backend backend; open http://$ip:$port/"
-exec voila --no-browser --Voila.ip="$ip" --port="$port" --Voila.port_retries=0 \
+exec voila --no-browser --Voila.ip="$ip" --port="$port" --Voila.port_retries=0 --template="$template" \
     --VoilaConfiguration.strip_sources=True --VoilaConfiguration.show_tracebacks=False "$notebook"

@@ -161,12 +161,16 @@ LED_COLOURS = """(node) => Array.from(document.querySelectorAll(`.ck-led-row[dat
 
 
 @contextmanager
-def voila(notebook: Path, *, env: dict, tmp: Path):
+def voila(notebook: Path, *, env: dict, tmp: Path, template: str | None = None, template_root: Path | None = None):
     """Voila serving one notebook with no code shown, as scripts/kiosk.sh does; yields its URL."""
     port = free_port()
     env = dict(env, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    if template_root is not None:
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(template_root), env.get("JUPYTER_PATH")]))
     argv = [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
             "--Voila.port_retries=0", "--VoilaConfiguration.strip_sources=True", str(notebook)]
+    if template:
+        argv.append(f"--template={template}")
     log = open(tmp / "voila.log", "w")
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
