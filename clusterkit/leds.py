@@ -16,7 +16,6 @@ Patterns are pure functions of time and load, so tests can check their pixels:
 from __future__ import annotations
 
 import html
-import math
 import time
 from abc import ABC, abstractmethod
 
