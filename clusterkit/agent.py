@@ -18,7 +18,8 @@ at once by a sample that shows its effect. On SIGTERM, or when stdin closes, the
 agent clears the LEDs, writes a last line with ``"bye"`` and exits.
 
 Scopes: ``host`` measures the whole machine (a board); ``node`` measures only the
-processes whose environment says ``CLUSTERKIT_NODE=<node>`` plus the given pids
+processes whose environment says ``CLUSTERKIT_NODE=<node>`` (and the agent's own
+``CLUSTERKIT_ROOT``, the node's sandbox, when it has one) plus the given pids
 (the local backend, where every node shares one machine); ``pidns`` measures
 every process it can see (a lab node, whose PID namespace holds only its own).
 In the last two the load average is the kernel's damped average of the busy
@@ -62,6 +63,8 @@ class Sampler:
     scope: str = "host"
     node: str = ""
     pids: set[int] = field(default_factory=set)
+    #: The node's sandbox on the local backend: two local clusters may both have a "pc1".
+    root: str | None = None
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
@@ -91,7 +94,9 @@ class Sampler:
             proc = psutil.Process(pid)
             if self.scope == "pidns" or pid in self.pids or proc.ppid() in members:
                 return proc
-            return proc if proc.environ().get("CLUSTERKIT_NODE") == self.node else None
+            env = proc.environ()
+            mine = env.get("CLUSTERKIT_NODE") == self.node and self.root in (None, env.get("CLUSTERKIT_ROOT"))
+            return proc if mine else None
         except (psutil.Error, OSError):
             return None
 
@@ -334,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         strip = make_strip(args.leds)
-        sampler = Sampler(scope=args.scope, node=args.node, pids=set(args.pid))
+        sampler = Sampler(scope=args.scope, node=args.node, pids=set(args.pid),
+                          root=os.environ.get("CLUSTERKIT_ROOT") if args.scope == "node" else None)
     except ClusterkitError as e:
         print(f"clusterkit.agent: {e}", file=sys.stderr)
         return 2
