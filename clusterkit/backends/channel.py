@@ -23,6 +23,15 @@ class ChannelStream(Stream):
         self._err = self.channel.makefile_stderr("rb")
         self._lost = False
 
+    @classmethod
+    def over(cls, connection, command: str, *, timeout: float = 10.0) -> "ChannelStream":
+        """Open ``command`` over a fabric ``Connection`` (opened if need be) or a paramiko ``SSHClient``."""
+        if hasattr(connection, "open") and hasattr(connection, "client"):   # fabric
+            if not connection.is_connected:
+                connection.open()
+            connection = connection.client
+        return cls(connection.get_transport(), command, timeout=timeout)
+
     def send(self, line: str) -> None:
         if self.channel.closed:
             raise OSError("the channel is closed")

@@ -61,7 +61,7 @@ AGENT = f"{sys.executable} -m clusterkit.agent --node pc1 --interval 0.2"
 
 
 def test_agent_over_one_channel(sshd):
-    stream = ChannelStream(sshd.get_transport(), AGENT)
+    stream = ChannelStream.over(sshd, AGENT)
     first = json.loads(stream.readline())
     assert first["node"] == "pc1" and "cpu" in first and stream.reason is None
     stream.send('{"pattern": "larson"}')
