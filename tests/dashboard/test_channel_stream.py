@@ -51,6 +51,7 @@ def sshd(tmp_path):
                 proc.kill()
                 raise
             time.sleep(0.1)
+    client.port, client.key = port, str(user_key)
     yield client
     client.close()
     proc.send_signal(signal.SIGTERM)
@@ -83,3 +84,16 @@ def test_an_agent_killed_on_the_node_ends_the_stream_with_a_reason(sshd):
     list(iter(stream.readline, ""))
     assert stream.reason is not None and "status 0" not in stream.reason
     stream.close()
+
+
+def test_over_a_fabric_connection(sshd):
+    import fabric
+
+    with fabric.Connection("127.0.0.1", user="root", port=sshd.port,
+                           connect_kwargs={"key_filename": sshd.key, "look_for_keys": False,
+                                           "allow_agent": False}) as conn:
+        conn.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        stream = ChannelStream.over(conn, AGENT)
+        assert json.loads(stream.readline())["node"] == "pc1"
+        stream.close(timeout=5)
+        assert [json.loads(l) for l in iter(stream.readline, "")][-1]["bye"] == "input closed"
