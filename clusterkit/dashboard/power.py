@@ -72,5 +72,9 @@ def steps_html(action: str, steps: list[PowerStep]) -> str:
     down = [s.node for s in steps if s.down]
     head = (f"<b>{LABELS[action]}</b>: {len(down)} of {len(steps)} nodes went down"
             + (f" ({', '.join(map(html.escape, down))})" if down else ""))
+    refused = [s.node for s in steps if s.status == "refused"]
+    if refused:
+        head += (f". <b>Refused on {', '.join(map(html.escape, refused))}</b>: this backend has no root, "
+                 "so nothing was switched off (on the lab or real boards it would be).")
     return (f'<div class="ck-power-result">{head}<table><tr><th>#</th><th>node</th><th>role</th><th>status</th>'
             f"<th>when</th><th>now</th><th>message</th></tr>{rows}</table></div>")
