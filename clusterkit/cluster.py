@@ -164,6 +164,29 @@ class Cluster:
         return self.each(lambda n: n.read_file(path), nodes=nodes, exclude=exclude,
                          timeout=self.command_timeout, command=f"read {path}")
 
+    def host_keys(self, *, nodes=None):
+        """Each chosen node's SSH host key as it answers now: fingerprint, and whether the cluster trusts it."""
+        from .backends.hostkeys import scan
+        chosen = self.select(nodes)
+        return scan([n.spec for n in chosen], self._known_hosts(chosen), timeout=self.connect_timeout)
+
+    def trust_host_keys(self, *, nodes=None):
+        """Trust on first use: record the keys of :meth:`host_keys` that are new (check the fingerprints first).
+
+        A key that CHANGED is never replaced here: delete its line by hand once you know why.
+        Returns the recorded rows.
+        """
+        from .backends.hostkeys import trust
+        chosen = self.select(nodes)
+        path = self._known_hosts(chosen)
+        return trust(self.host_keys(nodes=[n.name for n in chosen]), path)
+
+    def _known_hosts(self, chosen: list[Node]) -> Path:
+        paths = {getattr(n, "known_hosts", None) for n in chosen}
+        if None in paths or len(paths) != 1:
+            raise ClusterkitError(f"the {self.backend} backend has no SSH host keys", field="backend")
+        return paths.pop()
+
     def dashboard(self, *, interval: float = 0.5, power: bool = True):
         """A live dashboard widget: load charts, LEDs, LED and power buttons (see :mod:`clusterkit.dashboard`)."""
         from .dashboard import Dashboard

@@ -47,6 +47,9 @@ def make_nodes(backend: str, inventory: Inventory, *, sandbox: Path | None = Non
     if backend == "lab":
         from ..lab.backend import make_lab_nodes
         return make_lab_nodes(inventory, connect_timeout=connect_timeout)
+    if backend == "ssh":
+        from .ssh import make_ssh_nodes
+        return make_ssh_nodes(inventory, connect_timeout=connect_timeout)
     raise ClusterkitError(f"the {backend} backend is not available in this version", field="backend")
 
 

@@ -64,21 +64,19 @@ def known_hosts_for(inventory: Inventory) -> Path:
 
 
 def make_lab_nodes(inventory: Inventory, *, connect_timeout: float) -> dict:
-    """One SSH node per lab node, trusting the host keys the lab made, logging in with the workshop password."""
-    try:
-        from ..backends.ssh import SSHNode
-    except ImportError:
-        raise ClusterkitError("the lab reaches its nodes through the ssh backend, which is not installed",
-                              field="backend") from None
+    """One SSH node per lab node, trusting the host keys the lab made, logging in with the workshop password.
+
+    The host's own ``~/.ssh`` (config, keys, agent) plays no part: a lab is the same for everyone.
+    """
+    from ..backends.ssh import SSHNode, make_ssh_nodes
 
     class LabNode(SSHNode):
         """A lab node: the SSH backend's code, on a node of the lab."""
 
         backend = "lab"
 
-    known = known_hosts_for(inventory)
-    return {spec.name: LabNode(spec, known_hosts=known, password=inventory.password,
-                               connect_timeout=connect_timeout) for spec in inventory}
+    return make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
+                          node_class=LabNode, ssh_config=False)
 
 
 __all__ = ["auto_choice", "lab_inventory", "make_lab_nodes", "known_hosts_for"]

@@ -16,7 +16,6 @@ a node where it fails keeps its password login and is reported.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shlex
 import shutil
@@ -89,9 +88,9 @@ def parse_public_key(text: str, *, node: str | None = None, fld: str = "key") ->
 
 
 def state_dir(cluster) -> Path:
-    """Where the workbook host keeps this cluster's keys: ``$CLUSTERKIT_STATE/NAME`` or ``~/.local/share/clusterkit/NAME``."""
-    base = os.environ.get("CLUSTERKIT_STATE") or Path.home() / ".local" / "share" / "clusterkit"
-    return Path(base) / cluster.inventory.name
+    """Where the workbook host keeps this cluster's keys (the SSH backend logs in with them)."""
+    from ..backends.ssh import state_dir as ssh_state_dir
+    return ssh_state_dir(cluster.inventory)
 
 
 def key_pair(path: Path, *, comment: str) -> PublicKey:

@@ -1,0 +1,391 @@
+"""The ``ssh`` backend: real nodes over SSH, with fabric underneath.
+
+One fabric ``Connection`` per node, opened on first use and kept for later
+calls (the warm path), with a connect timeout so an unreachable or frozen node
+becomes a failed row, never a hang. ``~/.ssh/config`` is honoured where fabric
+honours it (ports, users, ProxyJump, identity files).
+
+Commands run on one SSH exec channel each, read with ``select`` on the channel
+rather than through fabric's runner: fabric's runner reads this process's own
+stdin (a notebook has none) and starts three threads per command, while a
+cluster-wide command wants thousands of small, bounded round trips.
+
+Privilege goes through ``sudo``. The password comes from the inventory (the
+lab's workshop password), ``$CLUSTERKIT_SUDO_PASSWORD`` or a prompt, is sent
+on the command's stdin only, and is never printed or stored.
+
+Host keys are pinned in one known_hosts file per cluster (see :mod:`.hostkeys`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import posixpath
+import select
+import shlex
+import socket
+import threading
+import time
+from pathlib import Path
+
+import paramiko
+from fabric import Config, Connection
+
+from ..errors import NodeError, PrivilegeRefused
+from ..inventory import Inventory, NodeSpec
+from ..results import NodeResult
+from . import hostkeys
+from .base import BACKUP_SUFFIX, ORIGINAL_SUFFIX, Node, backup_paths, temp_path
+from .channel import ChannelStream
+
+#: Where a sudo password may come from when the inventory has none.
+SUDO_PASSWORD_ENV = "CLUSTERKIT_SUDO_PASSWORD"
+_MISSING = 44   # read_file's exit status for "no such file"
+
+
+class Password:
+    """A password asked for at most once and shared by a cluster's nodes; its repr never shows it."""
+
+    def __init__(self, value: str | None = None, *, env: str = SUDO_PASSWORD_ENV, prompt: bool = True):
+        self._value = value
+        self._env = env
+        self._prompt = prompt
+        self._lock = threading.Lock()
+
+    def known(self) -> str | None:
+        """The password if it is already given (inventory or environment), without asking."""
+        with self._lock:
+            if self._value is None:
+                self._value = os.environ.get(self._env) or None
+            return self._value
+
+    def get(self, why: str) -> str | None:
+        """The password, asking once when it is not given; None when there is none to be had."""
+        with self._lock:
+            if self._value is None:
+                self._value = os.environ.get(self._env) or None
+            if self._value is None and self._prompt:
+                self._prompt = False            # ask once; a refused prompt is not asked again
+                try:
+                    self._value = getpass.getpass(f"{why}: ") or None
+                except (Exception, KeyboardInterrupt):
+                    self._value = None
+            return self._value
+
+    def __repr__(self) -> str:
+        return "<Password set>" if self._value else "<Password not set>"
+
+
+class SSHNode(Node):
+    """A node reached over SSH."""
+
+    backend = "ssh"
+
+    def __init__(self, spec: NodeSpec, *, known_hosts: Path, password: Password | None = None,
+                 key_files: tuple[Path, ...] = (), connect_timeout: float = 10.0, ssh_config: bool = True):
+        super().__init__(spec)
+        self.known_hosts = Path(known_hosts)
+        self.password = password or Password()
+        self.key_files = tuple(str(k) for k in key_files if Path(k).is_file())
+        self.connect_timeout = connect_timeout
+        self.ssh_config = ssh_config
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+        self._sudo: str | None = None    # "root", "nopasswd" or "password", found on first use
+
+    # ------------------------------------------------------------ connection
+    def _connection(self) -> Connection:
+        config = Config() if self.ssh_config else Config(ssh_config=paramiko.SSHConfig())
+        kwargs = {"user": self.spec.user} if self.spec.user else {}
+        if self.spec.port != 22 or not self.ssh_config:
+            kwargs["port"] = self.spec.port
+        conn = Connection(self.spec.host, config=config, **kwargs)
+        conn.connect_timeout = None     # fabric rounds it to whole seconds; paramiko takes ours below
+        t = self.connect_timeout
+        conn.connect_kwargs.update(timeout=t, banner_timeout=t, auth_timeout=t, channel_timeout=t)
+        if self.key_files:
+            conn.connect_kwargs["key_filename"] = list(self.key_files) + list(
+                conn.connect_kwargs.get("key_filename") or [])
+        if not self.ssh_config:
+            conn.connect_kwargs.update(look_for_keys=False, allow_agent=False)
+        client = conn.client
+        client.get_host_keys().clear()
+        client.get_host_keys().update(hostkeys.load(self.known_hosts))
+        client.set_missing_host_key_policy(hostkeys.PinnedPolicy(self.name, self.known_hosts))
+        return conn
+
+    def _open(self, conn: Connection) -> None:
+        password = self.password.known()
+        if password:
+            conn.connect_kwargs["password"] = password
+        try:
+            conn.open()
+        except paramiko.AuthenticationException:
+            conn.close()
+            if password is None and (again := self.password.get(f"password of {conn.user}@{self.spec.host}")):
+                conn.connect_kwargs["password"] = again
+                conn.open()
+            else:
+                raise
+        finally:
+            conn.connect_kwargs.pop("password", None)   # kept by the Password only
+
+    def transport(self) -> paramiko.Transport:
+        """The node's SSH transport, opened on first use and kept (raises NodeError when it cannot be)."""
+        with self._lock:
+            conn = self._conn
+            if conn is not None and conn.transport is not None and conn.transport.is_active():
+                return conn.transport
+            if conn is not None:
+                conn.close()
+            conn = self._conn = self._connection()
+            try:
+                self._open(conn)
+            except Exception as e:
+                conn.close()
+                self._conn = None
+                raise _connect_error(self, e) from None
+            conn.transport.set_keepalive(15)
+            return conn.transport
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # ------------------------------------------------------------ commands
+    def _exec(self, command: str, *, stdin: bytes | None, timeout: float | None,
+              shown: str) -> tuple[NodeResult, bytes, bytes]:
+        """Run ``command`` on one channel; the result (text) and the raw stdout and stderr."""
+        t0 = time.monotonic()
+        try:
+            chan = self.transport().open_session(timeout=self.connect_timeout)
+        except ConnectError as e:
+            return NodeResult.failure(self.name, e.status, e.message, time.monotonic() - t0, shown), b"", b""
+        except (paramiko.SSHException, OSError, EOFError) as e:
+            self.close()
+            return NodeResult.failure(self.name, "timeout", f"the connection stopped answering ({e or 'no reply'})",
+                                      time.monotonic() - t0, shown), b"", b""
+        out, err = bytearray(), bytearray()
+        try:
+            chan.exec_command(command)
+            if stdin:
+                chan.settimeout(timeout or None)
+                chan.sendall(stdin)
+            chan.shutdown_write()
+            deadline = None if timeout is None else t0 + timeout
+            while True:
+                if chan.recv_ready():
+                    out += chan.recv(65536)
+                elif chan.recv_stderr_ready():
+                    err += chan.recv_stderr(65536)
+                elif chan.exit_status_ready():
+                    break
+                else:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        _kill(chan)
+                        return (NodeResult(node=self.name, status="timeout", stdout=out.decode(errors="replace"),
+                                           stderr=err.decode(errors="replace"), duration=time.monotonic() - t0,
+                                           error=f"no answer within {timeout:g} s; the command was stopped",
+                                           command=shown), bytes(out), bytes(err))
+                    select.select([chan], [], [], 1.0 if left is None else min(left, 1.0))
+            code = chan.recv_exit_status()
+        except (paramiko.SSHException, OSError, EOFError) as e:
+            self.close()
+            return NodeResult.failure(self.name, "error", f"the connection broke: {e}", time.monotonic() - t0,
+                                      shown), bytes(out), bytes(err)
+        finally:
+            chan.close()
+        result = NodeResult.from_exit(self.name, code if code >= 0 else 255, out.decode(errors="replace"),
+                                      err.decode(errors="replace"), time.monotonic() - t0, command=shown)
+        return result, bytes(out), bytes(err)
+
+    def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None) -> NodeResult:
+        return self._exec(command, stdin=stdin.encode() if stdin is not None else None, timeout=timeout,
+                          shown=command)[0]
+
+    def _sudo_prefix(self) -> tuple[str, bytes]:
+        """How to become root here, found once: the command prefix and what goes first on stdin."""
+        if self._sudo is None:
+            user = self.transport().get_username()
+            if user == "root":
+                self._sudo = "root"
+            elif self._exec("sudo -n true", stdin=None, timeout=self.connect_timeout + 20, shown="sudo -n true")[0].ok:
+                self._sudo = "nopasswd"
+            else:
+                password = self.password.get(f"sudo password of {user} on the cluster's nodes")
+                if password is None:
+                    raise PrivilegeRefused(f"sudo needs {user}'s password: give it at the prompt or in "
+                                           f"${SUDO_PASSWORD_ENV}", node=self.name, field="sudo password")
+                check = self._exec("sudo -S -k -p '' true", stdin=(password + "\n").encode(),
+                                   timeout=self.connect_timeout + 20, shown="sudo true")[0]
+                if not check.ok:
+                    why = "the password was refused" if "incorrect password" in check.stderr or \
+                        "try again" in check.stderr else (check.stderr.strip().splitlines() or [check.summary()])[-1]
+                    raise PrivilegeRefused(f"sudo as {user}: {why}", node=self.name, field="sudo password")
+                self._sudo = "password"
+        if self._sudo == "root":
+            return "", b""
+        if self._sudo == "nopasswd":
+            return "sudo -n -- ", b""
+        return "sudo -S -k -p '' -- ", (self.password.get("") + "\n").encode()
+
+    def _sudo_exec(self, command: str, *, stdin: bytes | None, timeout: float | None,
+                   shown: str) -> tuple[NodeResult, bytes, bytes]:
+        try:
+            prefix, first = self._sudo_prefix()
+        except ConnectError as e:
+            return NodeResult.failure(self.name, e.status, e.message, command=shown), b"", b""
+        except PrivilegeRefused as e:
+            return NodeResult.failure(self.name, "refused", e.message, command=shown), b"", b""
+        wrapped = f"{prefix}sh -c {shlex.quote(command)}" if prefix else command
+        return self._exec(wrapped, stdin=(first + (stdin or b"")) or None, timeout=timeout, shown=shown)
+
+    def sudo(self, command: str, *, timeout: float | None = None, stdin: str | None = None) -> NodeResult:
+        return self._sudo_exec(command, stdin=stdin.encode() if stdin is not None else None, timeout=timeout,
+                               shown=f"sudo {command}")[0]
+
+    def open_stream(self, command: str) -> ChannelStream:
+        return ChannelStream(self.transport(), command, timeout=self.connect_timeout)
+
+    # ------------------------------------------------------------ files
+    def read_file(self, path: str, *, privileged: bool = False) -> bytes | None:
+        q = shlex.quote(path)
+        script = f"[ -e {q} ] || exit {_MISSING}; cat -- {q}"
+        run = self._sudo_exec if privileged else self._exec
+        result, out, _ = run(script, stdin=None, timeout=60 + self.connect_timeout, shown=f"read {path}")
+        if result.exit_code == _MISSING:
+            return None
+        if not result.ok:
+            raise NodeError(f"cannot read {path}: {result.summary()}", node=self.name, field="path")
+        return out
+
+    def write_file(self, path: str, data: bytes, *, mode: int | None = None, privileged: bool = False,
+                   backup: bool = True) -> str | None:
+        if not path.startswith("/"):
+            path = f"$HOME/{path}"
+        bak, orig = backup_paths(path)
+        q, tmp = _q(path), _q(temp_path(path, os.urandom(4).hex()))
+        perms = f"chmod {mode:o} {tmp}" if mode is not None else \
+            f"if [ -e {q} ]; then chmod --reference={q} {tmp}; else chmod 644 {tmp}; fi"
+        keep = (f"if [ -e {q} ]; then [ -e {_q(orig)} ] || cp -p -- {q} {_q(orig)}; cp -p -- {q} {_q(bak)}; "
+                f"echo saved; fi; ") if backup else ""
+        # A connection cut mid-way ends ``cat`` as if the data were complete: the checksum
+        # stops such a file before the rename, so the target is the old file or the new one.
+        digest = hashlib.sha256(data).hexdigest()
+        script = (f"set -e; umask 077; mkdir -p -- \"$(dirname -- {q})\"; trap 'rm -f -- {tmp}' EXIT; "
+                  f"cat > {tmp}; echo '{digest}  '{tmp} | sha256sum -c --status; "
+                  f"{perms}; [ -e {q} ] && chown --reference={q} {tmp} 2>/dev/null || true; "
+                  f"{keep}mv -f -- {tmp} {q}; trap - EXIT")
+        run = self._sudo_exec if privileged else self._exec
+        result, out, _ = run(script, stdin=data, timeout=60 + self.connect_timeout, shown=f"write {path}")
+        if not result.ok:
+            raise NodeError(f"cannot write {path}: {result.summary()}", node=self.name, field="path")
+        return path.replace("$HOME/", "") + BACKUP_SUFFIX if b"saved" in out else None
+
+    def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
+        try:
+            data = Path(local).read_bytes()
+        except OSError as e:
+            raise NodeError(f"cannot read local file {local}: {e.strerror}", node=self.name, field="local") from None
+        self.write_file(remote, data, mode=mode, backup=False)
+
+    def get(self, remote: str, local: str | Path) -> None:
+        data = self.read_file(remote)
+        if data is None:
+            raise NodeError(f"{remote} does not exist", node=self.name, field="path")
+        Path(local).write_bytes(data)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.spec.user or ''}{'@' if self.spec.user else ''}" \
+               f"{self.spec.host}{'' if self.spec.port == 22 else f':{self.spec.port}'}>"
+
+
+def _q(path: str) -> str:
+    """Quote a path for sh, letting a leading ``$HOME/`` expand."""
+    if path.startswith("$HOME/"):
+        return '"$HOME"/' + shlex.quote(path[len("$HOME/"):])
+    return shlex.quote(path)
+
+
+def _kill(chan: paramiko.Channel) -> None:
+    """Ask sshd to signal the command (OpenSSH's "signal" channel request), then drop the channel."""
+    try:
+        m = paramiko.Message()
+        m.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+        m.add_int(chan.remote_chanid)
+        m.add_string("signal")
+        m.add_boolean(False)
+        m.add_string("KILL")
+        chan.transport._send_user_message(m)
+    except Exception:
+        pass
+
+
+class ConnectError(NodeError):
+    """A node that could not be reached or logged in to; ``status`` is its row's status."""
+
+    def __init__(self, message: str, *, node: str, field: str, status: str):
+        self.status = status
+        super().__init__(message, node=node, field=field)
+
+
+def _connect_error(node: SSHNode, e: Exception) -> ConnectError:
+    """One line a learner can act on, for whatever stopped the connection."""
+    where = f"{node.spec.host}:{node.spec.port}"
+    t = node.connect_timeout
+
+    def err(message: str, field: str = "connect", status: str = "unreachable") -> ConnectError:
+        return ConnectError(message, node=node.name, field=field, status=status)
+
+    if isinstance(e, NodeError):             # the host key is not trusted yet
+        return err(e.message, e.field or "connect", "error")
+    if isinstance(e, paramiko.BadHostKeyException):
+        return err(hostkeys.changed_key_error(node.name, node.known_hosts, e).message, "host key", "error")
+    if isinstance(e, paramiko.AuthenticationException):
+        return err(f"{where} refused the login as {node.spec.user or 'the default user'} ({e}): is the key "
+                   f"authorised or the password right?", "login", "error")
+    if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
+        return err(f"{where} refused the connection (is sshd running?)")
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return err(f"no answer from {where} within {t:g} s", status="timeout")
+    if isinstance(e, socket.gaierror):
+        return err(f"cannot resolve {node.spec.host}: {e.strerror}")
+    if isinstance(e, paramiko.SSHException) and "banner" in str(e):
+        return err(f"{where} took the connection but sshd did not greet within {t:g} s (frozen or overloaded?)",
+                   status="timeout")
+    if isinstance(e, OSError):
+        return err(f"{where}: {e.strerror or e}")
+    if isinstance(e, (paramiko.SSHException, EOFError)):
+        return err(f"{where}: SSH failed: {e or type(e).__name__}", status="error")
+    return err(f"{where}: {type(e).__name__}: {e}", status="error")
+
+
+def state_dir(inventory: Inventory) -> Path:
+    """Where the workbook host keeps a cluster's keys and known_hosts: ``$CLUSTERKIT_STATE/NAME``,
+    else ``~/.local/share/clusterkit/NAME``."""
+    base = os.environ.get("CLUSTERKIT_STATE") or Path.home() / ".local" / "share" / "clusterkit"
+    return Path(base) / inventory.name
+
+
+def user_key_files(inventory: Inventory) -> tuple[Path, ...]:
+    """The key pairs notebook 03 made for this cluster's users (tried before any password)."""
+    d = state_dir(inventory)
+    return tuple(sorted(p for p in d.glob("id_ed25519_*") if not p.name.endswith(".pub"))) if d.is_dir() else ()
+
+
+def make_ssh_nodes(inventory: Inventory, *, connect_timeout: float, known_hosts: Path | None = None,
+                   node_class: type[SSHNode] = SSHNode, ssh_config: bool = True) -> dict[str, SSHNode]:
+    """One SSH node per inventory node, sharing one password prompt and the cluster's known_hosts."""
+    password = Password(inventory.password)
+    known = known_hosts or state_dir(inventory) / "known_hosts"
+    keys = user_key_files(inventory)
+    return {spec.name: node_class(spec, known_hosts=known, password=password, key_files=keys,
+                                  connect_timeout=connect_timeout, ssh_config=ssh_config) for spec in inventory}
+
+
+__all__ = ["SSHNode", "Password", "make_ssh_nodes", "state_dir", "user_key_files", "SUDO_PASSWORD_ENV"]
