@@ -182,7 +182,7 @@ class SSHNode(Node):
                     out += chan.recv(65536)
                 elif chan.recv_stderr_ready():
                     err += chan.recv_stderr(65536)
-                elif chan.exit_status_ready():
+                elif (chan.eof_received and chan.exit_status_ready()) or chan.closed:   # all output read
                     break
                 else:
                     left = None if deadline is None else deadline - time.monotonic()
@@ -193,6 +193,9 @@ class SSHNode(Node):
                                            error=f"no answer within {timeout:g} s; the command was stopped",
                                            command=shown), bytes(out), bytes(err))
                     select.select([chan], [], [], 1.0 if left is None else min(left, 1.0))
+            if not chan.exit_status_ready():
+                return (NodeResult.failure(self.name, "error", "the channel closed without an exit status",
+                                           time.monotonic() - t0, shown), bytes(out), bytes(err))
             code = chan.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as e:
             self.close()

@@ -57,6 +57,7 @@ class Network(Step):
         self.hostnames.update(hostnames or {})
         self.probe = probe
         self.switched: dict[str, str] = {}
+        self.probe_errors: dict[str, str] = {}   #: why a node's new address did not answer
         self.rolled_back: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -209,7 +210,8 @@ class Network(Step):
             if node.privileged:
                 cidr = f"{addr}/{self.network.prefixlen}"
                 node.sudo(f"ip addr del {cidr} dev {self.interface}", timeout=30)
-            outcome.problem = f"{addr} did not answer; rolled back to the old configuration"
+            why = self.probe_errors.get(n)
+            outcome.problem = f"{addr} did not answer{f' ({why})' if why else ''}; rolled back to the old configuration"
             outcome.rolled_back = True
             self.rolled_back[n] = addr
         if self.switched:
@@ -218,9 +220,12 @@ class Network(Step):
     def _connects(self, node: str, address: str) -> bool:
         probe = node_at(self.cluster, replace(self.cluster.inventory[node], host=address))
         try:
-            return probe.run("true", timeout=self.cluster.connect_timeout).ok
+            r = probe.run("true", timeout=self.cluster.connect_timeout)
         finally:
             probe.close()
+        if not r.ok:
+            self.probe_errors[node] = r.summary()
+        return r.ok
 
     # ------------------------------------------------------------ checks
     def pings(self, *, by: str = "address"):

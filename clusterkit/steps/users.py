@@ -202,8 +202,18 @@ class Users(Step):
         old_group = next((g for g, row in groups.items() if int(row[2]) == old_gid), None)
         home = node_home(name)
         if source != name:
-            cmds.append(Command(f"usermod -l {name} -d {home} -m {source}", "login and home move", by_file=True))
-            files["/etc/passwd"] = _rename(files["/etc/passwd"], source, name, home=home)
+            # The UID changes in the same usermod as the name: once the new name exists, the workbook logs in
+            # with it, and usermod refuses to change the UID of a user who is logged in.
+            uid = f"-u {self.uid} " if old_uid != self.uid else ""
+            cmds.append(Command(f"usermod -l {name} -d {home} -m {uid}{source}",
+                                "login and home move" + (f", UID {old_uid} -> {self.uid}" if uid else ""),
+                                by_file=True))
+            if uid:
+                files["/etc/passwd"] = _set_field(_rename(files["/etc/passwd"], source, name, home=home),
+                                                  name, 2, str(self.uid))
+                old_uid = self.uid
+            else:
+                files["/etc/passwd"] = _rename(files["/etc/passwd"], source, name, home=home)
             files["/etc/shadow"] = _rename(files["/etc/shadow"], source, name)
             for path in ("/etc/group", "/etc/gshadow"):
                 files[path] = _rename_member(files[path], source, name)
