@@ -107,8 +107,9 @@ class Cluster:
                     out = fn(node)
                     if not isinstance(out, NodeResult):
                         out = NodeResult.done(node.name, out, duration=time.monotonic() - t0, command=command)
-                except ClusterkitError as e:
-                    out = NodeResult.failure(node.name, "error", e.message, time.monotonic() - t0, command)
+                except ClusterkitError as e:   # a connection error carries its row's status
+                    out = NodeResult.failure(node.name, getattr(e, "status", "error"), e.message,
+                                             time.monotonic() - t0, command)
                 except Exception as e:  # one node's surprise must not hide the others' results
                     out = NodeResult.failure(node.name, "error", f"{type(e).__name__}: {e}",
                                              time.monotonic() - t0, command)

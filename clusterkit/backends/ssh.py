@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import logging
 import os
 import posixpath
 import select
@@ -39,6 +40,10 @@ from ..results import NodeResult
 from . import hostkeys
 from .base import BACKUP_SUFFIX, ORIGINAL_SUFFIX, Node, backup_paths, temp_path
 from .channel import ChannelStream
+
+# paramiko logs a traceback for every node that does not greet; the row already says why, in one line.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
 
 #: Where a sudo password may come from when the inventory has none.
 SUDO_PASSWORD_ENV = "CLUSTERKIT_SUDO_PASSWORD"
@@ -217,8 +222,12 @@ class SSHNode(Node):
             user = self.transport().get_username()
             if user == "root":
                 self._sudo = "root"
-            elif self._exec("sudo -n true", stdin=None, timeout=self.connect_timeout + 20, shown="sudo -n true")[0].ok:
+            elif (probe := self._exec("sudo -n true", stdin=None, timeout=self.connect_timeout + 20,
+                                      shown="sudo -n true")[0]).ok:
                 self._sudo = "nopasswd"
+            elif not probe.reachable:
+                raise ConnectError(probe.error or probe.summary(), node=self.name, field="connect",
+                                   status=probe.status)
             else:
                 password = self.password.get(f"sudo password of {user} on the cluster's nodes")
                 if password is None:
@@ -226,6 +235,9 @@ class SSHNode(Node):
                                            f"${SUDO_PASSWORD_ENV}", node=self.name, field="sudo password")
                 check = self._exec("sudo -S -k -p '' true", stdin=(password + "\n").encode(),
                                    timeout=self.connect_timeout + 20, shown="sudo true")[0]
+                if not check.reachable:
+                    raise ConnectError(check.error or check.summary(), node=self.name, field="connect",
+                                       status=check.status)
                 if not check.ok:
                     why = "the password was refused" if "incorrect password" in check.stderr or \
                         "try again" in check.stderr else (check.stderr.strip().splitlines() or [check.summary()])[-1]
@@ -263,6 +275,7 @@ class SSHNode(Node):
         result, out, _ = run(script, stdin=None, timeout=60 + self.connect_timeout, shown=f"read {path}")
         if result.exit_code == _MISSING:
             return None
+        _raise_unreachable(self, result)
         if not result.ok:
             raise NodeError(f"cannot read {path}: {result.summary()}", node=self.name, field="path")
         return out
@@ -286,6 +299,7 @@ class SSHNode(Node):
                   f"{keep}mv -f -- {tmp} {q}; trap - EXIT")
         run = self._sudo_exec if privileged else self._exec
         result, out, _ = run(script, stdin=data, timeout=60 + self.connect_timeout, shown=f"write {path}")
+        _raise_unreachable(self, result)
         if not result.ok:
             raise NodeError(f"cannot write {path}: {result.summary()}", node=self.name, field="path")
         return path.replace("$HOME/", "") + BACKUP_SUFFIX if b"saved" in out else None
@@ -337,6 +351,12 @@ class ConnectError(NodeError):
         super().__init__(message, node=node, field=field)
 
 
+def _raise_unreachable(node: SSHNode, result: NodeResult) -> None:
+    """A file operation on a node that did not answer fails with that row's status, not as a file error."""
+    if result.status in ("timeout", "unreachable"):
+        raise ConnectError(result.error or result.summary(), node=node.name, field="connect", status=result.status)
+
+
 def _connect_error(node: SSHNode, e: Exception) -> ConnectError:
     """One line a learner can act on, for whatever stopped the connection."""
     where = f"{node.spec.host}:{node.spec.port}"
@@ -358,7 +378,7 @@ def _connect_error(node: SSHNode, e: Exception) -> ConnectError:
         return err(f"no answer from {where} within {t:g} s", status="timeout")
     if isinstance(e, socket.gaierror):
         return err(f"cannot resolve {node.spec.host}: {e.strerror}")
-    if isinstance(e, paramiko.SSHException) and "banner" in str(e):
+    if isinstance(e, paramiko.SSHException) and ("banner" in str(e) or "No existing session" in str(e)):
         return err(f"{where} took the connection but sshd did not greet within {t:g} s (frozen or overloaded?)",
                    status="timeout")
     if isinstance(e, OSError):
