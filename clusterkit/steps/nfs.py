@@ -37,6 +37,8 @@ from .users import NAME, UID_MAX, UID_MIN, _table
 
 FSTAB, EXPORTS = "/etc/fstab", "/etc/exports"
 GANESHA_PID = "/run/ganesha.pid"
+#: Where a lab primary keeps the exported folder (a plain directory: overlayfs has no NFS file handles).
+LAB_BACKING = "/home/.clusterkit-export"
 #: Seconds a worker's first mount may take before it counts as failed (never a hang).
 MOUNT_TIMEOUT = 30
 LAB_NOTE = ("lab: nfs-ganesha (userspace NFSv4) serves the export on the primary; this kernel has no NFS client, "
@@ -138,6 +140,7 @@ class Nfs(Step):
         if node.name == self.server:
             if self.lab:
                 script = (f"test -d {_q(self.export)} && echo dir; "
+                          f"findmnt -n --mountpoint {_q(self.export)} >/dev/null && echo backed; "
                           f"p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo serving")
             else:
                 script = (f"test -d {_q(self.export)} && echo dir; command -v exportfs >/dev/null && echo installed; "
@@ -194,7 +197,12 @@ class Nfs(Step):
         old = s["exports"]
         new = exports_text(old or "", export=self.export, clients=self.clients, options=self.options)
         changed = new != (old or "")
-        if (local and changed) or (not local and "dir" not in flags):
+        if self.lab and "backed" not in flags:
+            backing = LAB_BACKING + self.export
+            plan.actions.append(Command(f"mkdir -p {_q(backing)} {_q(self.export)} && mount --bind {_q(backing)} "
+                                        f"{_q(self.export)}", "lab: the node's /srv is an overlay, which nfs-ganesha "
+                                        "cannot serve (no file handles); the folder lives in the node's own /home layer"))
+        if (local and changed) or (not local and ("dir" not in flags or "backed" not in flags and self.lab)):
             plan.actions.append(Command(self._folder_command(), "the shared folder", by_file=local))
         if changed:
             plan.actions.append(FileChange(EXPORTS, _b(old), new.encode(), mode=0o644,

@@ -125,6 +125,9 @@ def ganesha_conf(*, export: str, clients: str, root_squash: bool) -> str:
 NFS_CORE_PARAM {{
     Protocols = 4;
     NFS_Port = 2049;
+    Enable_NLM = false;
+    Enable_RQUOTA = false;
+    Enable_UDP = false;
 }}
 NFSV4 {{
     Graceless = true;
