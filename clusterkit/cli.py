@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: list = []
 from .lab.cli import register as _register_lab  # noqa: E402  (``clusterkit lab``)
 _EXTENSIONS.append(_register_lab)
+from .ops.cli import register as _register_ops  # noqa: E402  (``clusterkit test``, ``temps``, ``reboot``, ``poweroff``)
+_EXTENSIONS.append(_register_ops)
 
 
 def main(argv: list[str] | None = None) -> int:

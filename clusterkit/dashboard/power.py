@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from ..results import NodeResult
 
@@ -38,8 +39,12 @@ def went_down(result: NodeResult) -> bool:
         result.status == "failed" and result.exit_code in (None, 255, -1, -9, 137))
 
 
-def power_in_order(cluster, action: str, *, timeout: float = 30.0) -> list[PowerStep]:
-    """Run ``poweroff`` or ``reboot`` on every worker at once, then, when all have answered, on the primary."""
+def power_in_order(cluster, action: str, *, timeout: float = 30.0,
+                   on_step: Callable[[PowerStep], None] | None = None) -> list[PowerStep]:
+    """Run ``poweroff`` or ``reboot`` on every worker at once, then, when all have answered, on the primary.
+
+    ``on_step`` is called with each node's step as soon as its group has answered (progress).
+    """
     if action not in COMMANDS:
         raise ValueError(f"action is poweroff or reboot, not {action!r}")
     steps: list[PowerStep] = []
@@ -54,6 +59,8 @@ def power_in_order(cluster, action: str, *, timeout: float = 30.0) -> list[Power
             r = result[name]
             steps.append(PowerStep(node=name, role=role, status=r.status, started=t0, finished=t1,
                                    message=(r.error or r.stderr or "").strip(), down=went_down(r)))
+            if on_step is not None:
+                on_step(steps[-1])
     if action == "poweroff":  # a node is down when it no longer answers
         maybe = [s.node for s in steps if s.down]
         answers = cluster.run("true", nodes=maybe, timeout=5.0) if maybe else {}

@@ -3,7 +3,7 @@
 Raspberry Pi OS as it comes off the imager: hostname ``raspberrypi``, the
 user ``pi`` (UID 1000, but 1001 on one node, as happens when boards were
 imaged at different times), root locked, no keys, NetworkManager with only
-the Wi-Fi profile the imager wrote, and a desktop's ``~/.Xauthority``.
+the Wi-Fi profile the imager wrote, the image's ``/etc/fstab``, and a desktop's ``~/.Xauthority``.
 The facts the lab shares (names, UIDs, which node is odd) come from
 :mod:`clusterkit.lab.image`, so the lab, the sandboxes and the notebooks agree.
 """
@@ -66,6 +66,11 @@ method=auto
 addr-gen-mode=default
 method=auto
 """
+FSTAB = """proc            /proc           proc    defaults          0       0
+PARTUUID=4e639091-01  /boot/firmware  vfat    defaults          0       2
+PARTUUID=4e639091-02  /               ext4    defaults,noatime  0       1
+# a swapfile is not a swap partition, no line here for that; use  dphys-swapfile swap[on|off]  for that
+"""
 SSHD_CONFIG = """Include /etc/ssh/sshd_config.d/*.conf
 KbdInteractiveAuthentication no
 UsePAM yes
@@ -88,6 +93,7 @@ def image_files(index: int, count: int, *, uplink: str = "wlan0") -> dict[str, t
         "/etc/gshadow": (GSHADOW, 0o640),
         "/etc/NetworkManager/system-connections/preconfigured.nmconnection": (WIFI.format(uplink=uplink), 0o600),
         "/etc/ssh/sshd_config": (SSHD_CONFIG, 0o644),
+        "/etc/fstab": (FSTAB, 0o644),
     }
     files = {p: (t.encode(), m) for p, (t, m) in text.items()}
     files["/home/pi/.Xauthority"] = (xauth_entry(HOSTNAME), 0o600)

@@ -1,0 +1,170 @@
+"""How far each node's clock is from the cluster's time: chronyc's view per node, a table and a small chart.
+
+``skew()`` asks every node's chronyd (``chronyc -n tracking`` and ``sources``);
+``wait_for_sync()`` waits, with a bound, until every worker follows a source.
+A node where no chronyd answers (the local backend runs none) shows "n/a":
+no number is ever made up.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from dataclasses import dataclass
+
+TRACKING = "chronyc -n tracking; echo '--- sources'; chronyc -n sources"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One node's clock as its chronyd sees it (None: not known)."""
+
+    node: str
+    offset: float | None = None      #: seconds, + when this clock is ahead
+    stratum: int | None = None
+    reference: str | None = None     #: the source it follows (address), or "local" when it serves its own clock
+    leap: str | None = None          #: "Normal" once synchronised
+    sources: int | None = None       #: sources listed
+    selected: str | None = None      #: the source marked '*'
+    note: str = ""
+
+    @property
+    def synced(self) -> bool:
+        return self.leap == "Normal"
+
+
+def parse_tracking(node: str, text: str) -> Clock:
+    """A :class:`Clock` from ``chronyc -n tracking`` (and ``sources``) output."""
+    def field(name: str) -> str | None:
+        m = re.search(rf"^{name}\s*:\s*(.+)$", text, re.M)
+        return m.group(1).strip() if m else None
+
+    offset = None
+    m = re.search(r"^System time\s*:\s*([\d.]+) seconds (fast|slow)", text, re.M)
+    if m:
+        offset = float(m.group(1)) * (1 if m.group(2) == "fast" else -1)
+    ref = field("Reference ID")
+    reference = None
+    if ref:
+        m2 = re.search(r"\(([^)]*)\)", ref)
+        reference = m2.group(1) if m2 else ref
+        if reference in ("LOCL", "7F7F0101") or ref.startswith("7F7F0101"):
+            reference = "local"
+    stratum = field("Stratum")
+    _, _, src = text.partition("--- sources")
+    lines = [ln for ln in src.splitlines() if re.match(r"^[\^=#][*+\-?x~ ]", ln)]
+    selected = next((ln.split()[1] for ln in lines if len(ln) > 1 and ln[1] == "*"), None)
+    return Clock(node=node, offset=offset, stratum=int(stratum) if stratum and stratum.isdigit() else None,
+                 reference=reference, leap=field("Leap status"), sources=len(lines), selected=selected)
+
+
+class Skew:
+    """Every node's :class:`Clock`: a table (``_repr_html_``), text, and a small bokeh chart (:meth:`chart`)."""
+
+    def __init__(self, clocks: dict[str, Clock], *, note: str = ""):
+        self.clocks = clocks
+        self.note = note
+
+    def __getitem__(self, node: str) -> Clock:
+        return self.clocks[node]
+
+    @property
+    def measured(self) -> dict[str, float]:
+        return {n: c.offset for n, c in self.clocks.items() if c.offset is not None}
+
+    @property
+    def spread(self) -> float | None:
+        """Largest minus smallest offset (seconds), None when fewer than two nodes were measured."""
+        values = list(self.measured.values())
+        return max(values) - min(values) if len(values) > 1 else None
+
+    def rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        out = []
+        for n, c in self.clocks.items():
+            out.append((n, "n/a" if c.offset is None else f"{c.offset * 1e3:+.3f} ms",
+                        "n/a" if c.stratum is None else str(c.stratum), c.reference or "n/a",
+                        c.leap or "n/a", c.note or (f"{c.sources} source(s), following {c.selected}"
+                                                    if c.selected else f"{c.sources or 0} source(s)")))
+        return out
+
+    def text(self) -> str:
+        head = ("node", "offset", "stratum", "reference", "leap", "sources")
+        rows = [head] + self.rows()
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+        return "\n".join(([self.note] if self.note else []) + lines)
+
+    __str__ = text
+
+    def __repr__(self) -> str:
+        return f"<Skew {len(self.measured)}/{len(self.clocks)} measured>"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{h}</th>" for h in ("node", "offset", "stratum", "reference", "leap", "sources"))
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in self.rows())
+        note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
+        return f"<div><b>Clock offsets (chronyc)</b>{note}<table><tr>{head}</tr>{body}</table></div>"
+
+    def chart(self):
+        """A small bar chart of the offsets in milliseconds (bokeh); nodes not measured show no bar."""
+        from bokeh.models import ColumnDataSource
+        from bokeh.plotting import figure
+        nodes = list(self.clocks)
+        values = [(self.clocks[n].offset or 0.0) * 1e3 for n in nodes]
+        labels = ["n/a" if self.clocks[n].offset is None else f"{v:+.3f}" for n, v in zip(nodes, values)]
+        source = ColumnDataSource({"node": nodes, "ms": values, "label": labels}, name="skew")
+        fig = figure(x_range=nodes, height=220, width=420, title="clock offset per node (ms)",
+                     toolbar_location=None, tools="")
+        fig.vbar(x="node", top="ms", width=0.6, source=source)
+        fig.text(x="node", y="ms", text="label", source=source, text_font_size="9pt", text_align="center",
+                 y_offset=-4)
+        fig.yaxis.axis_label = "ms (+ ahead)"
+        return fig
+
+    def show(self) -> None:
+        """The chart in a notebook (BokehJS inline, no internet); the table as text elsewhere."""
+        from .dashboard.app import load_bokehjs
+        try:
+            from IPython import get_ipython
+            in_kernel = get_ipython() is not None and getattr(get_ipython(), "kernel", None) is not None
+        except ImportError:
+            in_kernel = False
+        if not in_kernel:
+            print(self.text())
+            return
+        load_bokehjs()
+        from bokeh.io import show
+        show(self.chart())
+
+
+def skew(cluster, *, nodes=None) -> Skew:
+    """Ask every node's chronyd how far its clock is (never run on the local backend: no chronyd there)."""
+    if cluster.backend == "local":
+        clocks = {n: Clock(n, note="not measured: no chronyd runs on the local backend")
+                  for n in cluster.inventory.select(nodes)}
+        return Skew(clocks, note="local backend: the nodes are sandboxes on this machine; no time service runs")
+    res = cluster.run(TRACKING, nodes=nodes, timeout=30)
+    clocks = {}
+    for n, r in res.items():
+        clocks[n] = parse_tracking(n, r.stdout) if r.ok else Clock(n, note=f"chronyc: {r.summary()}")
+    note = ("lab: every node shares this machine's clock (chronyd -x); the offsets are chrony's estimates"
+            if cluster.backend == "lab" else "")
+    return Skew(clocks, note=note)
+
+
+def wait_for_sync(cluster, *, nodes=None, timeout: float = 60.0, interval: float = 1.0) -> Skew:
+    """Poll until every chosen node is synchronised (leap status Normal), at most ``timeout`` seconds.
+
+    Returns the last measurement; nodes still not synchronised are marked in its notes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        s = skew(cluster, nodes=nodes)
+        if cluster.backend == "local" or all(c.synced for c in s.clocks.values()):
+            return s
+        if time.monotonic() >= deadline:
+            late = [n for n, c in s.clocks.items() if not c.synced]
+            s.note = (s.note + "; " if s.note else "") + f"not synchronised within {timeout:g} s: {', '.join(late)}"
+            return s
+        time.sleep(interval)

@@ -1,0 +1,403 @@
+"""Notebook 04: one shared folder, exported by the primary over NFS and mounted by every worker at the same path.
+
+On the primary, ``/etc/exports`` gets a managed line: the cluster subnet,
+``rw,sync,no_subtree_check`` and root squashing unless asked otherwise; the
+server is reloaded (``exportfs -ra``) and lists it. Files on NFS are owned by
+numbers, so the step refuses to run while a person's UID differs between
+nodes (notebook 01 makes them equal).
+
+On every worker the folder is mounted at the same path, and the fstab line
+carries options that never stop a boot when the server is away (``nofail``,
+``_netdev``, an automount with a mount timeout). The mount is tried first;
+only then is the line persisted, and only after the whole candidate fstab
+passed the guard of :mod:`.fstab`. The old fstab is kept as a backup, and
+:meth:`Nfs.rollback` puts it back.
+
+In the lab the server is real: nfs-ganesha (userspace NFSv4, VFS back end) on
+the primary, configured from the same export and started by the step. The
+lab's kernel has no NFS client, so a worker's "mount" is a bind of the
+primary's export directory at the mount point, made by the lab from the host,
+and the real server is checked from every worker with libnfs-utils
+(``nfs-ls``). The output says so. On real boards: nfs-kernel-server and kernel mounts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import shlex
+from dataclasses import dataclass
+
+from ..results import NodeResult
+from . import fstab as fstab_guard
+from .base import Command, FileChange, NodePlan, Reader, Step, StepError
+from .nfsconf import (GANESHA_CONF, SAFE_MOUNT, check_clients, check_path, export_options, exports_text,
+                      fstab_line, fstab_text, ganesha_conf)
+from .users import NAME, UID_MAX, UID_MIN, _table
+
+FSTAB, EXPORTS = "/etc/fstab", "/etc/exports"
+GANESHA_PID = "/run/ganesha.pid"
+#: Where a lab primary keeps the exported folder (a plain directory: overlayfs has no NFS file handles).
+LAB_BACKING = "/home/.clusterkit-export"
+#: Seconds a worker's first mount may take before it counts as failed (never a hang).
+MOUNT_TIMEOUT = 30
+LAB_NOTE = ("lab: nfs-ganesha (userspace NFSv4) serves the export on the primary; this kernel has no NFS client, "
+            "so each worker's mount is a bind of the primary's export directory, made by the lab, and the real "
+            "server is checked from every worker with nfs-ls (libnfs)")
+
+
+@dataclass(frozen=True)
+class LabBind(Command):
+    """A worker's mount in the lab: the lab binds the primary's export directory at the mount point (from the host)."""
+
+    source_node: str = ""
+    source_path: str = ""
+    target: str = ""
+
+
+class Nfs(Step):
+    """Export ``export`` from ``server`` (the primary) to ``clients`` and mount it at ``mount`` on every worker.
+
+    ``mount`` defaults to ``export``, so the shared folder has the same path on
+    every node (MPI programs run from it). ``owner``: a person who owns the
+    folder (group-writable, setgid); None: a sticky folder anyone may write to,
+    like /tmp. ``mount_options``: extra fstab options for the workers.
+    """
+
+    title = "nfs"
+    phases = 2  # the server first; the workers mount once it serves
+
+    def __init__(self, cluster, *, export: str = "/srv/shared", mount: str | None = None,
+                 server: str | None = None, clients: str | None = None, root_squash: bool = True,
+                 export_options: tuple[str, ...] = (), mount_options: tuple[str, ...] = (),
+                 owner: str | None = None, nodes=None):
+        super().__init__(cluster, nodes=nodes)
+        inv = cluster.inventory
+        self.export = export
+        self.mount = export if mount is None else mount
+        self.server = inv.primary if server is None else server
+        self.clients = clients if clients is not None else (str(inv.network) if inv.network else None)
+        self.root_squash = root_squash
+        self.extra_export = export_options
+        self.extra_mount = mount_options
+        self.owner = owner
+        self.lab = cluster.backend == "lab"
+
+    def __repr__(self) -> str:
+        return f"<Nfs {self.server}:{self.export} -> {self.mount} on {self.where}>"
+
+    @property
+    def workers(self) -> list[str]:
+        return [n for n in self.names if n != self.server]
+
+    # ------------------------------------------------------------ validation
+    def validate(self) -> None:
+        where = self.where
+        check_path(self.export, fld="export", where=where)
+        check_path(self.mount, fld="mount", where=where)
+        if self.server not in self.cluster.inventory.nodes:
+            raise StepError(f"{self.server!r} is not a node of this cluster ({self.cluster.nodeset})",
+                            node=str(self.server), field="server")
+        if self.server not in self.names:
+            raise StepError("the server must be one of the nodes this step works on", node=self.server,
+                            field="server")
+        if self.clients is None:
+            raise StepError("the inventory has no cluster network; give clients='10.0.0.0/24'", node=where,
+                            field="clients")
+        net = check_clients(self.clients, where=where)
+        self.clients = str(net)
+        addr = self.cluster.inventory[self.server].address
+        if addr is not None and ipaddress.IPv4Address(addr) not in net:
+            raise StepError(f"the server's address {addr} is outside {net}", node=self.server, field="clients")
+        if not isinstance(self.root_squash, bool):
+            raise StepError("must be True or False", node=where, field="root_squash")
+        self.options = export_options(tuple(self.extra_export), root_squash=self.root_squash, where=where)
+        extra = tuple(self.extra_mount.split(",")) if isinstance(self.extra_mount, str) else tuple(self.extra_mount)
+        for opt in extra:
+            problem = fstab_guard.option_problem(str(opt), "nfs4")
+            if problem:
+                raise StepError(problem, node=where, field="mount_options")
+            if opt == "noauto":
+                raise StepError("noauto would leave the folder unmounted after a boot", node=where,
+                                field="mount_options")
+        self.mount_opts = SAFE_MOUNT + tuple(o for o in extra if o not in SAFE_MOUNT)
+        if self.owner is not None and not (isinstance(self.owner, str) and NAME.match(self.owner)):
+            raise StepError(f"{self.owner!r} is not a user name", node=where, field="owner")
+
+    # ------------------------------------------------------------ reading
+    def read(self, node, reader: Reader) -> dict:
+        state = {"passwd": reader.text("/etc/passwd") or ""}
+        if node.name == self.server:
+            state["exports"] = reader.text(EXPORTS)
+            if self.lab:
+                state["ganesha"] = reader.text(GANESHA_CONF)
+        else:
+            state["fstab"] = reader.text(FSTAB)
+        state["runtime"] = self._runtime(node) if node.privileged else None
+        return state
+
+    def _runtime(self, node) -> dict:
+        if node.name == self.server:
+            if self.lab:
+                script = (f"test -d {_q(self.export)} && echo dir; "
+                          f"findmnt -n --mountpoint {_q(self.export)} >/dev/null && echo backed; "
+                          f"p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo serving")
+            else:
+                script = (f"test -d {_q(self.export)} && echo dir; command -v exportfs >/dev/null && echo installed; "
+                          "systemctl is-active --quiet nfs-server && echo serving; "
+                          f"exportfs -v 2>/dev/null | grep -q '^{self.export}[[:space:]]' && echo exported")
+        else:
+            script = (f"test -d {_q(self.mount)} && echo dir; "
+                      f"findmnt -n --mountpoint {_q(self.mount)} >/dev/null && echo mounted")
+        r = node.sudo(script, timeout=30)
+        return {"flags": set(r.stdout.split())}
+
+    def check(self, states: dict[str, dict]) -> None:
+        """Refuse while a person's UID (or the person behind a UID) differs between nodes."""
+        order = [self.server] + [n for n in self.names if n != self.server]
+        by_name: dict[str, tuple[int, str]] = {}
+        by_uid: dict[int, tuple[str, str]] = {}
+        for n in order:
+            for user, row in _table(states[n]["passwd"]).items():
+                try:
+                    uid = int(row[2])
+                except (IndexError, ValueError):
+                    continue
+                if not UID_MIN <= uid <= UID_MAX:
+                    continue
+                if user in by_name and by_name[user][0] != uid:
+                    first_uid, first = by_name[user]
+                    raise StepError(f"user {user!r} has UID {uid} here but {first_uid} on {first}: files on the "
+                                    "share would change owners between nodes; give every person one UID first "
+                                    "(notebook 01)", node=n, field="uid")
+                if uid in by_uid and by_uid[uid][0] != user:
+                    other, first = by_uid[uid]
+                    raise StepError(f"UID {uid} is {user!r} here but {other!r} on {first}: their files would "
+                                    "change owners on the share (notebook 01)", node=n, field="uid")
+                by_name.setdefault(user, (uid, n))
+                by_uid.setdefault(uid, (user, n))
+        if self.owner is not None and self.owner not in by_name:
+            raise StepError(f"no person {self.owner!r} on the nodes (notebook 01 adds one)", node=self.server,
+                            field="owner")
+
+    # ------------------------------------------------------------ planning
+    def node_plan(self, node, s: dict, states) -> NodePlan:
+        return self._server_plan(node, s) if node.name == self.server else self._worker_plan(node, s)
+
+    def _folder_command(self) -> str:
+        if self.owner:
+            return f"install -d -o {self.owner} -g {self.owner} -m 2775 {_q(self.export)}"
+        return f"install -d -m 1777 {_q(self.export)}"
+
+    def _server_plan(self, node, s: dict) -> NodePlan:
+        plan = NodePlan(node.name)
+        rt = s["runtime"]
+        flags = rt["flags"] if rt else set()
+        local = rt is None
+        old = s["exports"]
+        new = exports_text(old or "", export=self.export, clients=self.clients, options=self.options)
+        changed = new != (old or "")
+        if self.lab and "backed" not in flags:
+            backing = LAB_BACKING + self.export
+            plan.actions.append(Command(f"mkdir -p {_q(backing)} {_q(self.export)} && mount --bind {_q(backing)} "
+                                        f"{_q(self.export)}", "lab: the node's /srv is an overlay, which nfs-ganesha "
+                                        "cannot serve (no file handles); the folder lives in the node's own /home layer"))
+        if (local and changed) or (not local and ("dir" not in flags or "backed" not in flags and self.lab)):
+            plan.actions.append(Command(self._folder_command(), "the shared folder", by_file=local))
+        if changed:
+            plan.actions.append(FileChange(EXPORTS, _b(old), new.encode(), mode=0o644,
+                                           why=f"export {self.export} to {self.clients} only"))
+        if self.lab:
+            conf = ganesha_conf(export=self.export, clients=self.clients, root_squash=self.root_squash)
+            conf_changed = conf != (s["ganesha"] or "")
+            if conf_changed:
+                plan.actions.append(FileChange(GANESHA_CONF, _b(s["ganesha"]), conf.encode(), mode=0o644,
+                                               why="nfs-ganesha's export: the same folder, clients and squashing"))
+            if conf_changed or changed or "serving" not in flags:
+                plan.actions.append(Command(_ganesha_start(), "(re)start nfs-ganesha and wait until it listens"))
+            return plan
+        if not local and "installed" not in flags:
+            plan.actions.append(Command("DEBIAN_FRONTEND=noninteractive apt-get install -y nfs-kernel-server",
+                                        "the kernel NFS server (from the package cache or mirror)"))
+        if local:
+            if changed:
+                plan.actions += [Command("systemctl enable --now nfs-server", "the NFS server, at boot too", by_file=True),
+                                 Command("exportfs -ra", "re-read /etc/exports", by_file=True),
+                                 Command("exportfs -v", "list what is exported", by_file=True)]
+            return plan
+        if "serving" not in flags:
+            plan.actions.append(Command("systemctl enable --now nfs-server", "the NFS server, at boot too"))
+        if changed or "exported" not in flags:
+            plan.actions += [Command("exportfs -ra", "re-read /etc/exports"),
+                             Command("exportfs -v", "list what is exported")]
+        return plan
+
+    def _worker_plan(self, node, s: dict) -> NodePlan:
+        plan = NodePlan(node.name)
+        rt = s["runtime"]
+        flags = rt["flags"] if rt else set()
+        local = rt is None
+        old = s["fstab"] or ""
+        line = fstab_line(server=self.server, export=self.export, mount=self.mount, options=self.mount_opts)
+        new = fstab_text(old, line=line, mount=self.mount, node=node.name)
+        changed = new != old
+        if changed:
+            verdict = fstab_guard.guard(old, new, node_name=node.name, node=node if node.privileged else None,
+                                        creates=(self.mount,))
+            if verdict.already:
+                plan.notes.append(f"the current fstab already has {len(verdict.already)} problem(s) this step "
+                                  f"did not make, e.g. {verdict.already[0]}")
+            plan.notes.append(f"the whole candidate fstab passed {verdict.checked_by}")
+        if (local and changed) or (not local and "dir" not in flags):
+            plan.actions.append(Command(f"install -d -m 755 {_q(self.mount)}", "the mount point", phase=1,
+                                        by_file=local))
+        if self.lab:
+            if "mounted" not in flags:
+                plan.actions.append(LabBind(f"(lab, on the host) bind {self.server}:{self.export} at {self.mount}",
+                                            "this kernel has no NFS client: the lab binds the primary's folder",
+                                            phase=1, source_node=self.server, source_path=self.export,
+                                            target=self.mount))
+        elif (local and changed) or (not local and "mounted" not in flags):
+            plan.actions.append(Command(
+                f"timeout {MOUNT_TIMEOUT} mount -t nfs4 -o rw {self.server}:{_q(self.export)} {_q(self.mount)}",
+                "tried before the line is persisted", phase=1, by_file=local))
+        if changed:
+            plan.actions.append(FileChange(FSTAB, None if s["fstab"] is None else old.encode(), new.encode(),
+                                           mode=0o644, phase=1,
+                                           why="mounted at boot; nofail and an automount keep the boot going "
+                                               "without the server"))
+        return plan
+
+    def plan_notes(self) -> list[str]:
+        return ([LAB_NOTE] if self.lab else []) + super().plan_notes()
+
+    def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
+        down = outcomes[self.server].problem
+        return {n: (f"the server {self.server} did not get ready: {down}" if down and n != self.server else None)
+                for n in nodes}
+
+    # ------------------------------------------------------------ applying
+    def _run_actions(self, node, nplan, phase, out, bar) -> None:
+        binds = [a for a in nplan.actions if isinstance(a, LabBind) and a.phase == phase]
+        if not binds:
+            return super()._run_actions(node, nplan, phase, out, bar)
+        from ..lab.share import bind_between
+        rest = [a for a in nplan.actions if a.phase == phase]
+        cut = rest.index(binds[0])
+        super()._run_actions(node, NodePlan(nplan.node, rest[:cut]), phase, out, bar)
+        if out.problem:
+            return
+        try:
+            bind_between(self.cluster.inventory, source=binds[0].source_node, path=binds[0].source_path,
+                         target_node=node.name, target=binds[0].target)
+        except Exception as e:  # reported on this node; the others go on
+            out.problem = f"the lab could not bind the export: {e}"
+            return
+        out.ran.append(binds[0].command)
+        bar.tick(node.name, binds[0].command)
+        super()._run_actions(node, NodePlan(nplan.node, rest[cut + 1:]), phase, out, bar)
+
+    def _write(self, node, change: FileChange) -> None:
+        """The fstab guard once more, on the node, right before the candidate replaces its fstab."""
+        if change.path == FSTAB and node.privileged and change.new is not None:
+            old = (node.read_file(FSTAB, privileged=True) or b"").decode()
+            try:
+                fstab_guard.guard(old, change.new.decode(), node_name=node.name, node=node)
+            except StepError:
+                node.sudo(f"umount {_q(self.mount)}", timeout=30)
+                raise
+        super()._write(node, change)
+
+    def rollback(self, *, nodes=None):
+        """Put back every worker's previous fstab (its ``.clusterkit.bak``), unmounting the share first."""
+        from ..backends.base import BACKUP_SUFFIX
+
+        def back(node):
+            saved = node.read_file(FSTAB + BACKUP_SUFFIX, privileged=True)
+            if saved is None:
+                raise StepError("no backup of /etc/fstab to put back", node=node.name, field=FSTAB)
+            if node.privileged:
+                node.sudo(f"umount {_q(self.mount)} 2>/dev/null", timeout=30)
+            node.write_file(FSTAB, saved, privileged=True, backup=False)
+            line = f"{FSTAB} is its previous version again"
+            return NodeResult.done(node.name, line, stdout=line + "\n", command="rollback /etc/fstab")
+        workers = [n for n in self.cluster.inventory.select(nodes) if n != self.server]
+        return self.cluster.each(back, nodes=workers, command="rollback /etc/fstab")
+
+    # ------------------------------------------------------------ checks
+    def verify_node(self, node) -> str | None:
+        if not node.privileged:
+            return None
+        if node.name == self.server:
+            if self.lab:
+                r = node.sudo(f"kill -0 $(cat {GANESHA_PID}) && ss -Hltn 'sport = :2049' | grep -q 2049", timeout=30)
+                if not r.ok:
+                    raise StepError("nfs-ganesha is not listening on port 2049", node=node.name, field="server")
+                return f"nfs-ganesha serves {self.export} (NFSv4, port 2049)"
+            r = node.sudo("exportfs -v", timeout=30)
+            if self.export not in r.stdout:
+                raise StepError(f"exportfs -v does not list {self.export}", node=node.name, field="export")
+            return r.stdout.strip().splitlines()[0]
+        r = node.sudo(f"findmnt -n -o SOURCE,FSTYPE --mountpoint {_q(self.mount)}", timeout=30)
+        if not r.ok:
+            raise StepError(f"nothing is mounted at {self.mount}", node=node.name, field="mount")
+        if self.lab:
+            ls = node.run(self.nfs_ls_command(), timeout=30)
+            if not ls.ok:
+                raise StepError(f"nfs-ls cannot list the server's export: {ls.summary()}", node=node.name,
+                                field="server")
+            return (f"{self.mount} is a lab bind of {self.server}:{self.export}; the real server answers nfs-ls "
+                    f"from here ({len(ls.stdout.splitlines())} entries)")
+        return f"{self.mount}: {r.stdout.strip()}"
+
+    def nfs_ls_command(self) -> str:
+        host = self.cluster.inventory[self.server].address or self.server
+        return f"nfs-ls {shlex.quote(f'nfs://{host}{self.export}?version=4')}"
+
+    def nfs_ls(self):
+        """The real server, asked by every worker with libnfs (``nfs-ls``): the lab's proof that NFS serves.
+
+        Not run on the local backend (no server runs there).
+        """
+        if self.cluster.backend == "local":
+            return self.cluster.each(lambda n: _not_here(n, "nfs-ls"), nodes=self.workers, command="nfs-ls")
+        return self.cluster.run(self.nfs_ls_command(), nodes=self.workers, timeout=30)
+
+    def roundtrip(self, *, writer: str | None = None):
+        """Write a file into the shared folder on ``writer`` (a worker) and read it on every other node.
+
+        The gathered view shows one block when every node read the same words.
+        """
+        writer = writer or (self.workers[0] if self.workers else self.server)
+        if self.cluster.backend == "local":
+            return self.cluster.each(lambda n: _not_here(n, "the shared folder"), nodes=self.names,
+                                     command="read the shared file")
+        name = f"{self.mount}/hello-from-{writer}.txt"
+        token = secrets.token_hex(4)
+        w = self.cluster[writer].run(f"echo 'written on {writer} ({token})' > {_q(name)} && echo wrote {name}",
+                                     timeout=30)
+        if not w.ok:
+            raise StepError(f"could not write {name}: {w.summary()}", node=writer, field="mount")
+        others = [n for n in self.names if n != writer]
+        return self.cluster.run(f"cat {_q(name)}", nodes=others, timeout=30)
+
+
+def _ganesha_start() -> str:
+    return ("mkdir -p /var/lib/nfs/ganesha /var/log/ganesha /run/ganesha; "
+            f"if p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null; then kill \"$p\"; "
+            "for i in $(seq 50); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.1; done; fi; "
+            f"ganesha.nfsd -f {GANESHA_CONF} -L /var/log/ganesha/ganesha.log -p {GANESHA_PID} && "
+            "for i in $(seq 100); do ss -Hltn 'sport = :2049' | grep -q 2049 && exit 0; sleep 0.1; done; "
+            "echo 'nfs-ganesha did not listen on 2049 within 10 s' >&2; tail -5 /var/log/ganesha/ganesha.log >&2; exit 1")
+
+
+def _not_here(node, what: str) -> NodeResult:
+    return NodeResult.failure(node.name, "refused", f"the local backend has no NFS: {what} is not there to try")
+
+
+def _q(text: str) -> str:
+    return shlex.quote(text)
+
+
+def _b(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()

@@ -1,0 +1,170 @@
+"""What the NFS step writes: the export line, the fstab line, and nfs-ganesha's configuration for the lab.
+
+Each is rendered from the step's arguments and checked here, offline, so a bad
+argument is refused before any node is read or touched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+
+from .base import StepError
+
+#: exports(5) options without a value.
+EXPORT_FLAGS = frozenset("""rw ro sync async subtree_check no_subtree_check root_squash no_root_squash
+all_squash no_all_squash secure insecure wdelay no_wdelay hide nohide crossmnt no_acl mountpoint
+pnfs no_pnfs security_label""".split())
+#: exports(5) options that take a value.
+EXPORT_VALUED = frozenset("anonuid anongid fsid sec mp refer replicas".split())
+#: Pairs that contradict each other.
+CONFLICTS = (("rw", "ro"), ("sync", "async"), ("root_squash", "no_root_squash"), ("all_squash", "no_all_squash"),
+             ("subtree_check", "no_subtree_check"), ("secure", "insecure"))
+#: What every export here carries (exports(5)): writable, written to disk before the answer, no subtree checks.
+BASE_EXPORT = ("rw", "sync", "no_subtree_check")
+#: Where a shared folder must not go: the system's own trees.
+SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/run", "/sbin", "/sys", "/usr", "/var",
+               "/tmp", "/root")
+#: The fstab options that keep a node booting when the server is away.
+SAFE_MOUNT = ("rw", "nofail", "_netdev", "x-systemd.automount", "x-systemd.mount-timeout=10s")
+EXPORTS_BEGIN, EXPORTS_END = "# BEGIN clusterkit nfs", "# END clusterkit nfs"
+FSTAB_MARK = "# clusterkit nfs: the cluster's shared folder (nofail: a missing server never stops the boot)"
+GANESHA_CONF = "/etc/ganesha/ganesha.conf"
+
+
+def check_path(value, *, fld: str, where: str) -> str:
+    """An absolute, normalised path outside the system's own directories."""
+    if not isinstance(value, str) or not value:
+        raise StepError("is missing: give an absolute path such as /srv/shared", node=where, field=fld)
+    if not value.startswith("/"):
+        raise StepError(f"{value!r} is relative; give an absolute path such as /srv/shared", node=where, field=fld)
+    if re.search(r"[\s#,\\:]", value) or "//" in value or value != posixpath.normpath(value):
+        raise StepError(f"{value!r} is not a plain path (no spaces, '#', ',', ':', '..' or '//')", node=where, field=fld)
+    if value in SYSTEM_DIRS or any(value == d or value.startswith(d + "/") for d in ("/proc", "/sys", "/dev", "/etc",
+                                                                                      "/usr", "/boot", "/run")):
+        raise StepError(f"{value} is a system directory; share a folder of its own such as /srv/shared",
+                        node=where, field=fld)
+    return value
+
+
+def check_clients(value, *, where: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.IPv4Network(str(value), strict=True)
+    except ValueError as e:
+        raise StepError(f"{value!r} is not a subnet in CIDR form such as 10.0.0.0/24 ({e})", node=where,
+                        field="clients") from None
+    if net.prefixlen < 8 or net.is_global or net.is_loopback:
+        raise StepError(f"{net} is not a private cluster subnet (never export to the world)", node=where,
+                        field="clients")
+    return net
+
+
+def export_options(extra: tuple[str, ...], *, root_squash: bool, where: str) -> tuple[str, ...]:
+    """The export's options: the base three, root squashing unless asked otherwise, then ``extra`` (checked)."""
+    if isinstance(extra, str):
+        extra = tuple(o for o in extra.split(",") if o)
+    opts = list(BASE_EXPORT) + ["root_squash" if root_squash else "no_root_squash"]
+    for o in extra:
+        name, eq, value = str(o).partition("=")
+        if (eq and (name not in EXPORT_VALUED or not value)) or (not eq and name not in EXPORT_FLAGS):
+            raise StepError(f"{o!r} is not an exports(5) option", node=where, field="export_options")
+        if name in ("root_squash", "no_root_squash"):
+            raise StepError("say root_squash=True/False instead of giving it as an option", node=where,
+                            field="export_options")
+        if o not in opts:
+            opts.append(o)
+    for a, b in CONFLICTS:
+        if a in opts and b in opts:
+            raise StepError(f"{a!r} and {b!r} contradict each other", node=where, field="export_options")
+    return tuple(opts)
+
+
+def exports_text(old: str, *, export: str, clients: str, options: tuple[str, ...]) -> str:
+    """``/etc/exports`` with the managed block replaced (or added); other lines kept."""
+    keep = _without_block(old, EXPORTS_BEGIN, EXPORTS_END)
+    for line in keep:
+        fields = line.split("#", 1)[0].split()
+        if fields and fields[0] == export:
+            raise StepError(f"{export} is already exported by a line clusterkit did not write: {line.strip()!r}",
+                            field="export")
+    block = [EXPORTS_BEGIN + " (the cluster's shared folder; replaced when the nfs step runs)",
+             f"{export} {clients}({','.join(options)})", EXPORTS_END]
+    return "\n".join(keep + ([""] if keep else []) + block) + "\n"
+
+
+def fstab_line(*, server: str, export: str, mount: str, options: tuple[str, ...]) -> str:
+    return f"{server}:{export} {mount} nfs4 {','.join(options)} 0 0"
+
+
+def fstab_text(old: str, *, line: str, mount: str, node: str) -> str:
+    """``/etc/fstab`` with our line for ``mount`` replaced (or added after a comment saying why)."""
+    lines = old.splitlines()
+    out, i = [], 0
+    while i < len(lines):
+        cur = lines[i]
+        if cur.strip() == FSTAB_MARK:
+            i += 2 if i + 1 < len(lines) and not lines[i + 1].lstrip().startswith("#") else 1
+            continue
+        fields = cur.split("#", 1)[0].split()
+        if len(fields) > 1 and fields[1] == mount:
+            raise StepError(f"fstab already mounts something at {mount} (line {i + 1}: {cur.strip()!r}); "
+                            "choose another mount point or remove that line", node=node, field="mount")
+        out.append(cur)
+        i += 1
+    while out and not out[-1].strip():
+        out.pop()
+    return "\n".join(out + [FSTAB_MARK, line]) + "\n"
+
+
+def ganesha_conf(*, export: str, clients: str, root_squash: bool) -> str:
+    """nfs-ganesha's configuration for the lab: NFSv4 only, the VFS back end, the same export and clients."""
+    squash = "root_squash" if root_squash else "no_root_squash"
+    return f"""# nfs-ganesha on a clusterkit lab node: the same export as /etc/exports, served in userspace.
+# NFSv4 only (no rpcbind or mountd needed); the VFS FSAL serves a local directory.
+NFS_CORE_PARAM {{
+    Protocols = 4;
+    NFS_Port = 2049;
+    Enable_NLM = false;
+    Enable_RQUOTA = false;
+    Enable_UDP = false;
+}}
+NFSV4 {{
+    Graceless = true;
+}}
+EXPORT_DEFAULTS {{
+    Access_Type = None;
+}}
+EXPORT {{
+    Export_Id = 1;
+    Path = {export};
+    Pseudo = {export};
+    Protocols = 4;
+    Transports = TCP;
+    SecType = sys;
+    Squash = {squash};
+    Access_Type = None;
+    CLIENT {{
+        Clients = {clients};
+        Access_Type = RW;
+    }}
+    FSAL {{
+        Name = VFS;
+    }}
+}}
+"""
+
+
+def _without_block(text: str, begin: str, end: str) -> list[str]:
+    keep, inside = [], False
+    for line in text.splitlines():
+        if line.startswith(begin):
+            inside = True
+            continue
+        if inside:
+            inside = line.strip() != end
+            continue
+        keep.append(line)
+    while keep and not keep[-1].strip():
+        keep.pop()
+    return keep

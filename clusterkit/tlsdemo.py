@@ -1,0 +1,152 @@
+"""Why clocks matter, shown for real: a TLS handshake fails when the client's clock is behind.
+
+A TLS server (``openssl s_server``) runs on the primary with a certificate
+that is valid *from now*. A client whose clock is two years behind (libfaketime,
+``faketime -f '-2y'``) refuses the handshake: "certificate is not yet valid".
+The same client with the right clock succeeds. Everything here really runs:
+on the local backend the server and the client are processes on this machine
+(on 127.0.0.1); on the lab and real boards, the server on the primary and the
+client on a worker.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import ipaddress
+import re
+import shlex
+import socket
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from .errors import ClusterkitError
+
+#: Where the demo keeps its files, relative to the login's home on each node.
+DIR = ".clusterkit-tls"
+#: Seconds the server lives at most (it is stopped at the end anyway; this bounds a forgotten one).
+SERVER_LIFETIME = 120
+BEHIND = "-2y"
+
+
+def make_certificate(name: str, addresses: list[str]) -> tuple[bytes, bytes]:
+    """A self-signed certificate for ``name`` valid from this second for 30 days, and its key (PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    alt = [x509.DNSName(name)] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), pem_key
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One handshake: from which node, with which clock, and how it went."""
+
+    client: str
+    clock: str            #: "right" or the faketime offset
+    ok: bool
+    verdict: str          #: "Verification: OK" or openssl's verify error
+    output: str = ""
+
+
+class TlsDemo:
+    """The server on ``server`` (the primary), clients on ``client`` (a worker; the primary on the local backend)."""
+
+    def __init__(self, cluster, *, server: str | None = None, client: str | None = None, port: int | None = None):
+        self.cluster = cluster
+        inv = cluster.inventory
+        self.server = server or inv.primary
+        self.client = client or (inv.workers[0] if inv.workers else self.server)
+        for fld, n in (("server", self.server), ("client", self.client)):
+            if n not in inv.nodes:
+                raise ClusterkitError(f"not a node of this cluster ({inv.nodeset})", node=n, field=fld)
+        self.local = cluster.backend == "local"
+        self.host = "127.0.0.1" if self.local else (inv[self.server].address or self.server)
+        self.port = port or (_free_port() if self.local else 8443)
+        self.pid: str | None = None
+        self.attempts: list[Attempt] = []
+
+    def start(self) -> "TlsDemo":
+        """Make a certificate valid from now, put it on the nodes, and start the server on the primary."""
+        addresses = [self.host] + ([] if self.local else ["127.0.0.1"])
+        cert, key = make_certificate(self.server, addresses)
+        srv = self.cluster[self.server]
+        for node in {self.server, self.client}:
+            self.cluster[node].write_file(f"{DIR}/cert.pem", cert, mode=0o644, backup=False)
+        srv.write_file(f"{DIR}/key.pem", key, mode=0o600, backup=False)
+        cmd = (f"cd {DIR} && setsid timeout {SERVER_LIFETIME} openssl s_server -quiet -www -accept {self.port} "
+               f"-cert cert.pem -key key.pem > server.log 2>&1 < /dev/null & echo $!")
+        r = srv.run(cmd, timeout=30)
+        if not r.ok or not r.stdout.strip().isdigit():
+            raise ClusterkitError(f"the TLS server did not start: {r.summary()}", node=self.server, field="server")
+        self.pid = r.stdout.strip()
+        wait = (f"for i in $(seq 50); do (exec 3<>/dev/tcp/{self.host}/{self.port}) 2>/dev/null && exit 0; "
+                "sleep 0.1; done; exit 1")
+        if not srv.run(f"bash -c {shlex.quote(wait)}", timeout=30).ok:
+            self.stop()
+            raise ClusterkitError(f"the TLS server does not answer on port {self.port}", node=self.server, field="port")
+        return self
+
+    def connect(self, *, behind: str | None = None) -> Attempt:
+        """One handshake from the client, with its clock ``behind`` (faketime, e.g. '-2y') or right."""
+        client = (f"openssl s_client -connect {self.host}:{self.port} -servername {self.server} "
+                  f"-CAfile {DIR}/cert.pem -verify_return_error -brief < /dev/null")
+        if behind:
+            if not re.fullmatch(r"[-+]\d+[smhdy]", behind):
+                raise ClusterkitError(f"{behind!r} is not a faketime offset such as -2y", field="behind")
+            client = f"faketime -f {shlex.quote(behind)} {client}"
+        r = self.cluster[self.client].run(f"timeout 20 {client}", timeout=30)
+        out = r.stdout + r.stderr
+        m = re.search(r"verify error:num=\d+:([^\n]+)", out) or re.search(r"(certificate is not yet valid|"
+                                                                           r"certificate has expired)", out)
+        ok = r.ok and "Verification: OK" in out
+        verdict = "Verification: OK" if ok else (m.group(1).strip() if m else (out.strip().splitlines() or
+                                                                                 [r.summary()])[-1])
+        attempt = Attempt(self.client, behind or "right", ok, verdict, out[-2000:])
+        self.attempts.append(attempt)
+        return attempt
+
+    def stop(self) -> None:
+        """Stop the server and remove the key."""
+        if self.pid:
+            self.cluster[self.server].run(f"kill {self.pid} 2>/dev/null; rm -f {DIR}/key.pem", timeout=30)
+            self.pid = None
+
+    close = stop
+
+    def __enter__(self) -> "TlsDemo":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<TlsDemo server={self.server}:{self.port} client={self.client} {len(self.attempts)} handshakes>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr style='background:{'#e6f4ea' if a.ok else '#fce8e6'}'><td>{html.escape(a.client)}</td>"
+            f"<td>{html.escape(a.clock)}</td><td>{'ok' if a.ok else 'refused'}</td>"
+            f"<td>{html.escape(a.verdict)}</td></tr>" for a in self.attempts)
+        where = "on this machine (local backend)" if self.local else f"on {html.escape(self.server)}"
+        return (f"<div><b>TLS server {where}, port {self.port}</b>, certificate valid from when it was made"
+                "<table><tr><th>client</th><th>client's clock</th><th>handshake</th><th>openssl says</th></tr>"
+                f"{rows}</table></div>")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

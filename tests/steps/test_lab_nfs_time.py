@@ -1,0 +1,77 @@
+"""NFS and time on the lab: nfs-ganesha serving from the primary, nfs-ls from the workers; chronyd -x following.
+
+The steps run for real inside the lab nodes; they are reached through tests/steps/nsnode.py, a
+stand-in for the transport until the SSH backend lands (then: ``lab.connect()``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import clusterkit.lab
+from clusterkit import clock
+from clusterkit.lab import check
+from clusterkit.steps import Nfs, TimeSync
+
+sys.path.insert(0, str(Path(__file__).parent))
+from nsnode import lab_cluster, wired  # noqa: E402
+
+REASON = check.reason()
+pytestmark = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
+NAME = "ts2lab"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    running = clusterkit.lab.up(n=3, name=NAME)
+    try:
+        wired(running)
+        yield running
+    finally:
+        clusterkit.lab.down(name=NAME)
+
+
+@pytest.fixture
+def cluster(lab):
+    c = lab_cluster(lab)
+    yield c
+    c.close()
+
+
+def test_ganesha_serves_and_every_worker_reads_the_share(lab, cluster):
+    step = Nfs(cluster)
+    plan = step.plan()
+    assert any("nfs-ganesha" in n for n in plan.notes)
+    result = step.apply(plan, progress=False)
+    assert result.ok, result.text()
+    assert "nfs-ganesha serves /srv/shared" in result.outcome("ts2lab0").verified
+    for w in ("ts2lab1", "ts2lab2"):
+        assert "nfs-ls" in result.outcome(w).verified
+        assert "x-systemd.automount" in lab.exec(w, "tail -1 /etc/fstab").stdout
+    ls = step.nfs_ls()
+    assert ls.ok, ls.text()
+    rt = step.roundtrip(writer="ts2lab1")
+    assert rt.ok and len(rt.gathered()) == 1 and "written on ts2lab1" in rt.text()
+    before = {n: lab.exec(n, "cat /etc/fstab /etc/exports /etc/ganesha/ganesha.conf 2>/dev/null").stdout
+              for n in lab.boards}
+    again = Nfs(cluster)
+    assert again.plan().empty
+    assert again.apply(progress=False).ok
+    assert {n: lab.exec(n, "cat /etc/fstab /etc/exports /etc/ganesha/ganesha.conf 2>/dev/null").stdout
+            for n in lab.boards} == before
+
+
+def test_chronyd_x_on_the_primary_and_workers_follow(lab, cluster):
+    result = TimeSync(cluster).apply(progress=False)
+    assert result.ok, result.text()
+    for n in lab.boards:
+        assert "-x" in lab.exec(n, "tr '\\0' ' ' < /proc/$(cat /run/chrony/chronyd.pid)/cmdline").stdout
+    skew = clock.wait_for_sync(cluster, nodes="ts2lab[1-2]", timeout=60)
+    primary = lab.boards["ts2lab0"].address
+    for w in ("ts2lab1", "ts2lab2"):
+        assert skew[w].selected == primary and skew[w].synced, skew.text()
+        assert skew[w].offset is not None and abs(skew[w].offset) < 0.1
+    assert TimeSync(cluster).plan().empty
