@@ -1,23 +1,20 @@
 """NFS and time on the lab: nfs-ganesha serving from the primary, nfs-ls from the workers; chronyd -x following.
 
-The steps run for real inside the lab nodes; they are reached through tests/steps/nsnode.py, a
-stand-in for the transport until the SSH backend lands (then: ``lab.connect()``).
+The lab is first set up the way notebooks 01-02 do it (one user with one UID, cluster addresses
+and names), through the SSH backend, as a learner's lab would be.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import os
 
 import pytest
 
 import clusterkit.lab
 from clusterkit import clock
 from clusterkit.lab import check
+from clusterkit import steps
 from clusterkit.steps import Nfs, TimeSync
-
-sys.path.insert(0, str(Path(__file__).parent))
-from nsnode import lab_cluster, wired  # noqa: E402
 
 REASON = check.reason()
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
@@ -25,20 +22,27 @@ NAME = "ts2lab"
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab(tmp_path_factory):
+    old = os.environ.get("CLUSTERKIT_STATE")
+    os.environ["CLUSTERKIT_STATE"] = str(tmp_path_factory.mktemp("state"))
     running = clusterkit.lab.up(n=3, name=NAME)
     try:
-        wired(running)
+        with running.connect() as c:      # notebooks 01-02: one user, one UID; addresses and names
+            assert steps.Users(c, name="alice", uid=1000, root_key=steps.rescue_key(c)).apply(progress=False).ok
+            assert steps.Network(c).apply(progress=False).ok
         yield running
     finally:
         clusterkit.lab.down(name=NAME)
+        if old is None:
+            os.environ.pop("CLUSTERKIT_STATE", None)
+        else:
+            os.environ["CLUSTERKIT_STATE"] = old
 
 
 @pytest.fixture
 def cluster(lab):
-    c = lab_cluster(lab)
-    yield c
-    c.close()
+    with lab.connect() as c:
+        yield c
 
 
 def test_ganesha_serves_and_every_worker_reads_the_share(lab, cluster):
