@@ -86,7 +86,9 @@ class TlsDemo:
         for node in {self.server, self.client}:
             self.cluster[node].write_file(f"{DIR}/cert.pem", cert, mode=0o644, backup=False)
         srv.write_file(f"{DIR}/key.pem", key, mode=0o600, backup=False)
-        cmd = (f"cd {DIR} && setsid timeout {SERVER_LIFETIME} openssl s_server -quiet -www -accept {self.port} "
+        # `cd` apart from the background command: `a && b &` backgrounds a subshell that keeps the
+        # channel's output open (bash, the login shell over SSH, does not exec the last command).
+        cmd = (f"cd {DIR} || exit 1; setsid timeout {SERVER_LIFETIME} openssl s_server -quiet -www -accept {self.port} "
                f"-cert cert.pem -key key.pem > server.log 2>&1 < /dev/null & echo $!")
         r = srv.run(cmd, timeout=30)
         if not r.ok or not r.stdout.strip().isdigit():
