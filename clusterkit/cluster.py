@@ -132,16 +132,21 @@ class Cluster:
                 lock.wait(0.05 if limit is not None else 1.0)
         return ClusterResult({n.name: results[n.name] for n in chosen}, command=command)
 
-    def run(self, command: str, *, nodes=None, exclude=None, timeout: float | None = None) -> ClusterResult:
-        """Run a shell command on the chosen nodes (all by default) at once; one row per node."""
+    def run(self, command: str, *, nodes=None, exclude=None, timeout: float | None = None,
+            stdin: str | None = None) -> ClusterResult:
+        """Run a shell command on the chosen nodes (all by default) at once; one row per node.
+
+        ``stdin``: the same input for the command on every node.
+        """
         timeout = self.command_timeout if timeout is None else timeout
-        return self.each(lambda n: n.run(command, timeout=timeout), nodes=nodes, exclude=exclude,
+        return self.each(lambda n: n.run(command, timeout=timeout, stdin=stdin), nodes=nodes, exclude=exclude,
                          timeout=timeout, command=command)
 
-    def sudo(self, command: str, *, nodes=None, exclude=None, timeout: float | None = None) -> ClusterResult:
+    def sudo(self, command: str, *, nodes=None, exclude=None, timeout: float | None = None,
+             stdin: str | None = None) -> ClusterResult:
         """Run a command as root on the chosen nodes; the local backend refuses and says so."""
         timeout = self.command_timeout if timeout is None else timeout
-        return self.each(lambda n: n.sudo(command, timeout=timeout), nodes=nodes, exclude=exclude,
+        return self.each(lambda n: n.sudo(command, timeout=timeout, stdin=stdin), nodes=nodes, exclude=exclude,
                          timeout=timeout, command=f"sudo {command}")
 
     def put(self, local: str | Path, remote: str, *, nodes=None, exclude=None,
