@@ -15,6 +15,8 @@ if [ "$backend" = auto ] || [ "$backend" = lab ]; then
     if python -m clusterkit.lab.check >/dev/null 2>&1; then
         clusterkit lab up          # idempotent: a running lab is kept
         backend=lab
+    elif python -c 'import sys, clusterkit.lab as L; lab = L.find(); sys.exit(0 if lab and lab.running else 1)'; then
+        backend=lab                # a lab that root brought up (`sudo clusterkit lab up`), used as a normal user
     elif [ "$backend" = lab ]; then
         python -m clusterkit.lab.check; exit 1
     else

@@ -13,7 +13,7 @@ LAB_EPILOG = """examples:
   sudo clusterkit lab down          nothing of the lab is left on this host
 
 The lab writes its inventory to /run/clusterkit/labs/NAME/inventory.yaml (readable by
-every user); `clusterkit.connect()` finds a running lab by itself. See docs/lab.md.
+every user); `clusterkit.connect()` finds a running lab by itself. See "The lab" in README.md.
 """
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The workshop password of user ``pi`` on every lab node (docs/lab.md says it too).
+#: The workshop password of user ``pi`` on every lab node (README.md, "The lab", says it too).
 WORKSHOP_PASSWORD = "raspberry-lab"
 
 
