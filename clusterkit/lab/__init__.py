@@ -307,7 +307,7 @@ def _teardown(name: str, *, lab: Lab | None) -> None:
 def write_inventory(path: Path, data: dict) -> Inventory:
     """Validate the lab's inventory and write it (readable by every user: JupyterLab runs as one)."""
     text = ("# The inventory of a clusterkit lab, written by `clusterkit lab up`.\n"
-            "# `password` is the workshop password of user pi (README.md, "The lab").\n"
+            "# `password` is the workshop password of user pi (README.md, 'The lab').\n"
             + yaml.safe_dump(data, sort_keys=False))
     inventory = parse_inventory(text, source=str(path))
     _write_atomic(path, text, 0o644)
