@@ -173,11 +173,19 @@ class Engines:
         self.map = self._ask()
         return self.map
 
-    def ids(self, nodes=None) -> list[int]:
-        """Engine ids of the chosen nodes (all by default), still registered with the controller."""
+    def ids(self, nodes=None, *, spread: bool = False) -> list[int]:
+        """Engine ids of the chosen nodes (all by default) still registered with the controller, in node order.
+
+        ``spread=True`` takes one engine of each node before a second of any, so
+        that the first ``k`` ids use as many nodes as they can.
+        """
         client = self._need()
         wanted = set(self.cluster.inventory.select(nodes)) if nodes is not None else None
-        return [e.id for e in self.map.engines if e.id in client.ids and (wanted is None or e.node in wanted)]
+        live = set(client.ids)
+        per_node = [[i for i in ids if i in live] for n, ids, _ in self.map.rows() if wanted is None or n in wanted]
+        if spread:
+            return [ids[k] for k in range(max(map(len, per_node), default=0)) for ids in per_node if k < len(ids)]
+        return [i for ids in per_node for i in ids]
 
     def view(self, nodes=None) -> ipp.DirectView:
         """A direct view on the engines of the chosen nodes (all by default): each engine gets its share up front."""
@@ -188,6 +196,17 @@ class Engines:
         lbview = self._need().load_balanced_view(self.ids(nodes) if nodes is not None else None)
         lbview.retries = retries
         return lbview
+
+    def submit(self, fn, args, *, balanced: bool = True, retries: int = 1, nodes=None):
+        """Run ``fn(*a)`` for every tuple ``a`` of ``args`` as its own task; returns a :class:`~.tasks.Job`.
+
+        ``balanced=False``: every engine gets its share up front (a direct view);
+        ``balanced=True``: the next free engine takes the next task, and a task
+        whose engine died is retried elsewhere up to ``retries`` times.
+        """
+        from .tasks import Job
+        self._need()
+        return Job(self, fn, args, balanced=balanced, retries=retries, nodes=nodes)
 
     @property
     def pids(self) -> dict[str, list[int]]:
