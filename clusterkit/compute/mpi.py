@@ -13,10 +13,15 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ClusterkitError
 from .launch import find_mpiexec, leashed
+
+#: Where the shared folder (notebook 04) is mounted on every node of the lab and the boards.
+SHARED = "/shared"
 
 #: A small MPI program: Monte Carlo π with an allreduce, and a token passed around a ring.
 PI_RING = '''\
@@ -114,9 +119,65 @@ def local_command(*, ranks: int, program: list[str], mpiexec: str | None = None,
     return MpiCommand(argv)
 
 
+def command_for(cluster, program: list[str], *, per_node: int = 1) -> MpiCommand:
+    """``program`` on every node of ``cluster``, ``per_node`` ranks each: local mpiexec, or mpiexec over SSH.
+
+    Over SSH the ranks run the inventory's Python, so give ``program`` without
+    the interpreter when it is a Python file: ``["/shared/pi_ring.py"]``.
+    """
+    names = [n.name for n in cluster]
+    if cluster.backend == "local":
+        ranks = [n for n in names for _ in range(per_node)]
+        return local_command(ranks=len(ranks), program=python_program(*program), nodes=ranks)
+    from .remote import controller_address, ssh_options, write_ssh_config
+    identity, known = ssh_options(cluster)
+    config = write_ssh_config(Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config",
+                              cluster.inventory, identity=identity, known_hosts=known)
+    first = cluster.inventory[names[0]]
+    return mpiexec_command(hosts=names, program=[cluster.inventory.python, *program], per_node=per_node,
+                           mpiexec=find_mpiexec(), ssh_config=str(config),
+                           local_address=controller_address(first.host, first.port))
+
+
+def place_program(cluster, name: str, text: str) -> str:
+    """Put a program in the shared folder of the primary (``shared/NAME``); returns the path ranks run.
+
+    On the local backend the shared folder is a directory of the primary's
+    sandbox that every local rank can read; on the lab and boards it is the
+    NFS export of notebook 04, mounted at the same path on every node.
+    """
+    primary = cluster.primary
+    primary.write_file(f"shared/{name}", text.encode(), mode=0o755, backup=False)
+    return str(primary.path(f"shared/{name}")) if cluster.backend == "local" else f"{SHARED}/{name}"
+
+
+# ------------------------------------------------------------ on MPI engines
+def ring(samples: int = 1_000_000) -> dict:
+    """On an MPI engine: a token passed once around the ranks, and π with an allreduce of the counts."""
+    import os as _os
+
+    from mpi4py import MPI
+
+    from ..workloads import DEFAULT_SEED, pi_samples, shares
+    comm = MPI.COMM_WORLD
+    rank, size = comm.Get_rank(), comm.Get_size()
+    inside = comm.allreduce(pi_samples(shares(samples, size)[rank], DEFAULT_SEED, rank), op=MPI.SUM)
+    if size == 1:
+        token = [0]
+    elif rank == 0:
+        comm.send([0], dest=1)
+        token = comm.recv(source=size - 1)
+    else:
+        token = comm.recv(source=rank - 1) + [rank]
+        comm.send(token, dest=(rank + 1) % size)
+    return {"rank": rank, "size": size, "node": _os.environ.get("CLUSTERKIT_NODE", ""),
+            "pi": 4 * inside / samples, "ring": token if rank == 0 else None}
+
+
 def python_program(path: str, *args: str, python: str = sys.executable) -> list[str]:
     """``[python, path, args…]``: a Python MPI program as mpiexec runs it."""
     return [python, path, *args]
 
 
-__all__ = ["MpiCommand", "mpiexec_command", "local_command", "python_program", "PI_RING"]
+__all__ = ["MpiCommand", "mpiexec_command", "local_command", "command_for", "place_program", "ring",
+           "python_program", "PI_RING", "SHARED"]
