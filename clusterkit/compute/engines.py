@@ -180,7 +180,10 @@ class Engines:
         that the first ``k`` ids use as many nodes as they can.
         """
         client = self._need()
-        wanted = set(self.cluster.inventory.select(nodes)) if nodes is not None else None
+        if nodes is None or (isinstance(nodes, str) and nodes in self.map.nodes):  # one name: no NodeSet parse
+            wanted = None if nodes is None else {nodes}
+        else:
+            wanted = set(self.cluster.inventory.select(nodes))
         live = set(client.ids)
         per_node = [[i for i in ids if i in live] for n, ids, _ in self.map.rows() if wanted is None or n in wanted]
         if spread:

@@ -40,7 +40,6 @@ def test_pi_samples_is_reproducible_per_stream():
     a = workloads.pi_samples(200_000, 7, 3)
     assert a == workloads.pi_samples(200_000, 7, 3)
     assert a != workloads.pi_samples(200_000, 7, 4)
-    # batches give the same count as one draw would give, whatever the batch size
     assert abs(4 * a / 200_000 - math.pi) < 0.02
 
 
