@@ -14,6 +14,7 @@ is leashed to this process, so it ends at once and the engines follow.
 from __future__ import annotations
 
 import socket
+import tempfile
 from pathlib import Path
 
 from ipyparallel.cluster.launcher import SSHEngineSetLauncher
@@ -92,9 +93,7 @@ def ssh_engine_sets(cluster, nodes: list, *, per_node: int, mpi: bool) -> tuple[
         raise ClusterkitError("MPI across nodes runs with mpiexec over SSH (clusterkit.compute.mpi), "
                               "not as ipyparallel engines", field="mpi")
     identity, known = ssh_options(cluster)
-    from .launch import LEASH  # the config lives beside this session's other files
-    config = Path(cluster.inventory.source).with_name(f".{cluster.name}-ssh_config") \
-        if Path(cluster.inventory.source).parent.is_dir() else Path(LEASH).with_name("ssh_config")
+    config = Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config"
     write_ssh_config(config, cluster.inventory, identity=identity, known_hosts=known,
                      nodes=[n.name for n in nodes])
     first = cluster.inventory[nodes[0].name]
