@@ -198,6 +198,16 @@ class Cluster:
         from .dashboard import Dashboard
         return Dashboard(self, interval=interval, power=power)
 
+    def engines(self, *, per_node: int = 1, nodes=None, mpi: bool = False, timeout: float = 60.0):
+        """Start ipyparallel engines on the chosen nodes (all by default) and return them, running.
+
+        ``per_node`` engines on each node; ``mpi=True`` starts them under
+        ``mpiexec`` (mpi4py). Use the result in a ``with`` block or call its
+        ``stop()``; see :class:`clusterkit.compute.Engines`.
+        """
+        from .compute import Engines
+        return Engines(self, per_node=per_node, nodes=nodes, mpi=mpi, timeout=timeout).start()
+
     # ------------------------------------------------------------ lifetime
     def close(self) -> None:
         for n in self.nodes.values():

@@ -1,0 +1,311 @@
+"""Engines on the nodes: an ipyparallel controller on this machine, engines spread over the nodes.
+
+``cluster.engines(per_node=1)`` starts them and returns :class:`Engines`: its
+``client`` is an ordinary :class:`ipyparallel.Client`; its ``map`` says which
+engine runs for which node (every engine is asked, nothing is assumed from the
+start order). ``stop()``, the end of a ``with`` block, or the end of the Python
+process that started them (even by SIGKILL, as when nbval kills a kernel) ends
+every engine and the controller.
+
+- local backend: engines on this machine, one set per node, each started with
+  its node's environment (``CLUSTERKIT_NODE``, its sandbox home as working
+  directory), so it answers with its node's name and the dashboard counts its
+  load as that node's;
+- lab and ssh: ipyparallel's own SSH launcher starts them on every node with
+  the inventory's Python (:mod:`clusterkit.compute.remote`).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+import ipyparallel as ipp
+from ClusterShell.NodeSet import NodeSet
+from traitlets.config import Config
+
+from ..errors import ClusterkitError
+from .enginemap import EngineMap, identity
+from .launch import EngineSet, LocalEngineSetLauncher, NodeMPIEngineSetLauncher, leashed, local_engine_sets, \
+    local_mpi_engine_set
+
+#: Seconds to wait for every engine to register, unless told.
+DEFAULT_TIMEOUT = 60.0
+#: Seconds ``stop()`` gives everything to end before it kills what is left.
+STOP_TIMEOUT = 10.0
+#: Seconds the engines get to leave on their own (a shutdown request) before their processes are signalled.
+SHUTDOWN_WAIT = 5.0
+
+
+class ComputeError(ClusterkitError):
+    """Engines that would not start, or a computation that cannot go on; names the node when it is one node's."""
+
+
+class Engines:
+    """ipyparallel engines on the nodes of a cluster, and the map from engine to node.
+
+    Make them with :meth:`clusterkit.Cluster.engines`. ``client`` is the
+    ipyparallel client; :meth:`view` and :meth:`balanced` give its direct and
+    load-balanced views; ``pids`` gives the engine processes of each node (for
+    the dashboard). Use it in a ``with`` block, or call :meth:`stop`.
+    """
+
+    def __init__(self, cluster, *, per_node: int = 1, nodes=None, mpi: bool = False,
+                 timeout: float = DEFAULT_TIMEOUT):
+        if per_node < 1:
+            raise ComputeError(f"must be at least 1, not {per_node}", field="per_node")
+        if timeout <= 0:
+            raise ComputeError(f"must be positive, not {timeout}", field="timeout")
+        self.cluster = cluster
+        self.backend: str = cluster.backend
+        self.nodes = cluster.select(nodes)
+        self.per_node = per_node
+        self.mpi = mpi
+        self.timeout = timeout
+        self.client: ipp.Client | None = None
+        self.map: EngineMap | None = None
+        self._ipp: ipp.Cluster | None = None
+        self._profile: str | None = None
+        self._groups: list[int] = []  # process groups of the leashes, killed for good in stop()
+
+    # ------------------------------------------------------------ start
+    @property
+    def nodeset(self) -> NodeSet:
+        return NodeSet.fromlist([n.name for n in self.nodes])
+
+    @property
+    def running(self) -> bool:
+        return self.client is not None
+
+    def _engine_sets(self) -> tuple[list[EngineSet], type, dict]:
+        """The engine sets to start, the launcher class, and the controller's settings for this backend."""
+        if self.backend == "local":
+            sets = ([local_mpi_engine_set(self.nodes, per_node=self.per_node)] if self.mpi
+                    else local_engine_sets(self.nodes, per_node=self.per_node))
+            return sets, NodeMPIEngineSetLauncher if self.mpi else LocalEngineSetLauncher, {"ip": "127.0.0.1"}
+        from .remote import ssh_engine_sets
+        return ssh_engine_sets(self.cluster, self.nodes, per_node=self.per_node, mpi=self.mpi)
+
+    def start(self) -> "Engines":
+        """Start the controller and the engines; return once every engine has answered (or raise, leaving nothing)."""
+        if self.running:
+            return self
+        sets, launcher_class, controller = self._engine_sets()
+        self._profile = tempfile.mkdtemp(prefix="clusterkit-ipp-")
+        config = Config()
+        config.LocalControllerLauncher.controller_cmd = leashed([sys.executable, "-m", "ipyparallel.controller"])
+        config.LocalControllerLauncher.connection_info_timeout = self.timeout
+        config.LocalControllerLauncher.stop_seconds_until_kill = 3
+        config[launcher_class.__name__].stop_seconds_until_kill = 3
+        self._ipp = ipp.Cluster(
+            profile_dir=self._profile, cluster_id=f"clusterkit-{secrets.token_hex(4)}", cluster_file="",
+            controller_ip=controller["ip"], controller_location=controller.get("location", ""),
+            engine_launcher_class=launcher_class, engine_timeout=int(self.timeout), load_profile=False,
+            log_level=logging.WARNING, config=config, shutdown_atexit=True)
+        try:
+            self._ipp.start_controller_sync()
+            self._groups.append(self._ipp.controller.pid)
+            for s in sets:
+                self._ipp.start_engines_sync(s.n, s.id, **s.launcher)
+                if self.backend == "local":  # remote launchers' pids are on the nodes
+                    self._groups.extend(self._launched_pids(s.id))
+            self.client = self._ipp.connect_client_sync()
+            self._wait_for_engines(sum(s.n for s in sets))
+        except BaseException as e:
+            logs = self._log_tail()
+            self.stop()
+            if isinstance(e, ComputeError):
+                raise
+            raise ComputeError(f"engines did not start: {type(e).__name__}: {e}{logs}", field="engines") from e
+        return self
+
+    def _launched_pids(self, set_id: str) -> list[int]:
+        launcher = self._ipp.engines[set_id]
+        children = getattr(launcher, "launchers", None)
+        if children:
+            return [el.pid for el in children.values() if getattr(el, "pid", -1) > 0]
+        return [launcher.pid] if getattr(launcher, "pid", -1) > 0 else []
+
+    def _wait_for_engines(self, n: int) -> None:
+        try:
+            self.client.wait_for_engines(n, timeout=self.timeout)
+        except TimeoutError:
+            got = self._ask() if self.client.ids else EngineMap((), tuple(x.name for x in self.nodes))
+            raise ComputeError(f"only {len(got)} of {n} engines answered within {self.timeout:g} s; "
+                               f"none from {got.empty_nodes or self.nodeset}{self._log_tail()}",
+                               node=str(got.empty_nodes) or None, field="engines") from None
+        self.map = self._ask()
+
+    def _ask(self) -> EngineMap:
+        """Ask every engine who it is (node, pid, cores)."""
+        view = self.client[:]
+        answers = view.apply_async(identity).get(timeout=self.timeout)
+        return EngineMap.from_answers(dict(zip(view.targets, answers)), [n.name for n in self.nodes])
+
+    def _log_tail(self, lines: int = 3) -> str:
+        """The last lines of the engines' and controller's logs, to say why a start failed."""
+        if not self._profile:
+            return ""
+        tail = []
+        logdir = os.path.join(self._profile, "log")
+        for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:
+            with open(os.path.join(logdir, name), errors="replace") as f:
+                last = [ln.rstrip() for ln in f.read().splitlines() if ln.strip()][-lines:]
+            if last:
+                tail.append(f"  {name}: " + " | ".join(last))
+        return ("\n" + "\n".join(tail[:6])) if tail else ""
+
+    # ------------------------------------------------------------ use
+    def _need(self) -> ipp.Client:
+        if self.client is None:
+            raise ComputeError("the engines are not running (start() them, or use a with block)", field="engines")
+        return self.client
+
+    def refresh(self) -> EngineMap:
+        """Ask the engines that are still there again (after a node was lost)."""
+        self.map = self._ask()
+        return self.map
+
+    def ids(self, nodes=None, *, spread: bool = False) -> list[int]:
+        """Engine ids of the chosen nodes (all by default) still registered with the controller, in node order.
+
+        ``spread=True`` takes one engine of each node before a second of any, so
+        that the first ``k`` ids use as many nodes as they can.
+        """
+        client = self._need()
+        if nodes is None or (isinstance(nodes, str) and nodes in self.map.nodes):  # one name: no NodeSet parse
+            wanted = None if nodes is None else {nodes}
+        else:
+            wanted = set(self.cluster.inventory.select(nodes))
+        live = set(client.ids)
+        per_node = [[i for i in ids if i in live] for n, ids, _ in self.map.rows() if wanted is None or n in wanted]
+        if spread:
+            return [ids[k] for k in range(max(map(len, per_node), default=0)) for ids in per_node if k < len(ids)]
+        return [i for ids in per_node for i in ids]
+
+    def view(self, nodes=None) -> ipp.DirectView:
+        """A direct view on the engines of the chosen nodes (all by default): each engine gets its share up front."""
+        return self._need()[self.ids(nodes)]
+
+    def balanced(self, *, retries: int = 1, nodes=None) -> ipp.LoadBalancedView:
+        """A load-balanced view: each task goes to the next free engine, and one that died is retried elsewhere."""
+        lbview = self._need().load_balanced_view(self.ids(nodes) if nodes is not None else None)
+        lbview.retries = retries
+        return lbview
+
+    def submit(self, fn, args, *, balanced: bool = True, retries: int = 1, nodes=None):
+        """Run ``fn(*a)`` for every tuple ``a`` of ``args`` as its own task; returns a :class:`~.tasks.Job`.
+
+        ``balanced=False``: every engine gets its share up front (a direct view);
+        ``balanced=True``: the next free engine takes the next task, and a task
+        whose engine died is retried elsewhere up to ``retries`` times.
+        """
+        from .tasks import Job
+        self._need()
+        return Job(self, fn, args, balanced=balanced, retries=retries, nodes=nodes)
+
+    @property
+    def pids(self) -> dict[str, list[int]]:
+        """Engine processes by node, e.g. ``dash.watch(engines.pids)``."""
+        return self.map.pids if self.map else {}
+
+    def kill(self, node: str) -> list[int]:
+        """Kill the engines of one node at once (SIGKILL), as if the board lost power; returns their ids.
+
+        The controller notices within a moment; tasks they held fail, and a
+        load-balanced view retries them on other engines.
+        """
+        self._need()
+        if node not in self.map.nodes:
+            raise ComputeError(f"not one of the engines' nodes ({self.nodeset})", node=node, field="node")
+        engines = [e for e in self.map.engines if e.node == node]
+        if self.backend == "local":
+            for e in engines:
+                try:
+                    os.kill(e.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        else:
+            pids = " ".join(str(e.pid) for e in engines)
+            self.cluster[node].run(f"kill -9 {pids}", timeout=10)
+        return [e.id for e in engines]
+
+    # ------------------------------------------------------------ stop
+    def stop(self, *, timeout: float = STOP_TIMEOUT) -> None:
+        """End every engine and the controller; nothing of them is left running afterwards."""
+        client, self.client = self.client, None
+        if client is not None:
+            try:  # ask the engines to exit first: MPI engines can then finalize together, at once
+                client.shutdown(targets="all", block=False)
+                end = time.monotonic() + min(timeout / 2, SHUTDOWN_WAIT)
+                engine_groups = self._groups[1:]  # [0] is the controller's
+                while (client.ids or any(map(_group_alive, engine_groups))) and time.monotonic() < end:
+                    time.sleep(0.05)
+            except Exception:
+                pass
+            try:
+                client.close()
+            except Exception:
+                pass
+        if self._ipp is not None:
+            ipp_cluster, self._ipp = self._ipp, None
+            try:
+                ipp_cluster.stop_cluster_sync()
+            except Exception as e:  # a launcher that failed to stop: the sweep below still ends its processes
+                logging.getLogger(__name__).debug("stop_cluster: %r", e)
+        deadline = time.monotonic() + timeout
+        for pgid in self._groups:
+            while _group_alive(pgid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _group_alive(pgid):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except OSError:
+                    pass
+        self._groups = []
+        if self._profile:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            self._profile = None
+
+    def __enter__(self) -> "Engines":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __del__(self):
+        if getattr(self, "client", None) is not None or getattr(self, "_ipp", None) is not None:
+            self.stop()
+
+    # ------------------------------------------------------------ show
+    def __len__(self) -> int:
+        return len(self.client.ids) if self.client is not None else 0
+
+    def __repr__(self) -> str:
+        state = f"{len(self)} running" if self.running else "stopped"
+        kind = "mpi " if self.mpi else ""
+        return f"<Engines(nodes={self.nodeset}, backend={self.backend}, {kind}engines={state})>"
+
+    def _repr_html_(self) -> str:
+        head = html.escape(repr(self))
+        return f"<div><code>{head}</code>{self.map._repr_html_() if self.running and self.map else ''}</div>"
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+__all__ = ["Engines", "ComputeError", "DEFAULT_TIMEOUT"]

@@ -1,0 +1,114 @@
+"""How engines are started on each backend: ipyparallel's own launchers, configured per node.
+
+Every local process (the controller, each engine, ``mpiexec``) is started on a
+leash (:mod:`.leash`), so it ends with the Python process that started it even
+when that process is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipyparallel.cluster.launcher import LocalEngineSetLauncher, MPIEngineSetLauncher
+from traitlets import List
+
+from ..backends.local import LocalNode
+from ..errors import ClusterkitError
+
+#: The leash, run as a file (it imports only the standard library).
+LEASH = str(Path(__file__).with_name("leash.py"))
+
+
+def leashed(command: list[str], *, parent: int | None = None) -> list[str]:
+    """``command`` run on a leash to ``parent`` (default: this process)."""
+    return [sys.executable, LEASH, str(parent if parent is not None else os.getpid()), "--", *command]
+
+
+def engine_command(python: str = sys.executable) -> list[str]:
+    return [python, "-m", "ipyparallel.engine"]
+
+
+def node_environment(node: LocalNode) -> dict[str, str]:
+    """What a local node adds to this process's environment (its name, its sandbox, its ``hostname``)."""
+    return {k: v for k, v in node.env().items() if os.environ.get(k) != v}
+
+
+@dataclass(frozen=True)
+class EngineSet:
+    """One ipyparallel engine set to start: its id, how many engines, and settings for its launcher."""
+
+    id: str
+    n: int
+    launcher: dict = field(default_factory=dict)
+
+
+class NodeMPIEngineSetLauncher(MPIEngineSetLauncher):
+    """``mpiexec`` with one block per node, so every rank knows the node it stands for.
+
+    MPMD form: ``mpiexec -n 1 -env CLUSTERKIT_NODE pc0 … ipengine --mpi : -n 1 -env CLUSTERKIT_NODE pc1 …``.
+    """
+
+    node_blocks = List(help="[(engines, environment, extra engine args)] per node, in rank order")
+
+    def find_args(self):
+        args = list(self.mpi_cmd) + list(self.mpi_args)
+        for i, (n, env, extra) in enumerate(self.node_blocks):
+            if i:
+                args.append(":")
+            args += ["-n", str(n)]
+            for key, value in env.items():
+                args += ["-env", key, value]
+            args += list(self.program) + list(self.program_args) + list(extra)
+        return args
+
+
+def local_engine_sets(nodes: list, *, per_node: int) -> list[EngineSet]:
+    """One engine set per local node: its environment, its sandbox home as the working directory."""
+    sets = []
+    for node in nodes:
+        if not isinstance(node, LocalNode):
+            raise ClusterkitError("local engines need local nodes", node=node.name, field="backend")
+        sets.append(EngineSet(id=node.name, n=per_node, launcher={
+            "engine_cmd": leashed(engine_command()),
+            "engine_args": [f"--work-dir={node.home}", "--log-level=WARN"],
+            "environment": node_environment(node),
+        }))
+    return sets
+
+
+def find_mpiexec() -> str:
+    """The ``mpiexec`` beside this Python (the mpich wheel puts it in the venv's bin), else on PATH."""
+    here = Path(sys.executable).with_name("mpiexec")
+    if here.exists():
+        return str(here)
+    found = shutil.which("mpiexec")
+    if found is None:
+        raise ClusterkitError("no mpiexec: install the mpi extra (`pip install clusterkit[mpi]`)",
+                              field="mpiexec")
+    return found
+
+
+def local_mpi_engine_set(nodes: list, *, per_node: int, mpiexec: str | None = None) -> EngineSet:
+    """All engines under one leashed ``mpiexec``, one MPMD block per local node."""
+    try:
+        import mpi4py  # noqa: F401  (the engines need it; say so here rather than in an engine log)
+    except ImportError:
+        raise ClusterkitError("MPI engines need mpi4py (`pip install clusterkit[mpi]`)", field="mpi") from None
+    blocks = []
+    for node in nodes:
+        if not isinstance(node, LocalNode):
+            raise ClusterkitError("local MPI engines need local nodes", node=node.name, field="backend")
+        blocks.append((per_node, node_environment(node), [f"--work-dir={node.home}", "--log-level=WARN"]))
+    return EngineSet(id="mpi", n=per_node * len(nodes), launcher={
+        "mpi_cmd": leashed([mpiexec or find_mpiexec()]),
+        "engine_cmd": engine_command(),
+        "node_blocks": blocks,
+    })
+
+
+__all__ = ["LEASH", "leashed", "EngineSet", "NodeMPIEngineSetLauncher", "LocalEngineSetLauncher",
+           "local_engine_sets", "local_mpi_engine_set", "find_mpiexec", "node_environment"]

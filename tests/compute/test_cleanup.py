@@ -1,0 +1,69 @@
+"""No engine or controller outlives the process that started them, even when it is killed (as nbval does)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+
+STARTER = textwrap.dedent("""
+    import json, sys, time, psutil, clusterkit
+    cluster = clusterkit.connect(backend="local", sandbox=sys.argv[1])
+    engines = cluster.engines(mpi=sys.argv[2] == "mpi")
+    assert len(engines) == 4
+    print(json.dumps([p.pid for p in psutil.Process().children(recursive=True)]), flush=True)
+    time.sleep(300)
+""")
+
+
+def alive(pids):
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+@pytest.mark.parametrize("kind", ["plain", "mpi"])
+def test_sigkill_of_the_starter_leaves_nothing(tmp_path, kind):
+    starter = subprocess.Popen([sys.executable, "-c", STARTER, str(tmp_path), kind], stdout=subprocess.PIPE,
+                               text=True, env=dict(os.environ))
+    try:
+        line = starter.stdout.readline()
+        assert line, "the starter did not start its engines"
+        pids = json.loads(line)
+        assert len(alive(pids)) >= 5
+    finally:
+        os.kill(starter.pid, signal.SIGKILL)
+        starter.wait(10)
+    deadline = time.monotonic() + 30
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = alive(pids)
+    for pid in left:  # do not leave them to the next test, but fail
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"left running after SIGKILL of the starter: {[psutil.Process(p).cmdline() for p in left]}"
+
+
+def test_leash_forwards_sigterm_and_ends_with_its_parent(tmp_path):
+    from clusterkit.compute.launch import LEASH
+    # A parent shell that starts a leashed sleep, prints the sleep's pid, then is killed.
+    script = f'{sys.executable} {LEASH} $$ -- sleep 60 & echo $!; wait'
+    parent = subprocess.Popen(["/bin/sh", "-c", script], stdout=subprocess.PIPE, text=True)
+    leash_pid = int(parent.stdout.readline())
+    deadline = time.monotonic() + 10
+    while not psutil.Process(leash_pid).children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (sleeper,) = psutil.Process(leash_pid).children()
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(5)
+    gone, _ = psutil.wait_procs([sleeper], timeout=15)
+    assert gone, "the leashed command outlived its parent"

@@ -1,0 +1,55 @@
+"""MPI: command lines for mpiexec over SSH, and the π/ring program run for real on this machine."""
+
+import ipyparallel as ipp
+import pytest
+
+from clusterkit.compute import mpi
+from clusterkit.errors import ClusterkitError
+
+
+def test_mpiexec_over_ssh_command_line():
+    cmd = mpi.mpiexec_command(hosts=["pc0", "pc1", "pc2"], program=["/opt/venv/bin/python", "/shared/pi.py"],
+                              per_node=2, mpiexec="/opt/venv/bin/mpiexec", ssh_config="/home/ck/.ssh config",
+                              local_address="10.0.0.254")
+    assert cmd.argv == ["/opt/venv/bin/mpiexec", "-launcher", "ssh", "-hosts", "pc0,pc1,pc2", "-ppn", "2",
+                        "-n", "6", "-localhost", "10.0.0.254", "/opt/venv/bin/python", "/shared/pi.py"]
+    assert cmd.env == {"HYDRA_LAUNCHER_AUTOFORK": "0", "HYDRA_LAUNCHER_EXTRA_ARGS": "-F '/home/ck/.ssh config'"}
+    assert cmd.shell().startswith("HYDRA_LAUNCHER_AUTOFORK=0 HYDRA_LAUNCHER_EXTRA_ARGS=")
+
+
+def test_mpiexec_command_checks_its_inputs():
+    with pytest.raises(ClusterkitError, match="hosts"):
+        mpi.mpiexec_command(hosts=[], program=["x"])
+    with pytest.raises(ClusterkitError, match="per_node"):
+        mpi.mpiexec_command(hosts=["a"], program=["x"], per_node=0)
+    with pytest.raises(ClusterkitError, match="nodes"):
+        mpi.local_command(ranks=2, program=["x"], nodes=["pc0"])
+
+
+def test_pi_and_ring_run_under_local_mpiexec(tmp_path):
+    prog = tmp_path / "pi_ring.py"
+    prog.write_text(mpi.PI_RING)
+    cmd = mpi.local_command(ranks=4, program=mpi.python_program(str(prog), "400000"),
+                            nodes=["pc0", "pc1", "pc2", "pc3"])
+    done = cmd.run(timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("pi 3.1") and "on 4 ranks" in lines[0]
+    assert lines[1] == "ring 0 -> 1 -> 2 -> 3 -> 0"
+    assert lines[2] == "ranks on pc0,pc1,pc2,pc3"
+
+
+def test_mpi_engines_each_rank_on_its_node(cluster):
+    @ipp.interactive
+    def rank_and_sum():
+        import os
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+        return comm.Get_rank(), os.environ["CLUSTERKIT_NODE"], comm.allreduce(comm.Get_rank() + 1)
+
+    with cluster.engines(mpi=True) as e:
+        assert repr(e) == "<Engines(nodes=pc[0-3], backend=local, mpi engines=4 running)>"
+        out = e.view().apply_sync(rank_and_sum)
+        assert sorted(out) == [(0, "pc0", 10), (1, "pc1", 10), (2, "pc2", 10), (3, "pc3", 10)]
+        for info in e.map.engines:
+            assert f"pc{info.rank}" == info.node

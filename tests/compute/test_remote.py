@@ -1,0 +1,71 @@
+"""Engines over SSH: the ssh config and launcher settings built from the inventory; on the lab, for real."""
+
+import importlib.util
+import os
+import stat
+
+import pytest
+
+from clusterkit.compute import remote
+from clusterkit.inventory import parse_inventory
+
+INVENTORY = """
+name: pc
+nodes: pc[0-2]
+primary: pc0
+network: 10.0.0.0/24
+python: /opt/clusterkit/venv/bin/python
+hosts:
+  pc2: {port: 2222, user: ada}
+"""
+
+
+@pytest.fixture
+def inventory():
+    return parse_inventory(INVENTORY, source="test.yaml")
+
+
+def test_ssh_config_pins_host_keys_and_key(tmp_path, inventory):
+    path = remote.write_ssh_config(tmp_path / "ssh_config", inventory, identity="/k/id_ed25519",
+                                   known_hosts="/k/known_hosts", nodes=["pc0", "pc2"])
+    text = path.read_text()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    blocks = {b.splitlines()[0]: b for b in text.split("\n\n") if b.startswith("Host ")}
+    assert list(blocks) == ["Host pc0", "Host pc2"]
+    assert "HostName 10.0.0.1" in blocks["Host pc0"] and "Port 22" in blocks["Host pc0"]
+    assert "Port 2222" in blocks["Host pc2"] and "User ada" in blocks["Host pc2"]
+    for b in blocks.values():
+        for line in ("IdentityFile /k/id_ed25519", "UserKnownHostsFile /k/known_hosts",
+                     "StrictHostKeyChecking yes", "BatchMode yes"):
+            assert line in b
+
+
+def test_engine_settings_tag_each_engine_with_its_node(inventory):
+    cfg = remote.ssh_engine_config(inventory, ["pc1", "pc2"], per_node=2, ssh_config="/c/ssh_config")
+    assert cfg["engines"]["pc1"] == {"n": 2, "engine_cmd": ["env", "CLUSTERKIT_NODE=pc1",
+                                                            "/opt/clusterkit/venv/bin/python", "-m",
+                                                            "ipyparallel.engine"]}
+    assert cfg["ssh_args"] == cfg["scp_args"] == ["-F", "/c/ssh_config"]
+    assert cfg["remote_python"] == "/opt/clusterkit/venv/bin/python"
+    assert f"--IPEngine.max_heartbeat_misses={remote.HEARTBEAT_MISSES}" in cfg["engine_args"]
+
+
+def test_controller_address_is_on_the_route_to_the_node():
+    assert remote.controller_address("127.0.0.1") == "127.0.0.1"
+
+
+@pytest.mark.lab
+@pytest.mark.skipif(importlib.util.find_spec("clusterkit.backends.ssh") is None,
+                    reason="the ssh backend is not in this tree yet")
+def test_engines_on_the_lab_each_hostname_is_its_node():
+    from clusterkit.lab import check
+    REASON = check.reason()
+    if REASON is not None:
+        pytest.skip(f"lab: {REASON}")
+    import socket
+
+    import clusterkit
+    with clusterkit.connect(backend="lab") as cluster, cluster.engines() as e:
+        names = e.view().apply_sync(socket.gethostname)
+        assert sorted(names) == sorted(n.name for n in cluster)
+        assert all(e.map.node(i) == h for i, h in zip(e.view().targets, names))
