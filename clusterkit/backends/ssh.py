@@ -100,6 +100,15 @@ class SSHNode(Node):
         self._lock = threading.Lock()
         self._sudo: str | None = None    # "root", "nopasswd" or "password", found on first use
 
+    @property
+    def identity(self) -> Path | None:
+        """The key file of this node's login user that notebook 03 made (for OpenSSH-based tools: ipyparallel's
+        SSH launcher, mpiexec), or None before there is one."""
+        for k in self.key_files:
+            if Path(k).name == f"id_ed25519_{self.spec.user}":
+                return Path(k)
+        return None
+
     # ------------------------------------------------------------ connection
     def _connection(self) -> Connection:
         config = Config() if self.ssh_config else Config(ssh_config=paramiko.SSHConfig())
