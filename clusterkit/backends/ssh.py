@@ -19,6 +19,7 @@ Host keys are pinned in one known_hosts file per cluster (see :mod:`.hostkeys`).
 
 from __future__ import annotations
 
+import errno
 import getpass
 import hashlib
 import logging
@@ -382,6 +383,8 @@ def _connect_error(node: SSHNode, e: Exception) -> ConnectError:
         return err(f"{where} refused the login as {node.spec.user or 'the default user'} ({e}): is the key "
                    f"authorised or the password right?", "login", "error")
     if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
+        if all(getattr(x, "errno", None) == errno.EHOSTUNREACH for x in e.errors.values()):
+            return err(f"no route to {where}: nothing answers at that address (cable, address, or the node is off)")
         return err(f"{where} refused the connection (is sshd running?)")
     if isinstance(e, (socket.timeout, TimeoutError)):
         return err(f"no answer from {where} within {t:g} s", status="timeout")
