@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from ..errors import ClusterkitError
@@ -111,8 +112,20 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
     write_inventory(directory / "inventory.yaml", {
         "name": name, "nodes": f"{name}[0-{count - 1}]" if count > 1 else f"{name}0",
         "primary": f"{name}0", "user": image.user, "network": str(cluster), "backend": "lab",
-        "password": password, "hosts": {b.name: {"host": b.host} for b in boards}})
+        "password": password, "python": node_python(),
+        "hosts": {b.name: {"host": b.host} for b in boards}})
     return Lab(directory)
+
+
+def node_python() -> str:
+    """The Python a lab node runs (engines, the agent): this one's, when it lies where nodes see the host's
+    files (not under the private /root, /home, /run, /var, /etc), else the system's."""
+    prefix = Path(sys.prefix)
+    if prefix.parts[1:2] and prefix.parts[1] not in ("root", "home", "run", "var", "etc", "tmp"):
+        python = prefix / "bin" / "python"
+        if python.exists():
+            return str(python)
+    return "python3"
 
 
 def _links(names: net.LabNames, lines: list[str], count: int) -> None:

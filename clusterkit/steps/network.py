@@ -14,6 +14,8 @@ rolled back to its old files and address, and reported.
 
 from __future__ import annotations
 
+import time
+
 import ipaddress
 import re
 import shlex
@@ -218,11 +220,18 @@ class Network(Step):
             switch(self.cluster, [replace(inv[n], host=a) for n, a in self.switched.items()])
 
     def _connects(self, node: str, address: str) -> bool:
-        probe = node_at(self.cluster, replace(self.cluster.inventory[node], host=address))
-        try:
-            r = probe.run("true", timeout=self.cluster.connect_timeout)
-        finally:
-            probe.close()
+        """The node answers SSH at ``address``. A link that just came up (on a board, NetworkManager
+        re-activating the profile) may take seconds to answer, so a refusal is tried again, for a bounded time."""
+        deadline = time.monotonic() + max(self.cluster.connect_timeout, 5.0)
+        while True:
+            probe = node_at(self.cluster, replace(self.cluster.inventory[node], host=address))
+            try:
+                r = probe.run("true", timeout=self.cluster.connect_timeout)
+            finally:
+                probe.close()
+            if r.ok or r.status == "timeout" or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
         if not r.ok:
             self.probe_errors[node] = r.summary()
         return r.ok
