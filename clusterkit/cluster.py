@@ -6,7 +6,7 @@ import html
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from ClusterShell.NodeSet import NodeSet
 

@@ -97,13 +97,20 @@ class Node(ABC):
         or None when there was no old file.
         """
 
-    @abstractmethod
     def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
         """Copy a local file to the node (atomically, like :meth:`write_file`)."""
+        try:
+            data = Path(local).read_bytes()
+        except OSError as e:
+            raise NodeError(f"cannot read local file {local}: {e.strerror}", node=self.name, field="local") from None
+        self.write_file(remote, data, mode=mode, backup=False)
 
-    @abstractmethod
     def get(self, remote: str, local: str | Path) -> None:
         """Copy a file from the node to this machine."""
+        data = self.read_file(remote)
+        if data is None:
+            raise NodeError(f"{remote} does not exist", node=self.name, field="path")
+        Path(local).write_bytes(data)
 
     def open_stream(self, command: str) -> Stream:
         """Start ``command`` on the node over one long-lived channel, its input and output as lines."""

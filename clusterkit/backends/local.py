@@ -190,15 +190,3 @@ class LocalNode(Node):
         except OSError as e:
             raise NodeError(f"cannot write {path}: {e.strerror}", node=self.name, field="path") from None
 
-    def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
-        try:
-            data = Path(local).read_bytes()
-        except OSError as e:
-            raise NodeError(f"cannot read local file {local}: {e.strerror}", node=self.name, field="local") from None
-        self.write_file(remote, data, mode=mode, backup=False)
-
-    def get(self, remote: str, local: str | Path) -> None:
-        data = self.read_file(remote)
-        if data is None:
-            raise NodeError(f"{remote} does not exist", node=self.name, field="path")
-        Path(local).write_bytes(data)

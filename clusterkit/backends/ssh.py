@@ -24,7 +24,6 @@ import getpass
 import hashlib
 import logging
 import os
-import posixpath
 import select
 import shlex
 import socket
@@ -39,7 +38,7 @@ from ..errors import NodeError, PrivilegeRefused
 from ..inventory import Inventory, NodeSpec
 from ..results import NodeResult
 from . import hostkeys
-from .base import BACKUP_SUFFIX, ORIGINAL_SUFFIX, Node, backup_paths, temp_path
+from .base import BACKUP_SUFFIX, Node, backup_paths, temp_path
 from .channel import ChannelStream
 
 # paramiko logs a traceback for every node that does not greet; the row already says why, in one line.
@@ -313,19 +312,6 @@ class SSHNode(Node):
         if not result.ok:
             raise NodeError(f"cannot write {path}: {result.summary()}", node=self.name, field="path")
         return path.replace("$HOME/", "") + BACKUP_SUFFIX if b"saved" in out else None
-
-    def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
-        try:
-            data = Path(local).read_bytes()
-        except OSError as e:
-            raise NodeError(f"cannot read local file {local}: {e.strerror}", node=self.name, field="local") from None
-        self.write_file(remote, data, mode=mode, backup=False)
-
-    def get(self, remote: str, local: str | Path) -> None:
-        data = self.read_file(remote)
-        if data is None:
-            raise NodeError(f"{remote} does not exist", node=self.name, field="path")
-        Path(local).write_bytes(data)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.spec.user or ''}{'@' if self.spec.user else ''}" \

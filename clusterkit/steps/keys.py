@@ -280,7 +280,7 @@ class Keys(Step):
         """Passwordless SSH from every node to every other, as the user (a table), the way MPI starts its ranks."""
         targets = {n: self.cluster.inventory[n].address or n for n in self.names}
         return matrix(self.cluster, self.names, targets,
-                      f'ssh -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes "$T" true',
+                      'ssh -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes "$T" true',
                       title=f"ssh as {self.user}, no password", as_user=self.user)
 
     def apply(self, plan=None, *, progress: bool = True):

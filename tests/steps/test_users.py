@@ -16,7 +16,7 @@ def test_rename_pi_and_unify_the_uid(fresh):
     assert "usermod -l alice -d /home/alice -m pi" in [c.command for c in plan["pc0"].commands]
     assert "groupmod -n alice pi" in [c.command for c in plan["pc0"].commands]
     odd = [c.command for c in plan[ODD].commands]
-    assert f"usermod -l alice -d /home/alice -m -u 1000 pi" in odd and "groupmod -g 1000 alice" in odd
+    assert "usermod -l alice -d /home/alice -m -u 1000 pi" in odd and "groupmod -g 1000 alice" in odd
     assert any(c.startswith(f"find /home/alice -xdev -gid {FRESH.odd_uid}") for c in odd)
     assert not any(" -u " in c.command for c in plan["pc0"].commands)
     result = Users(fresh, name="alice", uid=1000, root_password="backup-door-1").apply(plan, progress=False)
