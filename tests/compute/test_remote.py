@@ -52,20 +52,3 @@ def test_engine_settings_tag_each_engine_with_its_node(inventory):
 
 def test_controller_address_is_on_the_route_to_the_node():
     assert remote.controller_address("127.0.0.1") == "127.0.0.1"
-
-
-@pytest.mark.lab
-@pytest.mark.skipif(importlib.util.find_spec("clusterkit.backends.ssh") is None,
-                    reason="the ssh backend is not in this tree yet")
-def test_engines_on_the_lab_each_hostname_is_its_node():
-    from clusterkit.lab import check
-    REASON = check.reason()
-    if REASON is not None:
-        pytest.skip(f"lab: {REASON}")
-    import socket
-
-    import clusterkit
-    with clusterkit.connect(backend="lab") as cluster, cluster.engines() as e:
-        names = e.view().apply_sync(socket.gethostname)
-        assert sorted(names) == sorted(n.name for n in cluster)
-        assert all(e.map.node(i) == h for i, h in zip(e.view().targets, names))
