@@ -21,7 +21,7 @@ from clusterkit import steps
 
 
 def one_size(n: int, runs: int) -> tuple[float, float]:
-    name = f"be{n}"
+    name = f"be{''.join(chr(97 + int(d)) for d in str(n))}"   # a lab's name ends in a letter
     lab = clusterkit.lab.up(n=n, name=name)
     try:
         with lab.connect() as c:

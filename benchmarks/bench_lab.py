@@ -57,7 +57,7 @@ def ssh_options(lab, key: Path) -> list[str]:
 
 
 def one_size(n: int, runs: int) -> dict:
-    name = f"bf{n}"
+    name = f"bf{''.join(chr(97 + int(d)) for d in str(n))}"   # a lab's name ends in a letter
     t0 = time.perf_counter()
     lab = clusterkit.lab.up(n=n, name=name)
     up = time.perf_counter() - t0

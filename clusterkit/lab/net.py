@@ -29,13 +29,13 @@ DEFAULT_CLUSTER_NETWORK = ipaddress.IPv4Network("10.0.0.0/24")
 ROUTER_HOST, WORKBOOK_HOST, FIRST_NODE_HOST = 1, 2, 10
 MAX_NODES = 200
 
-_LAB_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
+_LAB_NAME = re.compile(r"^[a-z]([a-z0-9]{0,6}[a-z])?$")
 
 
 def check_lab_name(name: str) -> str:
     if not isinstance(name, str) or not _LAB_NAME.match(name):
-        raise ClusterkitError(f"{name!r} is not a lab name: a lower-case letter, then at most 7 letters or "
-                              "digits (it prefixes the nodes' names and the links)", field="name")
+        raise ClusterkitError(f"{name!r} is not a lab name: 1 to 8 lower-case letters or digits, "
+                              "first and last a letter (it prefixes the nodes' names, NAME0, NAME1, …, and the links)", field="name")
     return name
 
 
