@@ -99,8 +99,10 @@ class Job:
             blocks = shares(len(self.args), len(ids))
             self.owners = [eid for eid, k in zip(ids, blocks) for _ in range(k)]
             self.tasks = [client[eid].apply_async(fn, *a) for eid, a in zip(self.owners, self.args)]
-        # one AsyncResult over every task, for the progress bar and the wall time
-        self.ar = ipp.AsyncResult(client, [m for t in self.tasks for m in t.msg_ids],
+        # One AsyncResult over every task, for the progress bar and the wall time. It is built from the
+        # tasks' own message futures, not their msg_ids: a task that already finished may have left the
+        # client's table of futures before its result is filed, and a lookup by id then fails.
+        self.ar = ipp.AsyncResult(client, [f for t in self.tasks for f in t._children],
                                   fname=getattr(fn, "__name__", "task"))
 
     def wait(self, timeout: float) -> bool:
