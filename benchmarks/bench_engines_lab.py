@@ -17,17 +17,13 @@ import tempfile
 import time
 
 import clusterkit.lab
-from clusterkit import steps
 
 
 def one_size(n: int, runs: int) -> tuple[float, float]:
     name = f"be{''.join(chr(97 + int(d)) for d in str(n))}"   # a lab's name ends in a letter
     lab = clusterkit.lab.up(n=n, name=name)
     try:
-        with lab.connect() as c:
-            assert steps.Users(c, name="alice", uid=1000, root_key=steps.rescue_key(c)).apply(progress=False).ok
-            assert steps.Network(c).apply(progress=False).ok
-            assert steps.Keys(c, user="alice").apply(progress=False).ok
+        lab.prepare(keys=True)
         starts, stops = [], []
         with lab.connect() as c:
             for _ in range(runs):

@@ -28,26 +28,14 @@ PI_RING = '''\
 """π by Monte Carlo on every rank, summed with allreduce; then a token passed once around the ring."""
 import os, socket, sys
 from mpi4py import MPI
-from clusterkit.workloads import pi_samples
+from clusterkit.compute.mpi import ring
 
-comm = MPI.COMM_WORLD
-rank, size = comm.Get_rank(), comm.Get_size()
 samples = int(sys.argv[1]) if len(sys.argv) > 1 else 4_000_000
-mine = samples // size + (1 if rank < samples % size else 0)
-inside = comm.allreduce(pi_samples(mine, 2024, rank), op=MPI.SUM)
-if size == 1:
-    token = [0]
-elif rank == 0:
-    comm.send([0], dest=1)
-    token = comm.recv(source=size - 1)
-else:
-    token = comm.recv(source=rank - 1) + [rank]
-    comm.send(token, dest=(rank + 1) % size)
-node = os.environ.get("CLUSTERKIT_NODE") or socket.gethostname()
-names = comm.gather(node, root=0)
-if rank == 0:
-    print(f"pi {4 * inside / samples:.6f} from {samples} points on {size} ranks")
-    print("ring", " -> ".join(map(str, token + [0])))
+mine = ring(samples)
+names = MPI.COMM_WORLD.gather(os.environ.get("CLUSTERKIT_NODE") or socket.gethostname(), root=0)
+if mine["rank"] == 0:
+    print(f"pi {mine['pi']:.6f} from {samples} points on {mine['size']} ranks")
+    print("ring", " -> ".join(map(str, mine["ring"] + [0])))
     print("ranks on", ",".join(names))
 '''
 

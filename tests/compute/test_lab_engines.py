@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 
 import pytest
 
 import clusterkit.lab
-from clusterkit import steps
 from clusterkit.lab import check
 
 REASON = check.reason()
@@ -19,21 +17,14 @@ NAME = "teng"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    old = os.environ.get("CLUSTERKIT_STATE")
-    os.environ["CLUSTERKIT_STATE"] = str(tmp_path_factory.mktemp("state"))
-    running = clusterkit.lab.up(n=3, name=NAME)
-    try:
-        with running.connect() as c:
-            assert steps.Users(c, name="alice", uid=1000, root_key=steps.rescue_key(c)).apply(progress=False).ok
-            assert steps.Network(c).apply(progress=False).ok
-            assert steps.Keys(c, user="alice").apply(progress=False).ok
-        yield running
-    finally:
-        clusterkit.lab.down(name=NAME)
-        if old is None:
-            os.environ.pop("CLUSTERKIT_STATE", None)
-        else:
-            os.environ["CLUSTERKIT_STATE"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("state")))
+        running = clusterkit.lab.up(n=3, name=NAME)
+        try:
+            running.prepare(keys=True)      # notebooks 01-03
+            yield running
+        finally:
+            clusterkit.lab.down(name=NAME)
 
 
 def test_each_engines_hostname_is_its_node_and_none_is_left(lab):

@@ -6,14 +6,12 @@ and names), through the SSH backend, as a learner's lab would be.
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 import clusterkit.lab
 from clusterkit import clock
 from clusterkit.lab import check
-from clusterkit import steps
 from clusterkit.steps import Nfs, TimeSync
 
 REASON = check.reason()
@@ -23,20 +21,14 @@ NAME = "ts2lab"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    old = os.environ.get("CLUSTERKIT_STATE")
-    os.environ["CLUSTERKIT_STATE"] = str(tmp_path_factory.mktemp("state"))
-    running = clusterkit.lab.up(n=3, name=NAME)
-    try:
-        with running.connect() as c:      # notebooks 01-02: one user, one UID; addresses and names
-            assert steps.Users(c, name="alice", uid=1000, root_key=steps.rescue_key(c)).apply(progress=False).ok
-            assert steps.Network(c).apply(progress=False).ok
-        yield running
-    finally:
-        clusterkit.lab.down(name=NAME)
-        if old is None:
-            os.environ.pop("CLUSTERKIT_STATE", None)
-        else:
-            os.environ["CLUSTERKIT_STATE"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("state")))
+        running = clusterkit.lab.up(n=3, name=NAME)
+        try:
+            running.prepare(keys=False)      # notebooks 01-02
+            yield running
+        finally:
+            clusterkit.lab.down(name=NAME)
 
 
 @pytest.fixture
