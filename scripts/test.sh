@@ -29,9 +29,7 @@ pytest_run "library tests" tests
 CLUSTERKIT_BACKEND=local pytest_run "notebooks on the local backend" --nbval-lax -p no:cacheprovider notebooks
 if python -m clusterkit.lab.check >/dev/null 2>&1; then
     python -m clusterkit.cli lab up >/dev/null && {
-        # 08 (MPI) runs on the local backend only: MPI engines over SSH on the lab are not built yet.
-        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the lab" --nbval-lax -p no:cacheprovider \
-            $(ls notebooks/*.ipynb | grep -v 08_mpi)
+        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the lab" --nbval-lax -p no:cacheprovider notebooks
         python -m clusterkit.cli lab down >/dev/null
     }
 fi

@@ -11,13 +11,16 @@ every engine and the controller.
   its node's environment (``CLUSTERKIT_NODE``, its sandbox home as working
   directory), so it answers with its node's name and the dashboard counts its
   load as that node's;
-- lab and ssh: ipyparallel's own SSH launcher starts them on every node with
-  the inventory's Python (:mod:`clusterkit.compute.remote`).
+- lab and ssh: each node's engines start over the cluster's own SSH
+  connection with the inventory's Python, on a leash held by that connection
+  (:mod:`clusterkit.compute.remote`); MPI engines start under ``mpiexec`` over
+  SSH, one rank block per node (:mod:`clusterkit.compute.mpi`).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import secrets
@@ -58,18 +61,24 @@ class Engines:
     """
 
     def __init__(self, cluster, *, per_node: int = 1, nodes=None, mpi: bool = False,
-                 timeout: float = DEFAULT_TIMEOUT):
+                 timeout: float = DEFAULT_TIMEOUT, ssh_launcher: str = "clusterkit"):
         if per_node < 1:
             raise ComputeError(f"must be at least 1, not {per_node}", field="per_node")
         if timeout <= 0:
             raise ComputeError(f"must be positive, not {timeout}", field="timeout")
+        if ssh_launcher not in ("clusterkit", "ipyparallel"):
+            raise ComputeError(f"must be 'clusterkit' or 'ipyparallel', not {ssh_launcher!r}", field="ssh_launcher")
         self.cluster = cluster
         self.backend: str = cluster.backend
         self.nodes = cluster.select(nodes)
         self.per_node = per_node
         self.mpi = mpi
         self.timeout = timeout
+        #: Over SSH: "clusterkit" (the cluster's own connections, leashed) or "ipyparallel" (its SSH launcher,
+        #: kept to measure against: benchmarks/bench_engines_lab.py).
+        self.ssh_launcher = ssh_launcher
         self.client: ipp.Client | None = None
+        self._remote = None  # NodeEngines, when the engines were started over the cluster's connections
         self.map: EngineMap | None = None
         self._ipp: ipp.Cluster | None = None
         self._profile: str | None = None
@@ -84,14 +93,24 @@ class Engines:
     def running(self) -> bool:
         return self.client is not None
 
-    def _engine_sets(self) -> tuple[list[EngineSet], type, dict]:
-        """The engine sets to start, the launcher class, and the controller's settings for this backend."""
+    def _engine_sets(self) -> tuple[list[EngineSet], type | None, dict]:
+        """The engine sets to start, the launcher class, and the controller's settings for this backend.
+
+        No launcher class: clusterkit starts the engines itself, over the nodes' SSH connections.
+        """
         if self.backend == "local":
             sets = ([local_mpi_engine_set(self.nodes, per_node=self.per_node)] if self.mpi
                     else local_engine_sets(self.nodes, per_node=self.per_node))
             return sets, NodeMPIEngineSetLauncher if self.mpi else LocalEngineSetLauncher, {"ip": "127.0.0.1"}
-        from .remote import ssh_engine_sets
-        return ssh_engine_sets(self.cluster, self.nodes, per_node=self.per_node, mpi=self.mpi)
+        from .remote import controller_for, ipp_ssh_engine_sets
+        if self.mpi:
+            from .mpi import ssh_mpi_engine_set
+            engine_set, address = ssh_mpi_engine_set(self.cluster, self.nodes, per_node=self.per_node)
+            return [engine_set], NodeMPIEngineSetLauncher, {"ip": address, "location": address}
+        if self.ssh_launcher == "ipyparallel":
+            return ipp_ssh_engine_sets(self.cluster, self.nodes, per_node=self.per_node)
+        address = controller_for(self.cluster, self.nodes)
+        return [], None, {"ip": address, "location": address}
 
     def start(self) -> "Engines":
         """Start the controller and the engines; return once every engine has answered (or raise, leaving nothing)."""
@@ -103,21 +122,25 @@ class Engines:
         config.LocalControllerLauncher.controller_cmd = leashed([sys.executable, "-m", "ipyparallel.controller"])
         config.LocalControllerLauncher.connection_info_timeout = self.timeout
         config.LocalControllerLauncher.stop_seconds_until_kill = 3
-        config[launcher_class.__name__].stop_seconds_until_kill = 3
+        if launcher_class is not None:
+            config[launcher_class.__name__].stop_seconds_until_kill = 3
         self._ipp = ipp.Cluster(
             profile_dir=self._profile, cluster_id=f"clusterkit-{secrets.token_hex(4)}", cluster_file="",
             controller_ip=controller["ip"], controller_location=controller.get("location", ""),
-            engine_launcher_class=launcher_class, engine_timeout=int(self.timeout), load_profile=False,
-            log_level=logging.WARNING, config=config, shutdown_atexit=True)
+            engine_launcher_class=launcher_class or LocalEngineSetLauncher, engine_timeout=int(self.timeout),
+            load_profile=False, log_level=logging.WARNING, config=config, shutdown_atexit=True)
         try:
             self._ipp.start_controller_sync()
             self._groups.append(self._ipp.controller.pid)
+            expected = sum(s.n for s in sets)
+            if launcher_class is None:
+                expected += self._start_on_nodes()
             for s in sets:
                 self._ipp.start_engines_sync(s.n, s.id, **s.launcher)
-                if self.backend == "local":  # remote launchers' pids are on the nodes
+                if self.backend == "local" or self.mpi:  # mpiexec runs here; the SSH launcher's pids are on the nodes
                     self._groups.extend(self._launched_pids(s.id))
             self.client = self._ipp.connect_client_sync()
-            self._wait_for_engines(sum(s.n for s in sets))
+            self._wait_for_engines(expected)
         except BaseException as e:
             logs = self._log_tail()
             self.stop()
@@ -125,6 +148,23 @@ class Engines:
                 raise
             raise ComputeError(f"engines did not start: {type(e).__name__}: {e}{logs}", field="engines") from e
         return self
+
+    def _start_on_nodes(self) -> int:
+        """Start every node's engines over the cluster's SSH connections; how many engines to wait for."""
+        from .remote import NodeEngines
+        path = self._ipp.controller.connection_files["engine"]
+        deadline = time.monotonic() + self.timeout
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(path) as f:
+            info = json.load(f)
+        self._remote = NodeEngines(self.cluster, self.nodes, per_node=self.per_node, connection_info=info)
+        failed = self._remote.failed
+        if failed:
+            why = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+            raise ComputeError(f"engines could not be started on {why}", node=str(NodeSet.fromlist(list(failed))),
+                               field="engines")
+        return self.per_node * len(self.nodes)
 
     def _launched_pids(self, set_id: str) -> list[int]:
         launcher = self._ipp.engines[set_id]
@@ -153,6 +193,8 @@ class Engines:
         """The last lines of the engines' and controller's logs, to say why a start failed."""
         if not self._profile:
             return ""
+        if self._remote is not None:
+            return self._remote.log_tail(self._remote.streams, lines)
         tail = []
         logdir = os.path.join(self._profile, "log")
         for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:
@@ -254,6 +296,9 @@ class Engines:
                 client.close()
             except Exception:
                 pass
+        if self._remote is not None:
+            remote, self._remote = self._remote, None
+            remote.stop(timeout=min(timeout, SHUTDOWN_WAIT))
         if self._ipp is not None:
             ipp_cluster, self._ipp = self._ipp, None
             try:

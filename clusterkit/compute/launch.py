@@ -37,6 +37,10 @@ def node_environment(node: LocalNode) -> dict[str, str]:
     return {k: v for k, v in node.env().items() if os.environ.get(k) != v}
 
 
+#: A variable kept last in ``mpiexec``'s environment (see ``NodeMPIEngineSetLauncher.get_env``).
+ENV_END = "CLUSTERKIT_ENV_END"
+
+
 @dataclass(frozen=True)
 class EngineSet:
     """One ipyparallel engine set to start: its id, how many engines, and settings for its launcher."""
@@ -53,6 +57,15 @@ class NodeMPIEngineSetLauncher(MPIEngineSetLauncher):
     """
 
     node_blocks = List(help="[(engines, environment, extra engine args)] per node, in rank order")
+
+    def get_env(self):
+        # The Hydra of mpich 5.0.2 (the PyPI wheel) drops the last variable of mpiexec's environment when
+        # `-genvlist` names it: ipyparallel adds IPP_CONNECTION_INFO last, and over SSH no engine got it
+        # (seen on the lab; with one more variable after it, every rank does). So one more comes after.
+        env = dict(super().get_env())
+        env.pop(ENV_END, None)
+        env[ENV_END] = "1"
+        return env
 
     def find_args(self):
         args = list(self.mpi_cmd) + list(self.mpi_args)

@@ -1,6 +1,14 @@
 """A leash: run a command so that it ends when the process that started it ends.
 
     python leash.py PARENT_PID -- COMMAND [ARG ...]
+    python leash.py - -- COMMAND [ARG ...]
+
+The second form is for a command started over SSH on a node: its parent is
+whoever holds the other end of its standard input. The first line read there is
+a JSON object of environment variables for the command (so that a secret such as
+the engines' connection key never appears on a command line or on disk); the end
+of the input (the workbook closed the channel, or its connection dropped because
+the kernel died) counts as the parent going away.
 
 ipyparallel starts its controller and engines in sessions of their own (so a
 Ctrl-C in the notebook does not reach them), which also means they outlive a
@@ -19,7 +27,9 @@ itself is stopped.
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -64,17 +74,53 @@ def sweep(pgid: int, *, wait: float) -> None:
             return
 
 
+class Input:
+    """The starter as the other end of stdin: ``gone`` once the input has ended."""
+
+    def __init__(self):
+        self.ended = False
+
+    def environment(self) -> dict[str, str]:
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(0, 65536)
+            if not chunk:
+                self.ended = True
+                break
+            line += chunk
+        env = json.loads(line or b"{}")
+        if not isinstance(env, dict):
+            raise ValueError("the first line must be a JSON object")
+        return {str(k): str(v) for k, v in env.items()}
+
+    def gone(self) -> bool:
+        while not self.ended and select.select([0], [], [], 0)[0]:
+            self.ended = not os.read(0, 65536)
+        return self.ended
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] != "--" or not argv[0].isdigit():
-        print("usage: leash.py PARENT_PID -- COMMAND [ARG ...]", file=sys.stderr)
+    if len(argv) < 3 or argv[1] != "--" or not (argv[0].isdigit() or argv[0] == "-"):
+        print("usage: leash.py PARENT_PID|- -- COMMAND [ARG ...]", file=sys.stderr)
         return 2
-    parent, command = int(argv[0]), argv[2:]
-    if os.getppid() != parent:
+    command, env = argv[2:], None
+    if argv[0] == "-":
+        starter = Input()
+        try:
+            env = dict(os.environ, **starter.environment())
+        except ValueError as e:
+            print(f"leash: bad environment line on stdin: {e}", file=sys.stderr)
+            return 2
+        gone = starter.gone
+    else:
+        parent = int(argv[0])
+        gone = lambda: os.getppid() != parent  # noqa: E731
+    if gone():
         return 0  # the starter is already gone: start nothing
     if os.getpgrp() != os.getpid():
         os.setsid()  # our own group, so that a sweep can never reach the starter's
     pgid = os.getpgrp()
-    child = subprocess.Popen(command)
+    child = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL if argv[0] == "-" else None)
     forwarded: list[int] = []
 
     def forward(sig, _frame):
@@ -87,7 +133,7 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
     while child.poll() is None:
-        if os.getppid() != parent:
+        if gone():
             child.send_signal(signal.SIGTERM)
             try:
                 child.wait(GRACE)

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ClusterkitError
-from .launch import find_mpiexec, leashed
+from .launch import EngineSet, find_mpiexec, leashed
 
-#: Where the shared folder (notebook 04) is mounted on every node of the lab and the boards.
-SHARED = "/shared"
+#: The shared folder of notebook 04 (``steps.Nfs``' default): exported by the primary, mounted at the same path
+#: on every worker.
+SHARED = "/srv/shared"
 
 #: A small MPI program: Monte Carlo π with an allreduce, and a token passed around a ring.
 PI_RING = '''\
@@ -62,29 +63,47 @@ class MpiCommand:
             raise ClusterkitError(f"mpiexec did not finish within {timeout:g} s", field="timeout") from None
 
 
-def mpiexec_command(*, hosts: list[str], program: list[str], per_node: int = 1, mpiexec: str = "mpiexec",
-                    ssh_config: str | None = None, local_address: str | None = None) -> MpiCommand:
-    """``mpiexec`` over SSH on ``hosts`` (names from clusterkit's ssh config), ``per_node`` ranks on each.
+def hydra_over_ssh(*, hosts: list[str], per_node: int = 1, mpiexec: str = "mpiexec", ssh_config: str | None = None,
+                   local_address: str | None = None, wdir: str | None = None,
+                   env_list: tuple[str, ...] = ()) -> MpiCommand:
+    """``mpiexec`` over SSH on ``hosts`` (names from clusterkit's ssh config), ``per_node`` ranks on each,
+    without the ranks' count and program (they follow: ``-n N PROGRAM``, or one MPMD block per node).
 
     ``HYDRA_LAUNCHER_AUTOFORK=0`` makes Hydra use SSH even for a name that is
     this machine's (a lab node is not this machine); ``HYDRA_LAUNCHER_EXTRA_ARGS``
     hands ssh the config file; ``-localhost`` is the address the nodes reach
-    this machine by (Hydra's proxies connect back to it).
+    this machine by (Hydra's proxies connect back to it). ``-genvnone`` keeps
+    this machine's environment (its PATH, HOME, virtualenv) off the nodes:
+    ranks get the node's own login environment plus the variables named in
+    ``env_list``, which travel inside Hydra's connection, not on a command line.
+    ``-wdir`` is where ranks start (Hydra's default is this machine's working
+    directory, which a node may not have).
     """
     if not hosts:
         raise ClusterkitError("needs at least one host", field="hosts")
     if per_node < 1:
         raise ClusterkitError(f"must be at least 1, not {per_node}", field="per_node")
-    if not program:
-        raise ClusterkitError("needs a program to run", field="program")
-    argv = [mpiexec, "-launcher", "ssh", "-hosts", ",".join(hosts), "-ppn", str(per_node),
-            "-n", str(per_node * len(hosts))]
+    argv = [mpiexec, "-launcher", "ssh", "-hosts", ",".join(hosts), "-ppn", str(per_node)]
     if local_address:
         argv += ["-localhost", local_address]
+    argv += ["-genvlist", ",".join(env_list)] if env_list else ["-genvnone"]
+    if wdir:
+        argv += ["-wdir", wdir]
     env = {"HYDRA_LAUNCHER_AUTOFORK": "0"}
     if ssh_config:
         env["HYDRA_LAUNCHER_EXTRA_ARGS"] = f"-F {shlex.quote(str(ssh_config))}"
-    return MpiCommand(argv + list(program), env)
+    return MpiCommand(argv, env)
+
+
+def mpiexec_command(*, hosts: list[str], program: list[str], per_node: int = 1, mpiexec: str = "mpiexec",
+                    ssh_config: str | None = None, local_address: str | None = None,
+                    wdir: str | None = None) -> MpiCommand:
+    """``program`` under ``mpiexec`` over SSH on ``hosts``, ``per_node`` ranks on each (see :func:`hydra_over_ssh`)."""
+    if not program:
+        raise ClusterkitError("needs a program to run", field="program")
+    hydra = hydra_over_ssh(hosts=hosts, per_node=per_node, mpiexec=mpiexec, ssh_config=ssh_config,
+                           local_address=local_address, wdir=wdir)
+    return MpiCommand(hydra.argv + ["-n", str(per_node * len(hosts))] + list(program), hydra.env)
 
 
 def local_command(*, ranks: int, program: list[str], mpiexec: str | None = None,
@@ -117,26 +136,64 @@ def command_for(cluster, program: list[str], *, per_node: int = 1) -> MpiCommand
     if cluster.backend == "local":
         ranks = [n for n in names for _ in range(per_node)]
         return local_command(ranks=len(ranks), program=python_program(*program), nodes=ranks)
-    from .remote import controller_address, ssh_options, write_ssh_config
+    hydra = _hydra_for(cluster, list(cluster), per_node=per_node, wdir=os.path.dirname(program[0]) or None)
+    return MpiCommand(hydra.argv + ["-n", str(per_node * len(cluster))] + [cluster.inventory.python, *program],
+                      hydra.env)
+
+
+def _hydra_for(cluster, nodes: list, *, per_node: int, wdir: str | None,
+               env_list: tuple[str, ...] = ()) -> MpiCommand:
+    """Hydra over SSH to ``nodes``, with clusterkit's ssh config (the key of notebook 03, the pinned host keys)."""
+    from .remote import controller_for, ssh_options, write_ssh_config
     identity, known = ssh_options(cluster)
     config = write_ssh_config(Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config",
                               cluster.inventory, identity=identity, known_hosts=known)
-    first = cluster.inventory[names[0]]
-    return mpiexec_command(hosts=names, program=[cluster.inventory.python, *program], per_node=per_node,
-                           mpiexec=find_mpiexec(), ssh_config=str(config),
-                           local_address=controller_address(first.host, first.port))
+    return hydra_over_ssh(hosts=[n.name for n in nodes], per_node=per_node, mpiexec=find_mpiexec(),
+                          ssh_config=str(config), local_address=controller_for(cluster, nodes), wdir=wdir,
+                          env_list=env_list)
 
 
-def place_program(cluster, name: str, text: str) -> str:
-    """Put a program in the shared folder of the primary (``shared/NAME``); returns the path ranks run.
+def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSet, str]:
+    """MPI engines on the nodes: one leashed ``mpiexec`` here, Hydra over SSH, one MPMD block per node.
 
-    On the local backend the shared folder is a directory of the primary's
-    sandbox that every local rank can read; on the lab and boards it is the
-    NFS export of notebook 04, mounted at the same path on every node.
+    The engines' connection info reaches them in Hydra's environment list
+    (``IPP_CONNECTION_INFO``, set by ipyparallel), so no file has to be copied
+    to the nodes. Ranks start in the user's home. Returns the engine set and
+    the address the controller must listen on.
     """
+    home = cluster.primary.run("pwd", timeout=cluster.connect_timeout + 10)
+    if not home.ok:
+        raise ClusterkitError(f"cannot reach the primary: {home.error or home.summary()}", node=home.node,
+                              field="connect")
+    hydra = _hydra_for(cluster, nodes, per_node=per_node, wdir=home.stdout.strip() or None,
+                       env_list=("IPP_CONNECTION_INFO",))
+    python = cluster.inventory.python
+    blocks = [(per_node, {"CLUSTERKIT_NODE": n.name}, ["--log-level=WARN"]) for n in nodes]
+    engine_set = EngineSet(id="mpi", n=per_node * len(nodes), launcher={
+        "mpi_cmd": leashed(hydra.argv), "engine_cmd": [python, "-m", "ipyparallel.engine"],
+        "node_blocks": blocks, "environment": dict(hydra.env)})
+    return engine_set, hydra.argv[hydra.argv.index("-localhost") + 1]
+
+
+def place_program(cluster, name: str, text: str, *, folder: str = SHARED) -> str:
+    """Put a program in the shared folder on the primary (``FOLDER/NAME``); returns the path the ranks run.
+
+    On the lab and boards the folder is the NFS export of notebook 04, mounted
+    at the same path on every worker, so one file is everyone's program. On the
+    local backend it is that folder in the primary's sandbox, which every local
+    rank can read.
+    """
+    if "/" in name or not name:
+        raise ClusterkitError(f"must be a file name, not {name!r}", field="name")
     primary = cluster.primary
-    primary.write_file(f"shared/{name}", text.encode(), mode=0o755, backup=False)
-    return str(primary.path(f"shared/{name}")) if cluster.backend == "local" else f"{SHARED}/{name}"
+    path = f"{folder.rstrip('/')}/{name}"
+    if cluster.backend == "local":
+        primary.path(folder).mkdir(parents=True, exist_ok=True)
+    elif not primary.run(f"test -d {shlex.quote(folder)} -a -w {shlex.quote(folder)}", timeout=30).ok:
+        raise ClusterkitError(f"{folder} is not a folder this user can write: share it first (notebook 04, "
+                              f"steps.Nfs)", node=primary.name, field="folder")
+    primary.write_file(path, text.encode(), mode=0o755, backup=False)
+    return str(primary.path(path)) if cluster.backend == "local" else path
 
 
 # ------------------------------------------------------------ on MPI engines
@@ -167,5 +224,5 @@ def python_program(path: str, *args: str, python: str = sys.executable) -> list[
     return [python, path, *args]
 
 
-__all__ = ["MpiCommand", "mpiexec_command", "local_command", "command_for", "place_program", "ring",
+__all__ = ["MpiCommand", "hydra_over_ssh", "mpiexec_command", "ssh_mpi_engine_set", "local_command", "command_for", "place_program", "ring",
            "python_program", "PI_RING", "SHARED"]

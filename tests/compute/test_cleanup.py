@@ -67,3 +67,33 @@ def test_leash_forwards_sigterm_and_ends_with_its_parent(tmp_path):
     parent.wait(5)
     gone, _ = psutil.wait_procs([sleeper], timeout=15)
     assert gone, "the leashed command outlived its parent"
+
+
+def test_leash_on_stdin_gives_the_command_its_environment_and_ends_it_at_end_of_input(tmp_path):
+    from clusterkit.compute.launch import LEASH
+    # The form engines are started with over SSH: the first line is the environment, the end of input
+    # (the channel closed, or the workbook's connection dropped) is the starter going away.
+    out = tmp_path / "out"
+    leash = subprocess.Popen([sys.executable, LEASH, "-", "--", "/bin/sh", "-c",
+                              f'echo "$SECRET" > {out}; sleep 60 & sleep 60 & wait'],
+                             stdin=subprocess.PIPE)
+    leash.stdin.write(b'{"SECRET": "s3cret value"}\n')
+    leash.stdin.flush()
+    deadline = time.monotonic() + 10
+    while len(psutil.Process(leash.pid).children(recursive=True)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    family = psutil.Process(leash.pid).children(recursive=True)
+    assert len(family) == 3  # the shell and its two sleeps
+    assert out.read_text() == "s3cret value\n"
+    assert all("s3cret" not in " ".join(p.cmdline()) for p in family)  # never on a command line
+    leash.stdin.close()
+    gone, alive_ = psutil.wait_procs(family, timeout=15)
+    assert not alive_, "the command outlived the end of its leash's input"
+    assert leash.wait(10) is not None
+
+
+def test_leash_on_stdin_refuses_an_environment_that_is_not_an_object():
+    from clusterkit.compute.launch import LEASH
+    done = subprocess.run([sys.executable, LEASH, "-", "--", "true"], input=b"[1, 2]\n", capture_output=True,
+                          timeout=20)
+    assert done.returncode == 2 and b"JSON object" in done.stderr

@@ -1,13 +1,18 @@
-"""Engines on lab nodes over SSH (ipyparallel's SSH launcher), on a lab set up as notebooks 01-03 leave it."""
+"""Engines and MPI on lab nodes over SSH, on a lab set up as notebooks 01-04 leave it (keys, the shared folder)."""
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
 import clusterkit.lab
+from clusterkit import steps
+from clusterkit.compute import ComputeError, mpi
 from clusterkit.lab import check
 
 REASON = check.reason()
@@ -22,9 +27,28 @@ def lab(tmp_path_factory):
         running = clusterkit.lab.up(n=3, name=NAME)
         try:
             running.prepare(keys=True)      # notebooks 01-03
+            with running.connect() as c:    # notebook 04
+                assert steps.Nfs(c, owner="alice").apply(progress=False).ok
             yield running
         finally:
             clusterkit.lab.down(name=NAME)
+
+
+#: What is left of engines on a node: engines, their nannies, leashes, MPI proxies.
+LEFT = "pgrep -af '[i]pyparallel|[h]ydra_pmi_proxy|[l]eash' || true"
+
+
+def wait_until_none_left(cluster, bound: float = 20.0, *, exclude=None):
+    """The nodes' leftover engine processes once ``bound`` seconds have passed or none is left (a bound, not a
+    speed check: ``benchmarks/bench_engines_lab.py`` measures how fast)."""
+    deadline = time.monotonic() + bound
+    while True:
+        left = cluster.run(LEFT, timeout=30, exclude=exclude)
+        assert left.ok, left.text()
+        found = {n: r.stdout.strip() for n, r in left.items() if r.stdout.strip()}
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def test_each_engines_hostname_is_its_node_and_none_is_left(lab):
@@ -42,3 +66,80 @@ def test_each_engines_hostname_is_its_node_and_none_is_left(lab):
                 break
             time.sleep(0.5)
         assert left.ok and all(not r.stdout.strip() for r in left.values()), left.text()
+
+
+STARTER = """
+import json, sys, time
+import clusterkit.lab
+from clusterkit.compute import Engines
+engines = Engines(clusterkit.lab.find(sys.argv[1]).connect(), **json.loads(sys.argv[2])).start()
+print(len(engines), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("kind", [{}, {"mpi": True}], ids=["engines", "mpi-engines"])
+def test_engines_end_on_every_node_when_the_workbook_is_killed(lab, kind):
+    # As nbval kills a kernel: SIGKILL, so nothing in the workbook gets to stop them.
+    starter = subprocess.Popen([sys.executable, "-c", STARTER, NAME, json.dumps(kind)], stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        assert starter.stdout.readline().strip() == "3"
+    finally:
+        starter.kill()
+        starter.wait(10)
+    with lab.connect() as cluster:
+        assert wait_until_none_left(cluster) == {}
+
+
+def test_the_controllers_key_is_on_no_command_line(lab):
+    with lab.connect() as cluster, cluster.engines(per_node=2) as e:
+        key = e.client.session.key.decode()
+        assert len(key) >= 16
+        on_nodes = cluster.run("ps -eo args", timeout=30)
+        assert on_nodes.ok and len(e.map.engines) == 6
+        assert all(key not in r.stdout for r in on_nodes.values())
+        here = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        assert "ipyparallel.engine" in "".join(r.stdout for r in on_nodes.values())
+        assert key not in here
+
+
+def test_mpi_engines_one_rank_per_node_pass_a_ring_and_leave_nothing(lab):
+    with lab.connect() as cluster:
+        with cluster.engines(mpi=True) as e:
+            assert sorted((x.rank, x.node, x.host) for x in e.map.engines) == \
+                [(i, f"{NAME}{i}", f"{NAME}{i}") for i in range(3)]
+            answers = e.view().apply_sync(mpi.ring, 300_000)
+            assert answers[0]["ring"] == [0, 1, 2] and answers[0]["size"] == 3
+            assert len({a["pi"] for a in answers}) == 1 and abs(answers[0]["pi"] - 3.1416) < 0.02
+        assert wait_until_none_left(cluster) == {}
+
+
+def test_a_program_in_the_shared_folder_runs_on_every_node_under_mpiexec(lab):
+    with lab.connect() as cluster:
+        path = mpi.place_program(cluster, "pi_ring.py", mpi.PI_RING)
+        assert path == "/srv/shared/pi_ring.py"
+        seen = cluster.run(f"sha256sum {path}", timeout=30)   # one file, seen by every worker through the share
+        assert seen.ok and len({r.stdout.split()[0] for r in seen.values()}) == 1
+        command = mpi.command_for(cluster, [path, "300000"], per_node=2)
+        assert "-genvnone" in command.argv and command.argv[command.argv.index("-wdir") + 1] == "/srv/shared"
+        done = command.run(timeout=120)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith("pi 3.1") and lines[0].endswith("on 6 ranks")
+        assert lines[1] == "ring 0 -> 1 -> 2 -> 3 -> 4 -> 5 -> 0"
+        assert lines[2] == f"ranks on {NAME}0,{NAME}0,{NAME}1,{NAME}1,{NAME}2,{NAME}2"
+
+
+def test_a_node_that_is_off_fails_the_start_by_name_and_leaves_nothing_on_the_others(lab):
+    # Last in this module: it switches a node off.
+    off = f"{NAME}2"
+    lab.stop_node(off)
+    with lab.connect(connect_timeout=3) as cluster:
+        t0 = time.monotonic()
+        with pytest.raises(ComputeError) as failed:
+            cluster.engines(timeout=60)
+        took = time.monotonic() - t0
+        assert failed.value.node == off and off in failed.value.message
+        assert took < 30, f"the start waited {took:.0f} s for a node that is off"  # a bound: not the 60 s wait
+        assert wait_until_none_left(cluster, exclude=off) == {}

@@ -12,9 +12,32 @@ def test_mpiexec_over_ssh_command_line():
                               per_node=2, mpiexec="/opt/venv/bin/mpiexec", ssh_config="/home/ck/.ssh config",
                               local_address="10.0.0.254")
     assert cmd.argv == ["/opt/venv/bin/mpiexec", "-launcher", "ssh", "-hosts", "pc0,pc1,pc2", "-ppn", "2",
-                        "-n", "6", "-localhost", "10.0.0.254", "/opt/venv/bin/python", "/shared/pi.py"]
+                        "-localhost", "10.0.0.254", "-genvnone", "-n", "6", "/opt/venv/bin/python", "/shared/pi.py"]
     assert cmd.env == {"HYDRA_LAUNCHER_AUTOFORK": "0", "HYDRA_LAUNCHER_EXTRA_ARGS": "-F '/home/ck/.ssh config'"}
     assert cmd.shell().startswith("HYDRA_LAUNCHER_AUTOFORK=0 HYDRA_LAUNCHER_EXTRA_ARGS=")
+
+
+def test_hydra_passes_only_the_listed_variables_and_starts_ranks_where_told():
+    hydra = mpi.hydra_over_ssh(hosts=["pc0", "pc1"], wdir="/home/alice", env_list=("IPP_CONNECTION_INFO",))
+    assert hydra.argv[-4:] == ["-genvlist", "IPP_CONNECTION_INFO", "-wdir", "/home/alice"]
+    assert "-genvnone" not in hydra.argv
+
+
+def test_mpi_engines_keep_a_variable_after_the_connection_info():
+    # mpich 5.0.2's Hydra drops the last variable of its environment from -genvlist (see launch.py).
+    from clusterkit.compute.launch import ENV_END, NodeMPIEngineSetLauncher
+    launcher = NodeMPIEngineSetLauncher(environment={"HYDRA_LAUNCHER_AUTOFORK": "0"})
+    launcher.environment["IPP_CONNECTION_INFO"] = "{}"
+    env = launcher.get_env()
+    assert list(env)[-1] == ENV_END and env["IPP_CONNECTION_INFO"] == "{}"
+
+
+def test_place_program_wants_a_file_name(cluster):
+    for bad in ("", "../x.py", "a/b.py"):
+        with pytest.raises(ClusterkitError, match="name"):
+            mpi.place_program(cluster, bad, "print(1)")
+    path = mpi.place_program(cluster, "hello.py", "print(1)\n")
+    assert path.endswith("/srv/shared/hello.py") and open(path).read() == "print(1)\n"
 
 
 def test_mpiexec_command_checks_its_inputs():
