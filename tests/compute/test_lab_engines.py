@@ -131,6 +131,23 @@ def test_a_program_in_the_shared_folder_runs_on_every_node_under_mpiexec(lab):
         assert lines[2] == f"ranks on {NAME}0,{NAME}0,{NAME}1,{NAME}1,{NAME}2,{NAME}2"
 
 
+def test_a_node_whose_engines_die_mid_run_is_reported_and_its_tasks_finish_elsewhere(lab):
+    from clusterkit import workloads
+    ranges = workloads.prime_ranges(600_000, 18)
+    with lab.connect() as cluster, cluster.engines() as e:
+        job = e.submit(workloads.count_primes, ranges, balanced=True, retries=2)
+        deadline = time.monotonic() + 30
+        while not any(t.ready() for t in job.tasks) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        killed = e.kill(f"{NAME}1")                    # SIGKILL on the node, over SSH
+        report = job.report(timeout=120)
+        assert killed == e.map.ids(f"{NAME}1")
+        assert report.ok, report.text()
+        assert sum(report.results) == sum(workloads.count_primes(*r) for r in ranges)
+        assert report.lost == (f"{NAME}1",)
+        assert len(e.view()) == 2                        # the notebook goes on with the rest
+
+
 def test_a_node_that_is_off_fails_the_start_by_name_and_leaves_nothing_on_the_others(lab):
     # Last in this module: it switches a node off.
     off = f"{NAME}2"
