@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipyparallel.cluster.launcher import LocalEngineSetLauncher, MPIEngineSetLauncher
-from traitlets import List
+from traitlets import List, Unicode
 
 from ..backends.local import LocalNode
 from ..errors import ClusterkitError
@@ -57,6 +57,8 @@ class NodeMPIEngineSetLauncher(MPIEngineSetLauncher):
     """
 
     node_blocks = List(help="[(engines, environment, extra engine args)] per node, in rank order")
+    wdir = Unicode("", help="where every block's ranks start (Hydra's default is mpiexec's own working "
+                            "directory, for each block: a global -wdir does not reach MPMD blocks)")
 
     def get_env(self):
         # The Hydra of mpich 5.0.2 (the PyPI wheel) drops the last variable of mpiexec's environment when
@@ -72,7 +74,7 @@ class NodeMPIEngineSetLauncher(MPIEngineSetLauncher):
         for i, (n, env, extra) in enumerate(self.node_blocks):
             if i:
                 args.append(":")
-            args += ["-n", str(n)]
+            args += ["-n", str(n)] + (["-wdir", self.wdir] if self.wdir else [])
             for key, value in env.items():
                 args += ["-env", key, value]
             args += list(self.program) + list(self.program_args) + list(extra)

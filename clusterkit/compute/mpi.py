@@ -165,13 +165,13 @@ def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSe
     if not home.ok:
         raise ClusterkitError(f"cannot reach the primary: {home.error or home.summary()}", node=home.node,
                               field="connect")
-    hydra = _hydra_for(cluster, nodes, per_node=per_node, wdir=home.stdout.strip() or None,
-                       env_list=("IPP_CONNECTION_INFO",))
+    home = home.stdout.strip()
+    hydra = _hydra_for(cluster, nodes, per_node=per_node, wdir=None, env_list=("IPP_CONNECTION_INFO",))
     python = cluster.inventory.python
     blocks = [(per_node, {"CLUSTERKIT_NODE": n.name}, ["--log-level=WARN"]) for n in nodes]
     engine_set = EngineSet(id="mpi", n=per_node * len(nodes), launcher={
         "mpi_cmd": leashed(hydra.argv), "engine_cmd": [python, "-m", "ipyparallel.engine"],
-        "node_blocks": blocks, "environment": dict(hydra.env)})
+        "node_blocks": blocks, "wdir": home, "environment": dict(hydra.env)})
     return engine_set, hydra.argv[hydra.argv.index("-localhost") + 1]
 
 

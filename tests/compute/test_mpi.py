@@ -32,6 +32,18 @@ def test_mpi_engines_keep_a_variable_after_the_connection_info():
     assert list(env)[-1] == ENV_END and env["IPP_CONNECTION_INFO"] == "{}"
 
 
+def test_every_mpmd_block_starts_where_told():
+    # Hydra starts each MPMD block in mpiexec's own working directory unless the block says otherwise,
+    # and this machine's directory need not exist on a node.
+    from clusterkit.compute.launch import NodeMPIEngineSetLauncher
+    launcher = NodeMPIEngineSetLauncher(mpi_cmd=["mpiexec"], engine_cmd=["python", "-m", "ipyparallel.engine"],
+                                        node_blocks=[(1, {"CLUSTERKIT_NODE": "pc0"}, []),
+                                                     (1, {"CLUSTERKIT_NODE": "pc1"}, [])], wdir="/home/alice")
+    args = launcher.find_args()
+    blocks = " ".join(args).split(" : ")
+    assert len(blocks) == 2 and all("-n 1 -wdir /home/alice -env CLUSTERKIT_NODE" in b for b in blocks)
+
+
 def test_place_program_wants_a_file_name(cluster):
     for bad in ("", "../x.py", "a/b.py"):
         with pytest.raises(ClusterkitError, match="name"):
