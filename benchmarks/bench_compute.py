@@ -6,7 +6,8 @@ On the local backend, one engine per core of this machine (one node each):
 
 1. per-task round trip of a no-op ``apply_sync``: through clusterkit (``engines.view(node)``,
    a view looked up by node on every call) against raw ipyparallel (``client[id]``) on the same
-   engine; the two are interleaved in blocks so drift hits both. Target ratio <= 1.05.
+   engine; the two alternate call by call, and each is the median of single calls (runs x calls of
+   them), so drift and a shared machine's pauses hit both alike. Target ratio <= 1.05.
 2. π samples per second of one engine against numpy in this process (same seed, same count).
    Target >= 0.95.
 3. parallel efficiency of π on all cores: one-engine time / (cores x all-engine time).
@@ -40,6 +41,8 @@ def per_call(fn, calls: int) -> float:
 
 
 def round_trip(engines, *, runs: int, calls: int) -> tuple[float, float]:
+    """Median seconds of one call each way; the two alternate call by call, so that drift and the odd
+    pause of a shared machine hit both alike, and the median of single calls is not moved by a few slow ones."""
     node = engines.map.nodes[0]
     (eid,) = engines.map.ids(node)
     client = engines.client
@@ -47,9 +50,11 @@ def round_trip(engines, *, runs: int, calls: int) -> tuple[float, float]:
     raw = lambda: client[eid].apply_sync(workloads.noop)  # noqa: E731
     per_call(raw, 50), per_call(via_clusterkit, 50)  # warm both paths
     ck, ipp = [], []
-    for _ in range(runs):
-        ck.append(per_call(via_clusterkit, calls))
-        ipp.append(per_call(raw, calls))
+    for i in range(runs * calls):
+        for fn, times in ((via_clusterkit, ck), (raw, ipp)) if i % 2 else ((raw, ipp), (via_clusterkit, ck)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
     return statistics.median(ck), statistics.median(ipp)
 
 

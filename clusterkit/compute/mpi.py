@@ -161,18 +161,18 @@ def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSe
     to the nodes. Ranks start in the user's home. Returns the engine set and
     the address the controller must listen on.
     """
-    home = cluster.primary.run("pwd", timeout=cluster.connect_timeout + 10)
-    if not home.ok:
-        raise ClusterkitError(f"cannot reach the primary: {home.error or home.summary()}", node=home.node,
+    pwd = cluster.primary.run("pwd", timeout=cluster.connect_timeout + 10)   # the user's home: one user, one path
+    if not pwd.ok:
+        raise ClusterkitError(f"cannot reach the primary: {pwd.error or pwd.summary()}", node=pwd.node,
                               field="connect")
-    home = home.stdout.strip()
     hydra = _hydra_for(cluster, nodes, per_node=per_node, wdir=None, env_list=("IPP_CONNECTION_INFO",))
     python = cluster.inventory.python
     blocks = [(per_node, {"CLUSTERKIT_NODE": n.name}, ["--log-level=WARN"]) for n in nodes]
     engine_set = EngineSet(id="mpi", n=per_node * len(nodes), launcher={
         "mpi_cmd": leashed(hydra.argv), "engine_cmd": [python, "-m", "ipyparallel.engine"],
-        "node_blocks": blocks, "wdir": home, "environment": dict(hydra.env)})
-    return engine_set, hydra.argv[hydra.argv.index("-localhost") + 1]
+        "node_blocks": blocks, "wdir": pwd.stdout.strip(), "environment": dict(hydra.env)})
+    from .remote import controller_for
+    return engine_set, controller_for(cluster, nodes)
 
 
 def place_program(cluster, name: str, text: str, *, folder: str = SHARED) -> str:
@@ -224,5 +224,5 @@ def python_program(path: str, *args: str, python: str = sys.executable) -> list[
     return [python, path, *args]
 
 
-__all__ = ["MpiCommand", "hydra_over_ssh", "mpiexec_command", "ssh_mpi_engine_set", "local_command", "command_for", "place_program", "ring",
-           "python_program", "PI_RING", "SHARED"]
+__all__ = ["MpiCommand", "hydra_over_ssh", "mpiexec_command", "ssh_mpi_engine_set", "local_command", "command_for",
+           "place_program", "ring", "python_program", "PI_RING", "SHARED"]

@@ -1,6 +1,5 @@
-"""Engines over SSH: the ssh config and launcher settings built from the inventory; on the lab, for real."""
+"""Engines over SSH: the ssh config and ipyparallel's launcher settings, built from the inventory."""
 
-import importlib.util
 import os
 import stat
 
