@@ -15,6 +15,7 @@ figures only.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -50,7 +51,6 @@ def left_on_nodes(cluster) -> int:
 
 def gone_after_kill(lab, cluster, kwargs: dict, limit: float = 90.0) -> float:
     """Seconds from SIGKILL of the starting process until no engine process is left on any node."""
-    import json
     starter = subprocess.Popen([sys.executable, "-c", STARTER, lab.name, json.dumps(kwargs)],
                                stdout=subprocess.PIPE, text=True)
     try:
@@ -73,7 +73,7 @@ def one_size(n: int, runs: int) -> dict[str, tuple[float, float, float]]:
         lab.prepare(keys=True)
         with lab.connect() as c:
             for label, kwargs in WAYS:
-                starts, stops, gone = [], [], []
+                starts, stops = [], []
                 for _ in range(runs):
                     t0 = time.perf_counter()
                     engines = Engines(c, **kwargs).start()
@@ -84,8 +84,8 @@ def one_size(n: int, runs: int) -> dict[str, tuple[float, float, float]]:
                     stops.append(time.perf_counter() - t0)
                     while left_on_nodes(c) and time.perf_counter() - t0 < 60:  # the next run starts clean
                         time.sleep(0.25)
-                gone.append(gone_after_kill(lab, c, kwargs))
-                figures[label] = (statistics.median(starts), statistics.median(stops), statistics.median(gone))
+                figures[label] = (statistics.median(starts), statistics.median(stops),
+                                  gone_after_kill(lab, c, kwargs))
         return figures
     finally:
         clusterkit.lab.down(name=name)

@@ -19,8 +19,9 @@ every engine and the controller.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import html
-import json
 import logging
 import os
 import secrets
@@ -152,13 +153,11 @@ class Engines:
     def _start_on_nodes(self) -> int:
         """Start every node's engines over the cluster's SSH connections; how many engines to wait for."""
         from .remote import NodeEngines
-        path = self._ipp.controller.connection_files["engine"]
-        deadline = time.monotonic() + self.timeout
-        while not os.path.exists(path) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with open(path) as f:
-            info = json.load(f)
-        self._remote = NodeEngines(self.cluster, self.nodes, per_node=self.per_node, connection_info=info)
+        # ipyparallel's own wait for the controller's files (it notices a controller that died, and a file
+        # caught half-written); run on an event loop of its own, since a notebook's kernel already runs one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            info = pool.submit(asyncio.run, self._ipp.controller.get_connection_info()).result()
+        self._remote = NodeEngines(self.cluster, self.nodes, per_node=self.per_node, connection_info=info["engine"])
         failed = self._remote.failed
         if failed:
             why = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
@@ -194,7 +193,7 @@ class Engines:
         if not self._profile:
             return ""
         if self._remote is not None:
-            return self._remote.log_tail(self._remote.streams, lines)
+            return self._remote.log_tail(lines)
         tail = []
         logdir = os.path.join(self._profile, "log")
         for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:

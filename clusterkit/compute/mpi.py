@@ -13,9 +13,7 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import ClusterkitError
 from .launch import EngineSet, find_mpiexec, leashed
@@ -141,16 +139,13 @@ def command_for(cluster, program: list[str], *, per_node: int = 1) -> MpiCommand
                       hydra.env)
 
 
-def _hydra_for(cluster, nodes: list, *, per_node: int, wdir: str | None,
+def _hydra_for(cluster, nodes: list, *, per_node: int, wdir: str | None, address: str | None = None,
                env_list: tuple[str, ...] = ()) -> MpiCommand:
     """Hydra over SSH to ``nodes``, with clusterkit's ssh config (the key of notebook 03, the pinned host keys)."""
-    from .remote import controller_for, ssh_options, write_ssh_config
-    identity, known = ssh_options(cluster)
-    config = write_ssh_config(Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config",
-                              cluster.inventory, identity=identity, known_hosts=known)
+    from .remote import controller_for, ssh_config_for
     return hydra_over_ssh(hosts=[n.name for n in nodes], per_node=per_node, mpiexec=find_mpiexec(),
-                          ssh_config=str(config), local_address=controller_for(cluster, nodes), wdir=wdir,
-                          env_list=env_list)
+                          ssh_config=str(ssh_config_for(cluster)),
+                          local_address=address or controller_for(cluster, nodes), wdir=wdir, env_list=env_list)
 
 
 def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSet, str]:
@@ -165,14 +160,16 @@ def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSe
     if not pwd.ok:
         raise ClusterkitError(f"cannot reach the primary: {pwd.error or pwd.summary()}", node=pwd.node,
                               field="connect")
-    hydra = _hydra_for(cluster, nodes, per_node=per_node, wdir=None, env_list=("IPP_CONNECTION_INFO",))
+    from .remote import controller_for
+    address = controller_for(cluster, nodes)
+    hydra = _hydra_for(cluster, nodes, per_node=per_node, wdir=None, address=address,
+                       env_list=("IPP_CONNECTION_INFO",))
     python = cluster.inventory.python
     blocks = [(per_node, {"CLUSTERKIT_NODE": n.name}, ["--log-level=WARN"]) for n in nodes]
     engine_set = EngineSet(id="mpi", n=per_node * len(nodes), launcher={
         "mpi_cmd": leashed(hydra.argv), "engine_cmd": [python, "-m", "ipyparallel.engine"],
         "node_blocks": blocks, "wdir": pwd.stdout.strip(), "environment": dict(hydra.env)})
-    from .remote import controller_for
-    return engine_set, controller_for(cluster, nodes)
+    return engine_set, address
 
 
 def place_program(cluster, name: str, text: str, *, folder: str = SHARED) -> str:

@@ -125,9 +125,6 @@ class NodeEngines:
 
     def __init__(self, cluster, nodes: list, *, per_node: int, connection_info: dict):
         self.cluster = cluster
-        self.names = [n.name for n in nodes]
-        self.per_node = per_node
-        self.streams: dict[str, object] = {}
         command = engines_command(cluster.inventory.python, per_node=per_node)
         secret = json.dumps(connection_info)
 
@@ -136,7 +133,7 @@ class NodeEngines:
             stream.send(json.dumps({"IPP_CONNECTION_INFO": secret, "CLUSTERKIT_NODE": node.name}))
             return stream
 
-        self.started = cluster.each(start, nodes=self.names, command="start engines")
+        self.started = cluster.each(start, nodes=[n.name for n in nodes], command="start engines")
         self.streams = {name: r.value for name, r in self.started.items() if r.ok}
 
     @property
@@ -144,14 +141,14 @@ class NodeEngines:
         """Nodes whose engines could not be started, and why."""
         return {name: r.error or r.summary() for name, r in self.started.items() if not r.ok}
 
-    def log_tail(self, names, lines: int = 3) -> str:
-        """Why engines of ``names`` may be missing: a leash that ended, and the last lines of each engine log."""
-        if not names:
+    def log_tail(self, lines: int = 3) -> str:
+        """Why engines may be missing: a leash that ended, and the last lines of each node's engine log."""
+        if not self.streams:
             return ""
         shown = [f"  {name}: the engines' leash {stream.reason}" for name, stream in self.streams.items()
-                 if name in names and stream.reason]
-        tails = self.cluster.run(f"tail -n {lines} {shlex.quote(ENGINE_LOG)} 2>/dev/null", nodes=list(names),
-                                 timeout=10)
+                 if stream.reason]
+        tails = self.cluster.run(f"tail -n {lines} {shlex.quote(ENGINE_LOG)} 2>/dev/null",
+                                 nodes=list(self.streams), timeout=10)
         shown += [f"  {name}: " + " | ".join(r.stdout.strip().splitlines()) for name, r in tails.items()
                   if r.ok and r.stdout.strip()]
         return ("\n" + "\n".join(shown)) if shown else ""
@@ -164,17 +161,23 @@ class NodeEngines:
                               timeout=timeout, command="stop engines")
 
 
+def ssh_config_for(cluster, nodes: list | None = None) -> Path:
+    """The ssh config of ``cluster`` (its ``nodes``, or all), written for OpenSSH-based tools; its path."""
+    identity, known = ssh_options(cluster)
+    return write_ssh_config(Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config",
+                            cluster.inventory, identity=identity, known_hosts=known,
+                            nodes=None if nodes is None else [n.name for n in nodes])
+
+
 def ipp_ssh_engine_sets(cluster, nodes: list, *, per_node: int) -> tuple[list[EngineSet], type, dict]:
     """ipyparallel's own SSH launcher, configured from the inventory (measured against; see the module's doc)."""
-    identity, known = ssh_options(cluster)
-    config = Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config"
-    write_ssh_config(config, cluster.inventory, identity=identity, known_hosts=known,
-                     nodes=[n.name for n in nodes])
+    config = ssh_config_for(cluster, nodes)
     address = controller_for(cluster, nodes)
     launcher = ssh_engine_config(cluster.inventory, [n.name for n in nodes], per_node=per_node, ssh_config=config)
     return ([EngineSet(id="ssh", n=per_node * len(nodes), launcher=launcher)], SSHEngineSetLauncher,
             {"ip": address, "location": address})
 
 
-__all__ = ["write_ssh_config", "controller_address", "controller_for", "engines_command", "NodeEngines",
+__all__ = ["write_ssh_config", "ssh_config_for", "controller_address", "controller_for", "engines_command",
+           "NodeEngines",
            "ssh_engine_config", "ipp_ssh_engine_sets", "HEARTBEAT_MISSES", "ENGINE_LOG"]

@@ -6,7 +6,6 @@ and names), through the SSH backend, as a learner's lab would be.
 
 from __future__ import annotations
 
-
 import pytest
 
 import clusterkit.lab
