@@ -14,10 +14,11 @@ import clusterkit.lab
 from clusterkit import steps
 from clusterkit.compute import ComputeError, mpi
 from clusterkit.lab import check
+from labnames import lab_name
 
 REASON = check.reason()
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
-NAME = "teng"
+NAME = lab_name("teng")
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import pytest
 
 import clusterkit.lab
 from clusterkit.lab import check
+from labnames import lab_name
 
 #: The session lab's name (test labs start with "t").
-SESSION_LAB = "tls"
+SESSION_LAB = lab_name("tls")
 
 
 @pytest.fixture(scope="session")

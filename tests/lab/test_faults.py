@@ -18,10 +18,11 @@ import pytest
 import clusterkit.lab
 from clusterkit.lab import procs
 from marks import LAB
+from labnames import lab_name
 
 pytestmark = LAB
 
-NAME = "tflt"
+NAME = lab_name("tflt")
 TIMEOUT = 2.0          #: the connect timeout the tests use
 SLACK = 1.0            #: the second the issue allows
 KILLED, UNPLUGGED, FROZEN = f"{NAME}1", f"{NAME}4", f"{NAME}6"

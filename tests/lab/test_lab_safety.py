@@ -24,10 +24,11 @@ from clusterkit.lab import procs
 from clusterkit.lab.wait import sshd_answers
 from labtools import askpass, node_state, ssh, wait_until
 from marks import LAB
+from labnames import lab_name
 
 pytestmark = LAB
 
-NAME = "tlc"
+NAME = lab_name("tlc")
 WATCHED = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
 
 

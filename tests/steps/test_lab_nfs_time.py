@@ -12,10 +12,11 @@ import clusterkit.lab
 from clusterkit import clock
 from clusterkit.lab import check
 from clusterkit.steps import Nfs, TimeSync
+from labnames import lab_name
 
 REASON = check.reason()
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
-NAME = "ts2lab"
+NAME = lab_name("ts2lab")
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ import clusterkit.lab
 from clusterkit import steps
 from clusterkit.lab import check
 from clusterkit.lab.image import FRESH
+from labnames import lab_name
 
 WHY = check.reason()
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(WHY is not None, reason=f"lab: {WHY}")]
-NAME = "tpsteps"
+NAME = lab_name("tpsteps")
 
 
 @pytest.fixture
