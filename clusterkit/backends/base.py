@@ -119,5 +119,10 @@ class Node(ABC):
     def close(self) -> None:
         """Release connections; the node may be used again afterwards (it reconnects)."""
 
+    def close_twins(self) -> int:
+        """Close every other connection this process holds to this node under the same login (another
+        :class:`~clusterkit.Cluster` made earlier in the same kernel); returns how many were open."""
+        return 0
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

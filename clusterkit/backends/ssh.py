@@ -29,6 +29,7 @@ import shlex
 import socket
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import paramiko
@@ -81,6 +82,10 @@ class Password:
 
     def __repr__(self) -> str:
         return "<Password set>" if self._value else "<Password not set>"
+
+
+#: Every SSH node of this process with an open connection (for :meth:`SSHNode.close_twins`).
+_OPEN: "weakref.WeakSet[SSHNode]" = weakref.WeakSet()
 
 
 class SSHNode(Node):
@@ -162,6 +167,7 @@ class SSHNode(Node):
                 self._conn = None
                 raise _connect_error(self, e) from None
             conn.transport.set_keepalive(15)
+            _OPEN.add(self)
             return conn.transport
 
     def close(self) -> None:
@@ -169,6 +175,14 @@ class SSHNode(Node):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        _OPEN.discard(self)
+
+    def close_twins(self) -> int:
+        me = (self.spec.host, self.spec.port, self.spec.user)
+        twins = [n for n in list(_OPEN) if n is not self and (n.spec.host, n.spec.port, n.spec.user) == me]
+        for n in twins:
+            n.close()
+        return len(twins)
 
     # ------------------------------------------------------------ commands
     def _exec(self, command: str, *, stdin: bytes | None, timeout: float | None,

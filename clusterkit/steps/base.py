@@ -213,6 +213,9 @@ class Step:
         self.cluster = cluster
         self.names = cluster.inventory.select(nodes)
         self.on_write: WriteHook | None = None
+        #: True while apply re-plans to verify: a check that guards only the start of a change (another
+        #: login in the way of a rename) must not fail the nodes that are done.
+        self.verifying = False
 
     # ------------------------------------------------------------ hooks
     def validate(self) -> None:
@@ -380,11 +383,14 @@ class Step:
         if not done:
             return
         try:
+            self.verifying = True
             again = self.plan()
         except ClusterkitError as e:
             for n in done:
                 outcomes[n].problem = f"verification could not re-read the nodes: {e}"
             return
+        finally:
+            self.verifying = False
         for n in done:
             left = again[n]
             if left.actions:

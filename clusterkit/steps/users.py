@@ -115,9 +115,20 @@ class Users(Step):
                 state[f"xauth:{who}"] = reader(users[who][5].rstrip("/") + "/.Xauthority")
         if self.root_key is not None:
             state["root_keys"] = reader.text("/root/.ssh/authorized_keys")
+        if node.privileged and self.rename in users and self.name not in users:
+            state["others"] = other_sessions(node, self.rename)
         return state
 
     def check(self, states: dict[str, dict]) -> None:
+        busy = {} if self.verifying else {n: s["others"] for n, s in states.items() if s.get("others")}
+        if busy:
+            from ClusterShell.NodeSet import NodeSet
+            first = next(iter(busy.values()))
+            raise StepError(f"{self.rename!r} is also logged in there by another program ({first[0]}"
+                            + (f" and {len(first) - 1} more" if len(first) > 1 else "") + "), and usermod cannot "
+                            f"rename a user who is logged in: close the other notebooks' clusters (their clean-up "
+                            f"cell, or shut down their kernels) and log {self.rename!r} out of any desktop or "
+                            "terminal, then plan again", node=str(NodeSet.fromlist(busy)), field="rename")
         for n, s in states.items():
             if s["/etc/passwd"] is None or s["/etc/group"] is None:
                 raise StepError("has no /etc/passwd or /etc/group to read", node=n, field="/etc/passwd")
@@ -272,23 +283,48 @@ class Users(Step):
         return self._hash
 
     # ------------------------------------------------------------ applying on a real node
+    def gate(self, phase: int, plan, nodes: list[str], outcomes) -> dict[str, str | None]:
+        """Before the rename: a node where another program logged in as the old user since the plan stops here."""
+        verdict: dict[str, str | None] = {}
+        for n in nodes:
+            node = self.cluster[n]
+            pending = any(c.command.startswith("usermod -l") for c in plan[n].commands)
+            others = other_sessions(node, self.rename) if pending and node.privileged else []
+            verdict[n] = None if not others else (
+                f"{self.rename!r} is logged in here by another program ({others[0]}): usermod cannot rename a "
+                "user who is logged in; close it and apply again (nothing of the rename was done)")
+        return verdict
+
     def _run_actions(self, node, nplan, phase, out, bar) -> None:
         if phase == 1 and node.privileged:
-            return self._logged_out(node, [a for a in nplan.actions if a.phase == 1], out)
+            return self._logged_out(node, [a for a in nplan.actions if a.phase == 1], out, bar)
         return super()._run_actions(node, nplan, phase, out, bar)
 
-    def _logged_out(self, node, commands: list[Command], out) -> None:
+    def _logged_out(self, node, commands: list[Command], out, bar) -> None:
         """Run phase two as root once the login user has logged out (usermod refuses a busy user).
 
         The commands go into a script that a detached root process runs once no
-        process of the old login is left; the workbook logs out, logs back in
-        under the new name (same password) and reads how each command went.
+        process of the old login is left (the plan refused a node where another
+        program is logged in as that user). The workbook logs out, then reads how
+        each command went through whichever login works now: the new name first,
+        else the old one. What really happened decides: where the rename was
+        done, the workbook follows it even if a later command failed.
         """
         from dataclasses import replace
         from .reach import node_at
         spec = node.spec
         login = spec.user or "pi"
-        script = [f"n=0; while pgrep -u {login} >/dev/null && [ $n -lt {LOGOUT_WAIT * 5} ]; do sleep 0.2; n=$((n+1)); done"]
+        renaming = login == self.rename and any(c.command.startswith("usermod -l") for c in commands)
+        # usermod refuses a user who is logged in: when the workbook's login is the user being changed, the
+        # script waits for it to log out, and the workbook logs in under the old name again only once the
+        # script is surely past that point (a login in between would make usermod fail).
+        affected = login in (self.name, self.rename)
+        script = []
+        if affected:
+            script += [f"n=0; while pgrep -u {login} >/dev/null && [ $n -lt {LOGOUT_WAIT * 5} ]; do sleep 0.2; "
+                       "n=$((n+1)); done",
+                       f"if pgrep -u {login} >/dev/null; then echo \"busy: {login} is still logged in:\" "
+                       f"$(pgrep -u {login} -l | head -3 | tr '\\n' ' '); echo end; exit 1; fi"]
         for i, c in enumerate(commands):
             script.append(f"if {c.command}; then echo 'ok {i}'; else echo \"failed {i} $?\"; echo end; exit 1; fi")
         script.append("echo end")
@@ -300,23 +336,24 @@ class Users(Step):
             out.problem = f"could not start the rename as root: {r.summary()}"
             return
         node.close()
-        renamed = login == self.rename and any(c.command.startswith("usermod -l") for c in commands)
-        again = node_at(self.cluster, replace(spec, user=self.name) if renamed else spec)
-        log = ""
-        for _ in range(int(LOGOUT_WAIT * 2) + 60):
-            r = again.sudo(f"cat {PHASE2}.log", timeout=30)
-            log = r.stdout if r.ok else ""
-            if "end" in log.split():
-                break
-            time.sleep(0.5)
-        again.close()
-        done = {int(line.split()[1]) for line in log.splitlines() if line.startswith("ok ")}
+        start = time.monotonic()
+        attempts = [(node_at(self.cluster, replace(spec, user=self.name)), start)] if renaming else []
+        attempts.append((node_at(self.cluster, spec), start + LOGOUT_WAIT + 5 if affected else start))
+        log, why = _read_phase2(attempts, deadline=start + LOGOUT_WAIT + 30)
+        lines = log.splitlines()
+        done = {int(line.split()[1]) for line in lines if line.startswith("ok ")}
         out.ran += [c.command for i, c in enumerate(commands) if i in done]
-        failed = [c.command for i, c in enumerate(commands) if i not in done]
-        if failed:
-            out.problem = f"{failed[0]!r} did not succeed (see {PHASE2}.log on the node)"
-        if renamed and 0 in done:
+        for c in commands:
+            bar.tick(node.name, c.command)
+        if renaming and 0 in done:
             self.renamed.append(node.name)
+        if "end" not in lines:
+            out.problem = f"could not read how the rename went (as {self.name!r} or {login!r}): {why}"
+        elif len(done) < len(commands):
+            failed = next(i for i in range(len(commands)) if i not in done)
+            said = "; ".join(ln for ln in lines if not ln.startswith(("ok ", "failed ")) and ln != "end")
+            out.problem = f"{commands[failed].command!r} failed" + (f": {said}" if said else "") + \
+                f" (log: {PHASE2}.log on the node)"
 
     def settle(self, plan, outcomes) -> None:
         """Where the login was renamed, the workbook logs in under the new name from now on."""
@@ -344,6 +381,59 @@ def ids(cluster, name: str, *, nodes=None):
     if cluster.backend == "local":
         return cluster.each(lambda n: _sandbox_id(n, name), nodes=nodes, command=f"id {name}")
     return cluster.run(f"id {shlex.quote(name)}", nodes=nodes, timeout=30)
+
+
+def other_sessions(node, user: str) -> list[str]:
+    """Processes of ``user`` on a node other than the workbook's own connection, one line each.
+
+    The workbook's other connections to the node under that login (another
+    Cluster made earlier in this kernel) are closed first.
+    """
+    closed = node.close_twins()
+    q = shlex.quote(user)
+    script = (f"id -u {q} >/dev/null 2>&1 || exit 0; me=$(ps -o ppid= -p $$ | tr -d ' '); "
+              f"ps -u {q} -o pid=,ppid=,etimes=,args= | "
+              "awk -v me=\"$me\" -v self=$$ '$1!=me && $1!=self && $2!=me && $2!=self'")
+    deadline = time.monotonic() + (3.0 if closed else 0.0)
+    while True:
+        r = node.run(script, timeout=30)
+        found = []
+        for line in r.stdout.splitlines() if r.ok else []:
+            parts = line.split(None, 3)
+            if len(parts) == 4:
+                found.append(f"process {parts[0]}: {parts[3]}, for {parts[2]} s")
+        if not found or time.monotonic() > deadline:   # sessions just closed take a moment to end
+            return found
+        time.sleep(0.2)
+
+
+def _read_phase2(attempts: list, *, deadline: float) -> tuple[str, str]:
+    """The second phase's log once it says ``end``, read through the first login that works.
+
+    ``attempts``: (node, not before) pairs in order of preference. A login's
+    connection is closed again after every read that is not the last, so the
+    workbook never stays logged in while the script waits for a logout.
+    """
+    log, why = "", "no login answered"
+    try:
+        while True:
+            for n, not_before in attempts:
+                if time.monotonic() < not_before:
+                    continue
+                r = n.sudo(f"cat {PHASE2}.log", timeout=30)
+                if r.ok and "end" in r.stdout.split():
+                    return r.stdout, ""
+                n.close()
+                if r.ok:
+                    log = r.stdout
+                    break
+                why = r.summary()
+            if time.monotonic() > deadline:
+                return log, why
+            time.sleep(0.3)
+    finally:
+        for n, _ in attempts:
+            n.close()
 
 
 # ---------------------------------------------------------------- account files

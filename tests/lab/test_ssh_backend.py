@@ -18,6 +18,9 @@ from clusterkit.backends import hostkeys
 from clusterkit.backends.ssh import Password, SSHNode
 from clusterkit.lab.image import FRESH, WORKSHOP_PASSWORD
 from marks import LAB
+from labnames import lab_name
+
+TLS = lab_name("tls")  #: the lab these tests run on
 
 pytestmark = LAB
 
@@ -35,27 +38,27 @@ def test_run_reaches_every_node_as_pi(lab, cluster):
 
 
 def test_exit_codes_stdout_stderr_and_stdin(cluster):
-    r = cluster["tls0"].run("echo out; echo err >&2; exit 3")
+    r = cluster[TLS + "0"].run("echo out; echo err >&2; exit 3")
     assert (r.status, r.exit_code, r.stdout, r.stderr) == ("failed", 3, "out\n", "err\n")
-    assert cluster["tls1"].run("tr a-z A-Z", stdin="hello\n").stdout == "HELLO\n"
+    assert cluster[TLS + "1"].run("tr a-z A-Z", stdin="hello\n").stdout == "HELLO\n"
 
 
 def test_sudo_is_root_and_keeps_stdin_for_the_command(cluster):
     r = cluster.sudo("id -u; cat", timeout=20)
     assert r.ok, r.text()
     assert {x.stdout for x in r.values()} == {"0\n"}
-    assert cluster["tls2"].sudo("cat", stdin="the command's input\n").stdout == "the command's input\n"
+    assert cluster[TLS + "2"].sudo("cat", stdin="the command's input\n").stdout == "the command's input\n"
 
 
 def test_the_sudo_password_is_never_in_any_output(cluster):
     r = cluster.sudo("ps -eo args; cat /proc/self/environ | tr '\\0' '\\n'")
     text = r.text() + "".join(x.stdout + x.stderr for x in r.values())
     assert r.ok and WORKSHOP_PASSWORD not in text
-    assert WORKSHOP_PASSWORD not in repr(cluster["tls0"].password) + repr(cluster["tls0"])
+    assert WORKSHOP_PASSWORD not in repr(cluster[TLS + "0"].password) + repr(cluster[TLS + "0"])
 
 
 def test_wrong_sudo_password_is_refused_by_name(lab):
-    spec = lab.inventory()["tls3"]
+    spec = lab.inventory()[TLS + "3"]
     node = SSHNode(spec, known_hosts=lab.known_hosts_path, password=Password(WORKSHOP_PASSWORD), ssh_config=False)
     try:
         node.transport()                                         # logged in with the right password
@@ -63,12 +66,12 @@ def test_wrong_sudo_password_is_refused_by_name(lab):
         r = node.sudo("true")
     finally:
         node.close()
-    assert r.status == "refused" and r.node == "tls3"
+    assert r.status == "refused" and r.node == TLS + "3"
     assert "password was refused" in r.error and "not-the-password" not in r.error
 
 
 def test_atomic_write_keeps_backup_and_original_and_mode(cluster):
-    n = cluster["tls1"]
+    n = cluster[TLS + "1"]
     path = "/etc/clusterkit-test.conf"
     assert n.write_file(path, b"one\n", privileged=True, mode=0o640) is None
     assert n.write_file(path, b"two\n", privileged=True) == path + ".clusterkit.bak"
@@ -84,7 +87,7 @@ def test_atomic_write_keeps_backup_and_original_and_mode(cluster):
 
 def test_a_cut_write_leaves_the_old_file(cluster):
     """The connection dies half-way through a large write: the file is still the old one, no temporary left."""
-    n = cluster["tls2"]
+    n = cluster[TLS + "2"]
     path = "/home/pi/kept.bin"
     n.write_file(path, b"old\n")
     big = b"x" * (64 << 20)
@@ -134,7 +137,7 @@ def test_command_timeout_stops_the_command(cluster):
 
 
 def test_stream_runs_over_one_channel(cluster):
-    s = cluster["tls0"].open_stream("while read l; do echo got $l; done")
+    s = cluster[TLS + "0"].open_stream("while read l; do echo got $l; done")
     try:
         s.send("a")
         s.send("b")
@@ -166,7 +169,7 @@ def test_unknown_host_key_is_refused_until_trusted(lab, tmp_path):
 
 def test_changed_host_key_is_refused_naming_the_node(lab, tmp_path):
     inv = lab.inventory()
-    spec = inv["tls2"]
+    spec = inv[TLS + "2"]
     fake = tmp_path / "fake"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(fake)], check=True)
     known = tmp_path / "known_hosts"
@@ -175,12 +178,12 @@ def test_changed_host_key_is_refused_naming_the_node(lab, tmp_path):
     node = SSHNode(spec, known_hosts=known, password=Password(inv.password), ssh_config=False, connect_timeout=3)
     with clusterkit.Cluster(inv, {**{s.name: None for s in []}, spec.name: node}, backend="ssh",
                             connect_timeout=3) as c:
-        r = c.run("true", nodes="tls2")
-        row = r["tls2"]
-        assert row.status == "error" and "CHANGED" in row.error and "tls2" in r.text()
-        table = c.host_keys(nodes="tls2")
+        r = c.run("true", nodes=TLS + "2")
+        row = r[TLS + "2"]
+        assert row.status == "error" and "CHANGED" in row.error and TLS + "2" in r.text()
+        table = c.host_keys(nodes=TLS + "2")
         assert table[0].state == "changed"
-        assert len(c.trust_host_keys(nodes="tls2")) == 0          # never replaced by trust
+        assert len(c.trust_host_keys(nodes=TLS + "2")) == 0          # never replaced by trust
     assert known.read_text() == before
 
 

@@ -43,14 +43,14 @@ def test_ganesha_serves_and_every_worker_reads_the_share(lab, cluster):
     assert any("nfs-ganesha" in n for n in plan.notes)
     result = step.apply(plan, progress=False)
     assert result.ok, result.text()
-    assert "nfs-ganesha serves /srv/shared" in result.outcome("ts2lab0").verified
-    for w in ("ts2lab1", "ts2lab2"):
+    assert "nfs-ganesha serves /srv/shared" in result.outcome(NAME + "0").verified
+    for w in (NAME + "1", NAME + "2"):
         assert "nfs-ls" in result.outcome(w).verified
         assert "x-systemd.automount" in lab.exec(w, "tail -1 /etc/fstab").stdout
     ls = step.nfs_ls()
     assert ls.ok, ls.text()
-    rt = step.roundtrip(writer="ts2lab1")
-    assert rt.ok and len(rt.gathered()) == 1 and "written on ts2lab1" in rt.text()
+    rt = step.roundtrip(writer=NAME + "1")
+    assert rt.ok and len(rt.gathered()) == 1 and f"written on {NAME}1" in rt.text()
     before = {n: lab.exec(n, "cat /etc/fstab /etc/exports /etc/ganesha/ganesha.conf 2>/dev/null").stdout
               for n in lab.boards}
     again = Nfs(cluster)
@@ -65,9 +65,9 @@ def test_chronyd_x_on_the_primary_and_workers_follow(lab, cluster):
     assert result.ok, result.text()
     for n in lab.boards:
         assert "-x" in lab.exec(n, "tr '\\0' ' ' < /proc/$(cat /run/chrony/chronyd.pid)/cmdline").stdout
-    skew = clock.wait_for_sync(cluster, nodes="ts2lab[1-2]", timeout=60)
-    primary = lab.boards["ts2lab0"].address
-    for w in ("ts2lab1", "ts2lab2"):
+    skew = clock.wait_for_sync(cluster, nodes=f"{NAME}[1-2]", timeout=60)
+    primary = lab.boards[NAME + "0"].address
+    for w in (NAME + "1", NAME + "2"):
         assert skew[w].selected == primary and skew[w].synced, skew.text()
         assert skew[w].offset is not None and abs(skew[w].offset) < 0.1
     assert TimeSync(cluster).plan().empty

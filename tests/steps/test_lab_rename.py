@@ -1,0 +1,133 @@
+"""The rename of notebook 01 against what a workshop really does: other logins of ``pi``, an earlier
+cluster in the same kernel, a half-done apply. Real sshd and real usermod on a lab of two nodes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import clusterkit.lab
+from clusterkit import steps
+from clusterkit.lab import check
+from clusterkit.steps.base import Command
+from labnames import lab_name
+
+WHY = check.reason()
+pytestmark = [pytest.mark.lab, pytest.mark.skipif(WHY is not None, reason=f"lab: {WHY}")]
+NAME = lab_name("trename")
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTERKIT_STATE", str(tmp_path / "state"))
+    running = clusterkit.lab.up(n=2, name=NAME)
+    try:
+        yield running
+    finally:
+        clusterkit.lab.down(name=NAME)
+
+
+def users(cluster, cls=steps.Users):
+    return cls(cluster, name="alice", uid=1000, root_key=steps.rescue_key(cluster))
+
+
+def logins(lab) -> dict[str, str]:
+    """Who exists on each node, read from inside the node (not through the code under test)."""
+    return {n: ("alice" if lab.exec(n, "id alice").returncode == 0 else "") +
+               ("pi" if lab.exec(n, "id pi").returncode == 0 else "") for n in lab.boards}
+
+
+@pytest.fixture
+def other_program(lab):
+    """Another program logged in as pi on every node (a second notebook's kernel that was not shut down)."""
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, clusterkit.lab
+        c = clusterkit.lab.find({lab.name!r}).connect()
+        assert c.run("true").ok
+        print("in", flush=True)
+        sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "in\n"
+    yield holder
+    holder.stdin.close()
+    holder.wait(timeout=20)
+
+
+def test_another_login_of_pi_is_refused_in_one_line_before_anything_changes(lab, other_program):
+    with lab.connect() as cluster:
+        before = {n: lab.exec(n, "cat /etc/passwd /etc/shadow /root/.ssh/authorized_keys 2>&1").stdout
+                  for n in lab.boards}
+        with pytest.raises(steps.StepError) as caught:
+            users(cluster).apply(progress=False)
+        error = caught.value
+        assert error.field == "rename" and error.node == f"{NAME}[0-1]"
+        assert "sshd: pi@notty" in error.message and "\n" not in str(error)
+        assert after_equals(lab, before)
+        assert logins(lab) == {n: "pi" for n in lab.boards}
+        assert cluster.run("id -un").ok           # the workbook still reaches every node as pi
+
+
+def after_equals(lab, before) -> bool:
+    return before == {n: lab.exec(n, "cat /etc/passwd /etc/shadow /root/.ssh/authorized_keys 2>&1").stdout
+                      for n in lab.boards}
+
+
+def test_a_login_made_after_the_plan_stops_that_node_before_the_rename(lab):
+    first, second = lab.boards
+    with lab.connect() as cluster:
+        step = users(cluster)
+        plan = step.plan()
+        holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+            import sys, clusterkit.lab
+            c = clusterkit.lab.find({lab.name!r}).connect()
+            assert c.run("true", nodes={first!r}).ok
+            print("in", flush=True)
+            sys.stdin.read()
+            """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline() == "in\n"
+            result = step.apply(plan, progress=False)
+        finally:
+            holder.stdin.close()
+            holder.wait(timeout=20)
+        assert not result[first].ok and "logged in here by another program" in result[first].error
+        assert result[second].ok, result.text()
+        assert logins(lab) == {first: "pi", second: "alice"}
+        assert {s.name: s.user for s in cluster.inventory} == {first: "pi", second: "alice"}
+        who = cluster.run("id -un")
+        assert who.ok and {n: r.stdout.strip() for n, r in who.items()} == {first: "pi", second: "alice"}
+
+
+def test_an_earlier_cluster_in_the_same_kernel_does_not_block_the_rename(lab):
+    earlier = lab.connect()                       # the learner ran the connect cell twice
+    assert earlier.run("true").ok
+    with lab.connect() as cluster:
+        result = users(cluster).apply(progress=False)
+        assert result.ok, result.text()
+        assert users(cluster).plan().empty
+        assert logins(lab) == {n: "alice" for n in lab.boards}
+    earlier.close()
+
+
+class FailsAfterRename(steps.Users):
+    """The rename goes through, then a later command of the second phase fails."""
+
+    def node_plan(self, node, s, states):
+        plan = super().node_plan(node, s, states)
+        plan.actions.append(Command("false", "a command that fails after the rename", phase=1))
+        return plan
+
+
+def test_a_half_done_apply_follows_the_rename_that_happened(lab):
+    with lab.connect() as cluster:
+        result = users(cluster, FailsAfterRename).apply(progress=False)
+        assert not result.ok
+        for n in lab.boards:
+            assert "'false' failed" in result[n].error, result.text()
+        assert logins(lab) == {n: "alice" for n in lab.boards}
+        assert all(s.user == "alice" for s in cluster.inventory)
+        who = cluster.run("id -un")
+        assert who.ok and {r.stdout.strip() for r in who.values()} == {"alice"}
