@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,13 +49,48 @@ def test_host_sample_fields_and_absent_values_absent():
     assert ("battery" in second) == (psutil.sensors_battery() is not None)
 
 
-def test_node_scope_leaves_out_the_shared_network():
-    proc = start("--node", "pc2", "--scope", "node")
+def node_env(root, node=None):
+    """The environment of a process on a local node (as the local backend sets it), or of none."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CLUSTERKIT_NODE", "CLUSTERKIT_ROOT")}
+    if node:
+        env.update(CLUSTERKIT_NODE=node, CLUSTERKIT_ROOT=str(root))
+    return env
+
+
+def test_node_scope_leaves_out_the_shared_network(tmp_path):
+    # The agent of pc2 in a sandbox of its own (as the local backend starts it): nothing else
+    # on this machine is that node, whatever other clusters or labs are running.
+    proc = start("--node", "pc2", "--scope", "node", env=node_env(tmp_path / "pc2", "pc2"))
     try:
         (sample,) = lines(proc, 1)
     finally:
         finish(proc)
     assert "net" not in sample and sample["procs"] == 0 and sample["cpu"] == 0.0
+
+
+def test_node_scope_counts_its_own_node_only(tmp_path):
+    """Of processes named pc2, only those of the agent's sandbox and PID namespace are its node's."""
+    mine, other = tmp_path / "a" / "pc2", tmp_path / "b" / "pc2"
+    sleep = ["sleep", "60"]
+    helpers = [subprocess.Popen(sleep, env=node_env(mine, "pc2")),        # pc2 of this cluster: counted
+               subprocess.Popen(sleep, env=node_env(other, "pc2")),       # pc2 of another local cluster
+               subprocess.Popen(sleep, env=node_env(mine.parent / "pc1", "pc1"))]   # another node
+    in_other_pidns = os.geteuid() == 0 and shutil.which("unshare")
+    if in_other_pidns:   # a lab node's process: another PID namespace, named and rooted alike
+        helpers.append(subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", "env",
+                                         "CLUSTERKIT_NODE=pc2", f"CLUSTERKIT_ROOT={mine}"] + sleep,
+                                        env=node_env(mine)))
+    try:
+        proc = start("--node", "pc2", "--scope", "node", env=node_env(mine, "pc2"))
+        try:
+            (sample,) = lines(proc, 1)
+        finally:
+            finish(proc)
+    finally:
+        for h in helpers:
+            h.kill()
+            h.wait()
+    assert sample["procs"] == 1, sample
 
 
 def test_commands_change_the_pixels_and_a_bad_one_is_reported():
@@ -127,8 +163,6 @@ def test_each_local_node_shows_its_own_load(local_cluster):
 
 def test_pidns_scope_sees_only_its_namespace():
     """A lab node is a PID namespace: the agent there counts its own processes only (root only)."""
-    import shutil
-
     import pytest
 
     if os.geteuid() != 0 or not shutil.which("unshare"):
