@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -139,26 +140,37 @@ def test_closed_input_clears_the_leds_and_exits():
     assert out[-1]["bye"] == "input closed" and out[-1]["leds"] == ["#000000"] * 8
 
 
-def test_each_local_node_shows_its_own_load(local_cluster):
-    """A CPU burner on pc1 shows on pc1's agent only (the nodes share one machine)."""
+def test_each_local_node_shows_its_own_load(local_cluster, tmp_path):
+    """A CPU burner on pc1 shows on pc1's agent only (the nodes share one machine).
+
+    How much CPU the burner gets depends on what else this machine runs, so the test
+    asserts no share of a core: the burner runs until pc1's agent has seen it busy,
+    and no other node's agent ever shows any load meanwhile.
+    """
+    stop = tmp_path / "stop-burning"
     streams = {n.name: n.open_stream(f"{sys.executable} -m clusterkit.agent --scope node --interval 0.5 "
                                      f"--node {n.name}") for n in local_cluster}
-    burner = threading.Thread(target=local_cluster.run,
-                              args=(f"timeout 3 {sys.executable} -c 'while 1: pass'",), kwargs={"nodes": "pc1"})
+    burn = f"import os\nwhile not os.path.exists({str(stop)!r}): pass"
+    burner = threading.Thread(target=local_cluster.run, args=(f"exec {sys.executable} -c {shlex.quote(burn)}",),
+                              kwargs={"nodes": "pc1", "timeout": 120})
+    seen = {name: [] for name in streams}
     try:
         for s in streams.values():
             json.loads(s.readline())
         burner.start()
-        time.sleep(1.2)
-        peak = {name: max(json.loads(s.readline())["cpu"] for _ in range(3)) for name, s in streams.items()}
+        for _ in range(240):          # a bound for a starved machine (2 minutes), not a speed check
+            for name, s in streams.items():
+                seen[name].append(json.loads(s.readline())["cpu"])
+            if max(seen["pc1"]) > 0:
+                break
     finally:
+        stop.touch()
         burner.join()
         for s in streams.values():
             s.close()
-    busy_core = 100.0 / psutil.cpu_count()
-    assert peak["pc1"] > 0.6 * busy_core, peak
+    assert max(seen["pc1"]) > 0, seen
     for other in ("pc0", "pc2", "pc3"):
-        assert peak[other] < 0.2 * busy_core, peak
+        assert set(seen[other]) == {0.0}, seen
 
 
 def test_pidns_scope_sees_only_its_namespace():
