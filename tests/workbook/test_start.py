@@ -20,13 +20,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def script_env(tmp_path) -> dict:
+    """start.sh runs setup.sh: on this test's venv, with the clusterkit link in a scratch
+    directory (tests/workbook/test_setup.py checks the real one, and restores it)."""
+    return {"CLUSTERKIT_VENV": sys.prefix, "CLUSTERKIT_BIN": str(tmp_path / "bin")}
+
+
 def test_start_command_serves_the_notebooks(tmp_path):
     readme = (ROOT / "README.md").read_text()
     assert "scripts/start.sh" in readme
     port, token = free_port(), "t0ken-for-the-test"
     env = dict(os.environ, PORT=str(port), CLUSTERKIT_TOKEN=token, CLUSTERKIT_BACKEND="local",
                JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), CLUSTERKIT_SANDBOX=str(tmp_path / "sb"),
-               CLUSTERKIT_VENV=sys.prefix)
+               **script_env(tmp_path))
     log = open(tmp_path / "start.log", "w+")
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "start.sh")], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -68,8 +74,8 @@ def test_a_busy_port_given_is_refused_before_anything_starts(tmp_path):
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        env = dict(os.environ, PORT=str(port), CLUSTERKIT_BACKEND="local", CLUSTERKIT_VENV=sys.prefix,
-                   CLUSTERKIT_SANDBOX=str(tmp_path / "sb"))
+        env = dict(os.environ, PORT=str(port), CLUSTERKIT_BACKEND="local", CLUSTERKIT_SANDBOX=str(tmp_path / "sb"),
+                   **script_env(tmp_path))
         p = subprocess.run(["bash", str(ROOT / "scripts" / "start.sh")], env=env, capture_output=True,
                            text=True, timeout=60)
     assert p.returncode == 1
@@ -89,7 +95,7 @@ def test_without_port_a_busy_8888_gives_the_next_free_one_and_stop_works(tmp_pat
     token, runtime = "t0ken-for-the-test", tmp_path / "runtime"
     env = {k: v for k, v in os.environ.items() if k != "PORT"}
     env.update(CLUSTERKIT_TOKEN=token, CLUSTERKIT_BACKEND="local", JUPYTER_RUNTIME_DIR=str(runtime),
-               CLUSTERKIT_SANDBOX=str(tmp_path / "sb"), CLUSTERKIT_VENV=sys.prefix)
+               CLUSTERKIT_SANDBOX=str(tmp_path / "sb"), **script_env(tmp_path))
     log = open(tmp_path / "start.log", "w+")
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "start.sh")], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
