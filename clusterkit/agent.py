@@ -18,9 +18,11 @@ at once by a sample that shows its effect. On SIGTERM, or when stdin closes, the
 agent clears the LEDs, writes a last line with ``"bye"`` and exits.
 
 Scopes: ``host`` measures the whole machine (a board); ``node`` measures only the
-processes whose environment says ``CLUSTERKIT_NODE=<node>`` (and the agent's own
-``CLUSTERKIT_ROOT``, the node's sandbox, when it has one) plus the given pids
-(the local backend, where every node shares one machine); ``pidns`` measures
+processes of the agent's own PID namespace whose environment says
+``CLUSTERKIT_NODE=<node>`` (and the agent's own ``CLUSTERKIT_ROOT``, the node's
+sandbox, when it has one), their children, plus the given pids (the local
+backend, where every node shares one machine: a lab node's processes, in a PID
+namespace of their own, are never a local node's, even when named alike); ``pidns`` measures
 every process it can see (a lab node, whose PID namespace holds only its own).
 In the last two the load average is the kernel's damped average of the busy
 cores of those processes, and ``net`` is left out on ``node`` (the nodes share
@@ -71,6 +73,7 @@ class Sampler:
             raise ClusterkitError(f"unknown scope {self.scope!r}; use {', '.join(SCOPES)}", field="scope")
         self.ncores = psutil.cpu_count() or 1
         self.me = os.getpid()
+        self.pidns = _pid_namespace("self")
         self._known: dict[int, psutil.Process | None] = {}
         self._times: dict[int, float] = {}
         self._last = time.monotonic()
@@ -96,7 +99,7 @@ class Sampler:
                 return proc
             env = proc.environ()
             mine = env.get("CLUSTERKIT_NODE") == self.node and self.root in (None, env.get("CLUSTERKIT_ROOT"))
-            return proc if mine else None
+            return proc if mine and _pid_namespace(pid) == self.pidns else None
         except (psutil.Error, OSError):
             return None
 
@@ -193,6 +196,14 @@ class Sampler:
             found["battery"] = battery
         self._sensors = (now, found)
         return found
+
+
+def _pid_namespace(pid: int | str) -> str | None:
+    """The PID namespace a process is in (``pid:[inode]``), or None when it cannot be read."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
 
 
 def read_temperature() -> float | None:

@@ -16,6 +16,16 @@ class ClusterkitError(Exception):
         self.field = field
         super().__init__(self._line())
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error in a notebook: its message alone, no traceback.
+
+        Every clusterkit error is one that clusterkit anticipated and worded for the
+        learner (naming the node and the field), so the frames inside the library add
+        nothing they can act on; a bug surfaces as any other exception and keeps its
+        full traceback. The cell still fails, so Run All stops there.
+        """
+        return f"{type(self).__name__}: {self}".splitlines()
+
     def _line(self) -> str:
         where = []
         if self.node:

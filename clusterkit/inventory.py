@@ -173,14 +173,49 @@ def load_inventory(path: str | os.PathLike | None = None) -> Inventory:
     path = Path(path).expanduser()
     source = str(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InventoryError("no such file", source=source, field="file") from None
     except OSError as e:
         raise InventoryError(f"cannot read: {e.strerror}", source=source, field="file") from None
+    text = _text(data, source)
     if path.suffix in (".yaml", ".yml"):
         return parse_inventory(text, source=source)
     return parse_hosts_file(text, source=source)
+
+
+def _text(data: bytes, source: str) -> str:
+    """An inventory file's text; a binary or non-UTF-8 file is refused in one line."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InventoryError("UTF-16 text: save it as UTF-8", source=source, field="file")
+    if b"\0" in data:
+        raise InventoryError("not a text file (it holds NUL bytes): is this the inventory?",
+                             source=source, field="file")
+    try:
+        return data.decode("utf-8-sig")      # a UTF-8 byte order mark is dropped
+    except UnicodeDecodeError as e:
+        raise InventoryError(f"not a UTF-8 text file (byte 0x{data[e.start]:02x} at offset {e.start}): "
+                             "is this the inventory?", source=source, field="file") from None
+
+
+#: PyYAML contexts that name a token or flow collection opened at ``context_mark`` and never
+#: closed: the mistake is where it opened, not where the parser gave up (often the next line).
+_OPENED_AT_CONTEXT = ("while scanning a ", "while scanning an ", "while parsing a flow ")
+
+
+def _yaml_error(e: yaml.YAMLError, source: str) -> InventoryError:
+    """One line for a YAML syntax error, naming the 1-based line of the mistake."""
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context = getattr(e, "context", None) or ""
+    mark = getattr(e, "problem_mark", None)
+    opened = getattr(e, "context_mark", None)
+    if opened is not None and context.startswith(_OPENED_AT_CONTEXT) and (mark is None or opened.line < mark.line):
+        # PyYAML's marks count lines from 0.
+        what = context.split(" ", 2)[2]      # "while scanning a quoted scalar" -> "a quoted scalar"
+        return InventoryError(f"not valid YAML: {problem} (in {what} that starts on this line)",
+                              source=source, field=f"line {opened.line + 1}")
+    where = f"line {mark.line + 1}" if mark is not None else "file"
+    return InventoryError(f"not valid YAML: {problem}", source=source, field=where)
 
 
 def parse_inventory(text: str, *, source: str = "<inventory>") -> Inventory:
@@ -188,10 +223,7 @@ def parse_inventory(text: str, *, source: str = "<inventory>") -> Inventory:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "file"
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InventoryError(f"not valid YAML: {problem}", source=source, field=where) from None
+        raise _yaml_error(e, source) from None
     if not isinstance(data, dict):
         raise InventoryError("must be a mapping of fields (name, nodes, primary, …)", source=source, field="file")
     return _from_mapping(data, source)

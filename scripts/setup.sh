@@ -4,6 +4,9 @@
 #   then a virtual environment with clusterkit and its Python packages.
 # The venv lives at $CLUSTERKIT_VENV, by default /opt/clusterkit/venv for root
 # (a path every lab node and every user can read) or ~/.local/share/clusterkit/venv.
+# Then `clusterkit` goes on PATH: a link in $CLUSTERKIT_BIN, by default /usr/local/bin
+# for root and ~/.local/bin otherwise (a clusterkit there that is not ours, such as
+# a file or a link into another venv that still exists, is left alone).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 extras="${1:-test}"
@@ -13,7 +16,9 @@ if [ "$(id -u)" = 0 ]; then
 else
     default_venv="$HOME/.local/share/clusterkit/venv"
 fi
-export CLUSTERKIT_VENV="${CLUSTERKIT_VENV:-$default_venv}"
+CLUSTERKIT_VENV="${CLUSTERKIT_VENV:-$default_venv}"
+case "$CLUSTERKIT_VENV" in /*) ;; *) CLUSTERKIT_VENV="$PWD/$CLUSTERKIT_VENV" ;; esac
+export CLUSTERKIT_VENV="${CLUSTERKIT_VENV%/}"
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     mapfile -t wanted < <(grep -v '^\s*#' "$here/scripts/apt-packages.txt" | sed '/^\s*$/d')
@@ -54,8 +59,38 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     fi
     rm -f "$log"
     echo "$want" > "$stamp"
-else
-    # The dependencies are in place; refresh clusterkit itself only.
+elif [ ! -w "$CLUSTERKIT_VENV" ]; then
+    # Another user's venv (a normal user sharing root's): used as it is.
+    echo "setup: using $CLUSTERKIT_VENV as it is (not yours to update)"
+elif [ "$("$CLUSTERKIT_VENV/bin/python" -c 'import clusterkit, os; print(os.path.dirname(os.path.dirname(clusterkit.__file__)))' 2>/dev/null)" != "$here" ]; then
+    # The dependencies are in place; refresh clusterkit itself only (an editable
+    # install of this checkout is current already and is kept).
     "$CLUSTERKIT_VENV/bin/pip" install -q --no-deps --force-reinstall "$here" >/dev/null 2>&1 || { echo "setup: installing clusterkit failed"; exit 1; }
 fi
-chmod -R a+rX "$CLUSTERKIT_VENV" 2>/dev/null || true
+[ -w "$CLUSTERKIT_VENV" ] && { chmod -R a+rX "$CLUSTERKIT_VENV" 2>/dev/null || true; }
+
+# `clusterkit` on PATH for every new shell (sudo and lab nodes included).
+if [ "$(id -u)" = 0 ]; then bin="${CLUSTERKIT_BIN:-/usr/local/bin}"; else bin="${CLUSTERKIT_BIN:-$HOME/.local/bin}"; fi
+target="$CLUSTERKIT_VENV/bin/clusterkit"
+link="$bin/clusterkit"
+ours=0
+if [ ! -e "$link" ] && [ ! -L "$link" ]; then
+    ours=1                                         # nothing there
+elif [ -L "$link" ]; then
+    old="$(readlink "$link")"
+    case "$old" in
+        "$target") ours=1 ;;                       # already this venv's
+        */bin/clusterkit) [ -e "$old" ] || ours=1 ;;   # a removed venv's; another live one's is kept
+    esac
+fi
+if [ "$ours" = 1 ]; then
+    mkdir -p "$bin"
+    [ "$(readlink "$link" 2>/dev/null)" = "$target" ] || ln -sfn "$target" "$link"
+    case ":$PATH:" in
+        *":$bin:"*) ;;
+        *) echo "setup: $link is ready, but $bin is not on this shell's PATH: a new login shell adds it" \
+                "where ~/.profile does (Debian's does for ~/.local/bin); else add it to PATH" ;;
+    esac
+else
+    echo "setup: left $link alone (not a link to this clusterkit); this one is $target"
+fi

@@ -2,10 +2,38 @@
 # Start the workbook: install what is missing, make sure a cluster is ready on
 # the default backend, then JupyterLab on notebooks/, printing the URL.
 #   CLUSTERKIT_BACKEND  auto (default), lab, local or ssh
-#   PORT                JupyterLab's port (default 8888); CLUSTERKIT_IP the address (127.0.0.1)
+#   PORT                JupyterLab's port (default: 8888, or the next free one when it is busy;
+#                       a PORT given that is busy is refused); CLUSTERKIT_IP the address (127.0.0.1)
 #   CLUSTERKIT_TOKEN    the token in the URL (default: a fresh random one)
+# Stop it with Ctrl-C in this terminal, or `jupyter server stop PORT` from another.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ip="${CLUSTERKIT_IP:-127.0.0.1}"
+
+port_free() {   # can JupyterLab listen on $ip:$1?
+    python3 - "$ip" "$1" <<'PY'
+import socket, sys
+with socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET) as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as JupyterLab binds
+    try:
+        s.bind((sys.argv[1], int(sys.argv[2])))
+    except OSError:
+        sys.exit(1)
+PY
+}
+choose_port() {  # sets $port: PORT when free, else the first free one from 8888
+    if [ -n "${PORT:-}" ]; then
+        port_free "$PORT" || { echo "clusterkit: port $PORT on $ip is busy (another JupyterLab?); choose a free one with PORT=" >&2; exit 1; }
+        port="$PORT"
+        return
+    fi
+    port=8888
+    until port_free "$port"; do
+        port=$((port + 1))
+        [ "$port" -le 8988 ] || { echo "clusterkit: no free port in 8888-8988 on $ip; choose one with PORT=" >&2; exit 1; }
+    done
+}
+choose_port     # before anything is installed or started: a busy PORT fails at once
 bash "$here/scripts/setup.sh" test
 if [ "$(id -u)" = 0 ]; then venv="${CLUSTERKIT_VENV:-/opt/clusterkit/venv}"; else venv="${CLUSTERKIT_VENV:-$HOME/.local/share/clusterkit/venv}"; fi
 export PATH="$venv/bin:$PATH"
@@ -25,8 +53,8 @@ if [ "$backend" = auto ] || [ "$backend" = lab ]; then
 fi
 export CLUSTERKIT_BACKEND="$backend"
 
-port="${PORT:-8888}"
-ip="${CLUSTERKIT_IP:-127.0.0.1}"
+port_free "$port" || choose_port      # taken while the cluster came up
+[ -n "${PORT:-}" ] || [ "$port" = 8888 ] || echo "clusterkit: port 8888 is busy; using $port (PORT= chooses one)"
 token="${CLUSTERKIT_TOKEN:-$(python -c 'import secrets; print(secrets.token_hex(24))')}"
 root_flag=()
 [ "$(id -u)" = 0 ] && root_flag=(--allow-root)
@@ -36,5 +64,6 @@ mkdir -p "$settings"
 [ -f "$settings/overrides.json" ] || echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > "$settings/overrides.json"
 
 echo "clusterkit: the $backend backend; open http://$ip:$port/lab?token=$token"
+echo "clusterkit: stop it with Ctrl-C here, or: jupyter server stop $port"
 exec jupyter lab --no-browser "${root_flag[@]}" --ip "$ip" --port "$port" --port-retries 0 \
     --ServerApp.root_dir="$here/notebooks" --IdentityProvider.token="$token"

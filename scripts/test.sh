@@ -2,35 +2,65 @@
 # Run every test on a fresh machine: installs what is missing (scripts/setup.sh),
 # then the unit, local, lab and browser tests, then every notebook with nbval on
 # the local backend and, where this machine can run the lab, on the lab.
-# A pytest run that collects no test fails here (pytest's exit 5).
+# A pytest run that collects no test fails here (pytest's exit 5). The last line is
+# the verdict over the three runs: "total: N passed, N failed, N skipped" (errors
+# count as failed; a run that ends badly without counting one failure counts one).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-bash scripts/setup.sh test || { echo "setup failed"; exit 1; }
+bash scripts/setup.sh test || { echo "setup failed"; echo "total: 0 passed, 1 failed"; exit 1; }
 if [ "$(id -u)" = 0 ]; then venv="${CLUSTERKIT_VENV:-/opt/clusterkit/venv}"; else venv="${CLUSTERKIT_VENV:-$HOME/.local/share/clusterkit/venv}"; fi
+export CLUSTERKIT_VENV="$venv"     # tests that run setup.sh or start.sh use this same venv
 export PATH="$venv/bin:$PATH"
 export CLUSTERKIT_SANDBOX="${CLUSTERKIT_SANDBOX:-$(mktemp -d)/sandbox}"
 mkdir -p artifacts
 
 status=0
+passed=0 failed=0 skipped=0
+count() {  # add a failure that pytest's own counts do not show
+    failed=$((failed + 1)); status=1
+}
 pytest_run() {
     local name="$1"; shift
+    local xml="artifacts/junit-${name// /-}.xml"
     echo "=== $name"
-    python -m pytest "$@"
+    rm -f "$xml"
+    python -m pytest --junitxml="$xml" "$@"
     local rc=$?
+    local p=0 f=0 s=0
+    if [ -f "$xml" ]; then
+        read -r p f s < <(python - "$xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+t, f, e, s = (sum(int(x.get(k, 0)) for x in suites) for k in ("tests", "failures", "errors", "skipped"))
+print(t - f - e - s, f + e, s)
+PY
+) || { p=0 f=0 s=0; }
+    fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    [ "$f" = 0 ] || status=1
     if [ "$rc" = 5 ]; then
         echo "$name: no tests were collected, which counts as a failure"
-        rc=1
+        count
+    elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        echo "$name: pytest ended with exit status $rc, which counts as a failure"
+        count
     fi
-    [ "$rc" = 0 ] || status=1
 }
 
 pytest_run "library tests" tests
-CLUSTERKIT_BACKEND=local pytest_run "notebooks on the local backend" --nbval-lax -p no:cacheprovider notebooks
-if python -m clusterkit.lab.check >/dev/null 2>&1; then
-    python -m clusterkit.cli lab up >/dev/null && {
-        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the lab" --nbval-lax -p no:cacheprovider notebooks
-        python -m clusterkit.cli lab down >/dev/null
-    }
+CLUSTERKIT_BACKEND=local pytest_run "notebooks on local" --nbval-lax -p no:cacheprovider notebooks
+if why="$(python -m clusterkit.lab.check 2>&1)"; then
+    if python -m clusterkit.cli lab up >/dev/null; then
+        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on lab" --nbval-lax -p no:cacheprovider notebooks
+        python -m clusterkit.cli lab down >/dev/null || { echo "notebooks on lab: lab down failed"; count; }
+    else
+        echo "notebooks on lab: the lab did not come up, which counts as a failure"
+        count
+    fi
+else
+    echo "=== notebooks on lab: not run, this machine cannot run the lab (${why%%$'\n'*})"
 fi
+echo "total: $passed passed, $failed failed, $skipped skipped"
 exit $status

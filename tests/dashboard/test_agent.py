@@ -2,6 +2,8 @@
 
 import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,13 +50,48 @@ def test_host_sample_fields_and_absent_values_absent():
     assert ("battery" in second) == (psutil.sensors_battery() is not None)
 
 
-def test_node_scope_leaves_out_the_shared_network():
-    proc = start("--node", "pc2", "--scope", "node")
+def node_env(root, node=None):
+    """The environment of a process on a local node (as the local backend sets it), or of none."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CLUSTERKIT_NODE", "CLUSTERKIT_ROOT")}
+    if node:
+        env.update(CLUSTERKIT_NODE=node, CLUSTERKIT_ROOT=str(root))
+    return env
+
+
+def test_node_scope_leaves_out_the_shared_network(tmp_path):
+    # The agent of pc2 in a sandbox of its own (as the local backend starts it): nothing else
+    # on this machine is that node, whatever other clusters or labs are running.
+    proc = start("--node", "pc2", "--scope", "node", env=node_env(tmp_path / "pc2", "pc2"))
     try:
         (sample,) = lines(proc, 1)
     finally:
         finish(proc)
     assert "net" not in sample and sample["procs"] == 0 and sample["cpu"] == 0.0
+
+
+def test_node_scope_counts_its_own_node_only(tmp_path):
+    """Of processes named pc2, only those of the agent's sandbox and PID namespace are its node's."""
+    mine, other = tmp_path / "a" / "pc2", tmp_path / "b" / "pc2"
+    sleep = ["sleep", "60"]
+    helpers = [subprocess.Popen(sleep, env=node_env(mine, "pc2")),        # pc2 of this cluster: counted
+               subprocess.Popen(sleep, env=node_env(other, "pc2")),       # pc2 of another local cluster
+               subprocess.Popen(sleep, env=node_env(mine.parent / "pc1", "pc1"))]   # another node
+    in_other_pidns = os.geteuid() == 0 and shutil.which("unshare")
+    if in_other_pidns:   # a lab node's process: another PID namespace, named and rooted alike
+        helpers.append(subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", "env",
+                                         "CLUSTERKIT_NODE=pc2", f"CLUSTERKIT_ROOT={mine}"] + sleep,
+                                        env=node_env(mine)))
+    try:
+        proc = start("--node", "pc2", "--scope", "node", env=node_env(mine, "pc2"))
+        try:
+            (sample,) = lines(proc, 1)
+        finally:
+            finish(proc)
+    finally:
+        for h in helpers:
+            h.kill()
+            h.wait()
+    assert sample["procs"] == 1, sample
 
 
 def test_commands_change_the_pixels_and_a_bad_one_is_reported():
@@ -103,32 +140,41 @@ def test_closed_input_clears_the_leds_and_exits():
     assert out[-1]["bye"] == "input closed" and out[-1]["leds"] == ["#000000"] * 8
 
 
-def test_each_local_node_shows_its_own_load(local_cluster):
-    """A CPU burner on pc1 shows on pc1's agent only (the nodes share one machine)."""
+def test_each_local_node_shows_its_own_load(local_cluster, tmp_path):
+    """A CPU burner on pc1 shows on pc1's agent only (the nodes share one machine).
+
+    How much CPU the burner gets depends on what else this machine runs, so the test
+    asserts no share of a core: the burner runs until pc1's agent has seen it busy,
+    and no other node's agent ever shows any load meanwhile.
+    """
+    stop = tmp_path / "stop-burning"
     streams = {n.name: n.open_stream(f"{sys.executable} -m clusterkit.agent --scope node --interval 0.5 "
                                      f"--node {n.name}") for n in local_cluster}
-    burner = threading.Thread(target=local_cluster.run,
-                              args=(f"timeout 3 {sys.executable} -c 'while 1: pass'",), kwargs={"nodes": "pc1"})
+    burn = f"import os\nwhile not os.path.exists({str(stop)!r}): pass"
+    burner = threading.Thread(target=local_cluster.run, args=(f"exec {sys.executable} -c {shlex.quote(burn)}",),
+                              kwargs={"nodes": "pc1", "timeout": 120})
+    seen = {name: [] for name in streams}
     try:
         for s in streams.values():
             json.loads(s.readline())
         burner.start()
-        time.sleep(1.2)
-        peak = {name: max(json.loads(s.readline())["cpu"] for _ in range(3)) for name, s in streams.items()}
+        for _ in range(240):          # a bound for a starved machine (2 minutes), not a speed check
+            for name, s in streams.items():
+                seen[name].append(json.loads(s.readline())["cpu"])
+            if max(seen["pc1"]) > 0:
+                break
     finally:
+        stop.touch()
         burner.join()
         for s in streams.values():
             s.close()
-    busy_core = 100.0 / psutil.cpu_count()
-    assert peak["pc1"] > 0.6 * busy_core, peak
+    assert max(seen["pc1"]) > 0, seen
     for other in ("pc0", "pc2", "pc3"):
-        assert peak[other] < 0.2 * busy_core, peak
+        assert set(seen[other]) == {0.0}, seen
 
 
 def test_pidns_scope_sees_only_its_namespace():
     """A lab node is a PID namespace: the agent there counts its own processes only (root only)."""
-    import shutil
-
     import pytest
 
     if os.geteuid() != 0 or not shutil.which("unshare"):

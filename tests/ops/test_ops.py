@@ -11,7 +11,7 @@ from clusterkit import ops
 from clusterkit.backends.local import LocalNode, run_process
 from clusterkit.cluster import Cluster
 from clusterkit.cli import main
-from clusterkit.steps import sandbox
+from clusterkit.steps import Network, sandbox
 
 
 @pytest.fixture
@@ -102,6 +102,12 @@ def test_cli_ops(fresh, capsys, monkeypatch):
     assert "Temperatures" in capsys.readouterr().out
     assert main(["poweroff", "--backend", "local"]) == 2
     assert "--yes" in capsys.readouterr().out
+    # A fresh image's /etc/hosts names no node: the name check fails, and the exit status says so.
     rc = main(["test", "--backend", "local"])
     out = capsys.readouterr().out
-    assert "Test all" in out and rc in (0, 1)
+    assert "Test all" in out and "FAIL: pc0,pc1,pc2,pc3" in out and rc == 1
+    # Once notebook 02's step has written /etc/hosts on every node, every row passes.
+    assert Network(fresh).apply(progress=False).ok
+    rc = main(["test", "--backend", "local"])
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and out.count("ok (/etc/hosts)") == 4 and rc == 0

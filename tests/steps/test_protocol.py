@@ -103,7 +103,16 @@ def test_apply_stopped_half_way_leaves_old_or_new_files_with_backups(fresh, snap
     result = step.apply(plan, progress=False)
     assert not result.ok  # the interrupted node is reported, the others finished
     _is_old_or_new(fresh, plan, before)
-    assert step.plan()  # and a new plan picks up from there
+    # A new plan picks up from there: only the interrupted node still has changes, and
+    # they are the planned files it had not written yet.
+    stopped = set(result.failed)
+    again = step.plan()
+    assert stopped and {n for n, p in again.nodes.items() if not p.empty} == stopped
+    for n in stopped:
+        done = set(result.outcome(n).written)
+        left = {f.path for f in again[n].files}
+        assert done and left and left.isdisjoint(done), (done, left)
+        assert left <= {f.path for f in plan[n].files}
     Network(fresh).apply(progress=False)
     assert Network(fresh).plan().empty
 

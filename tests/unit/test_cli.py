@@ -72,3 +72,20 @@ def test_readme_example_works(cli):
     p = cli(*example.group(1).split())
     assert p.returncode == 0
     assert "pc0 (exit 0)" in p.stdout and "pc3 (exit 0)" in p.stdout
+
+
+def test_binary_inventory_is_refused_in_one_line(cli, tmp_path):
+    bad = tmp_path / "boards.yaml"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xd8\xff\xe0")
+    p = cli("nodes", "-i", str(bad))
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.splitlines() == [f"clusterkit: {bad}: file: not a UTF-8 text file (byte 0x89 at offset 0): "
+                                     "is this the inventory?"]
+
+
+def test_yaml_error_line_on_the_command_line(cli, tmp_path):
+    bad = tmp_path / "boards.yaml"
+    bad.write_text("name: pc\nnodes: pc[0-3]\nprimary:pc0\nuser: pi\n")
+    p = cli("nodes", "-i", str(bad))
+    assert p.returncode == 2 and p.stderr.startswith(f"clusterkit: {bad}: line 3: not valid YAML")
+    assert len(p.stderr.splitlines()) == 1

@@ -137,3 +137,52 @@ def test_bad_hosts_file_is_refused(text, field, node, words):
 def test_missing_file_names_the_file(tmp_path):
     with pytest.raises(InventoryError, match=r"nope.yaml: file: no such file"):
         load_inventory(tmp_path / "nope.yaml")
+
+
+# A mistake on line 3 is reported on line 3, wherever PyYAML noticed it (its marks count from 0
+# and it often notices an unclosed quote, bracket or key only on the next line).
+YAML_LINES = [
+    ("name: pc\nnodes: pc[0-3]\nprimary:pc0\nuser: pi\n", 3, "could not find expected ':'"),
+    ("name: pc\nnodes: pc[0-3]\nprimary: 'pc0\n", 3, "quoted scalar"),
+    ("name: pc\nnodes: pc[0-3]\nprimary: 'pc0\nuser: pi\n", 3, "quoted scalar"),
+    ("name: pc\nprimary: pc0\nnodes: [pc0, pc1\n", 3, "flow sequence"),
+    ("name: pc\nnodes: pc[0-1]\nhosts: {pc0: {port: 2}\nuser: pi\n", 3, "flow mapping"),
+    ("name: pc\nnodes: pc[0-3]\n- pc4\n", 3, "expected <block end>"),
+    ("name: pc\nnodes: pc[0-3]\nprimary: pc0: x\n", 3, "mapping values are not allowed"),
+    ("name: pc\nnodes: pc[0-3]\n\tprimary: pc0\n", 3, "'\\t'"),
+    ("name: pc\nnodes: pc[0-3]\nprimary: *pc0\n", 3, "undefined alias"),
+    ("name: pc\nnodes: pc[0-3]\nhosts:\n  pc0: {port: 2}\n   pc1: {port: 3}\n", 5, "expected <block end>"),
+]
+
+
+@pytest.mark.parametrize("text,line,words", YAML_LINES, ids=[f"line{c[1]}:{c[2]}" for c in YAML_LINES])
+def test_yaml_error_names_the_line_of_the_mistake(text, line, words):
+    with pytest.raises(InventoryError) as info:
+        parse_inventory(text, source="cluster.yaml")
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(f"cluster.yaml: line {line}: not valid YAML"), msg
+    assert info.value.field == f"line {line}" and words in msg
+
+
+@pytest.mark.parametrize("name", ["boards.yaml", "hosts"])
+@pytest.mark.parametrize("data,words", [
+    (bytes(range(256)) * 4, "not a text file (it holds NUL bytes)"),
+    (b"name: pc\nnodes: \xff\xfepc[0-3]\n", "not a UTF-8 text file (byte 0xff at offset 16)"),
+    ("name: pc\nnodes: pc[0-3]\n".encode("utf-16"), "UTF-16 text: save it as UTF-8"),
+], ids=["binary", "latin-1 bytes", "utf-16"])
+def test_binary_or_non_utf8_inventory_is_refused_in_one_line(tmp_path, name, data, words):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(f"{path}: file: {words}"), msg
+
+
+@pytest.mark.parametrize("name", ["café.yaml", "hosts"])
+def test_utf8_inventory_still_loads(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("# the café's cluster\nname: pc\nnodes: pc[0-1]\n", encoding="utf-8-sig")  # with a BOM
+    if name == "hosts":
+        path.write_text("# the café's boards\npc0\npc1\n", encoding="utf-8-sig")
+    assert list(load_inventory(path).nodes) == ["pc0", "pc1"]
