@@ -3,6 +3,7 @@ cluster in the same kernel, a half-done apply. Real sshd and real usermod on a l
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -101,12 +102,18 @@ def test_a_login_made_after_the_plan_stops_that_node_before_the_rename(lab):
         assert who.ok and {n: r.stdout.strip() for n, r in who.items()} == {first: "pi", second: "alice"}
 
 
-def test_an_earlier_cluster_in_the_same_kernel_does_not_block_the_rename(lab):
+def test_an_earlier_cluster_in_the_same_kernel_does_not_block_the_rename(lab, capsys):
     earlier = lab.connect()                       # the learner ran the connect cell twice
     assert earlier.run("true").ok
     with lab.connect() as cluster:
-        result = users(cluster).apply(progress=False)
+        result = users(cluster).apply(progress=True)
         assert result.ok, result.text()
+        last = {}                                 # the progress bar reaches every node's total
+        for line in capsys.readouterr().err.splitlines():
+            m = re.match(r"users: (\S+) (\d+)/(\d+) ", line)
+            if m:
+                last[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+        assert set(last) == set(lab.boards) and all(done == total for done, total in last.values()), last
         assert users(cluster).plan().empty
         assert logins(lab) == {n: "alice" for n in lab.boards}
     earlier.close()
