@@ -265,12 +265,17 @@ def prepare(node_dir: Path, *, uid: int, hash_: str, key: HostKey, image: FreshI
     for host_file in Path("/etc/ssh").glob("ssh_host_*"):
         _whiteout(ssh / host_file.name)   # the host's own keys never show inside a node
     _write(ssh / "sshd_config", SSHD_CONFIG)
-    # What the image enables at boot, and nothing of the host's (its chrony, NFS server, …): an opaque directory.
-    wants = etc / WANTS.lstrip("/").removeprefix("etc/")
-    wants.mkdir(parents=True, exist_ok=True)
-    os.setxattr(wants, "trusted.overlay.opaque", b"y")
-    for unit in image.enabled:
+    # What the image enables at boot, and nothing of the host's (its chrony, NFS server, …, their aliases):
+    # the node's /etc/systemd/system is an opaque directory holding only the image's links.
+    system = etc / "systemd/system"
+    system.mkdir(parents=True, exist_ok=True)
+    os.setxattr(system, "trusted.overlay.opaque", b"y")
+    wants = etc / WANTS.removeprefix("/etc/")
+    wants.mkdir(exist_ok=True)
+    for unit, aliases in image.enabled:
         (wants / unit).symlink_to(f"/lib/systemd/system/{unit}")
+        for alias in aliases:
+            (system / alias).symlink_to(f"/lib/systemd/system/{unit}")
     (ssh / "sshd_config.d").mkdir(exist_ok=True)
     for drop_in in Path("/etc/ssh/sshd_config.d").glob("*"):
         _whiteout(ssh / "sshd_config.d" / drop_in.name)
