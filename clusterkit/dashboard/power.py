@@ -135,7 +135,7 @@ def wait_back(cluster, steps: list[PowerStep], *, before: dict[str, str], timeou
     return [out[s.node] for s in steps]
 
 
-@dataclass
+@dataclass(repr=False)
 class PowerReport:
     """What stop all or reboot all did: each node's step in the order they ran, and what each node is now."""
 
@@ -186,7 +186,7 @@ class PowerReport:
                          f"now {self._now(s)}" + (f"  ({s.message[:120]})" if s.message and s.status != "ok" else ""))
         return "\n".join(lines)
 
-    __str__ = text
+    __str__ = __repr__ = text
 
     def _repr_html_(self) -> str:
         if not self.confirmed:
