@@ -24,6 +24,7 @@ import concurrent.futures
 import html
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -46,6 +47,10 @@ DEFAULT_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 #: Seconds the engines get to leave on their own (a shutdown request) before their processes are signalled.
 SHUTDOWN_WAIT = 5.0
+#: Exit codes of engines, mpiexec and the controller that :meth:`Engines.stop` ended itself (asked to exit, or
+#: SIGTERM): their launchers' "Output for …" / "stopped …" warnings say nothing went wrong, so stop keeps them quiet.
+STOP_EXITS = frozenset({"None", "0", "1", "15", "-15", "143"})
+_EXIT_CODE = re.compile(r"'exit_code': (-?\d+|None)")
 
 
 class ComputeError(ClusterkitError):
@@ -280,7 +285,20 @@ class Engines:
 
     # ------------------------------------------------------------ stop
     def stop(self, *, timeout: float = STOP_TIMEOUT) -> None:
-        """End every engine and the controller; nothing of them is left running afterwards."""
+        """End every engine and the controller; nothing of them is left running afterwards.
+
+        ipyparallel's launchers log each process's output and exit code as it
+        stops; exits that this stop caused are kept quiet, and a process that
+        ended otherwise (killed, crashed) is still logged with its output.
+        """
+        quiet = _StopChatter(self._ipp.log) if self._ipp is not None else None
+        try:
+            self._stop(timeout)
+        finally:
+            if quiet is not None:
+                quiet.release()
+
+    def _stop(self, timeout: float) -> None:
         client, self.client = self.client, None
         if client is not None:
             try:  # ask the engines to exit first: MPI engines can then finalize together, at once
@@ -353,3 +371,38 @@ def _group_alive(pgid: int) -> bool:
 
 
 __all__ = ["Engines", "ComputeError", "DEFAULT_TIMEOUT"]
+
+
+class _StopChatter(logging.Filter):
+    """Holds back what ipyparallel logs while engines stop; :meth:`release` logs only the real failures.
+
+    A launcher logs a process's output ("Output for …") just before the line with
+    its exit code ("engine set stopped …: {… 'exit_code': N}"); a record with an
+    exit code outside :data:`STOP_EXITS` is a real failure and is logged with the
+    output records held before it.
+    """
+
+    def __init__(self, log: logging.Logger):
+        super().__init__()
+        self.log, self.held = log, []
+        log.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        self.held.append(record)
+        return False
+
+    def release(self) -> None:
+        self.log.removeFilter(self)
+        output: list[logging.LogRecord] = []
+        for record in self.held:
+            codes = _EXIT_CODE.findall(record.getMessage())
+            if not codes:
+                output.append(record)
+                continue
+            if any(code not in STOP_EXITS for code in codes):
+                for r in output + [record]:
+                    self.log.handle(r)
+            output = []
+        self.held = []

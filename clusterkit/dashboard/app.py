@@ -18,7 +18,7 @@ from ..errors import ClusterkitError
 from ..leds import PATTERNS
 from .components import CpuBars, CpuSeries, LedRows, Sensors
 from .feed import AgentFeed, NodeState, agent_command
-from .power import LABELS, PowerStep, power_in_order, steps_html
+from .power import LABELS, PowerReport, PowerStep, power_all
 
 #: Seconds between agent samples.
 DEFAULT_INTERVAL = 0.5
@@ -80,6 +80,8 @@ class Dashboard(widgets.VBox):
         load_bokehjs()
         self.updates = 0
         self.power_log: list[PowerStep] = []
+        #: What the last confirmed reboot or shutdown did (a table that stays readable after :meth:`close`).
+        self.power_report: PowerReport | None = None
         self._pending: str | None = None
         self._bars_at = 0.0
         self._wake = threading.Event()
@@ -211,16 +213,16 @@ class Dashboard(widgets.VBox):
         self.power_result = widgets.HTML()
         return widgets.VBox([widgets.HBox(list(self.power_buttons.values())), self.confirm_box, self.power_result])
 
-    def request(self, action: str) -> None:
-        """The first press of reboot/shut down: nothing happens yet, a confirmation is asked."""
+    def request(self, action: str) -> "PowerQuestion":
+        """The first press of reboot/shut down: nothing happens yet, a confirmation is asked (and returned)."""
         if action not in LABELS:
             raise ClusterkitError(f"is poweroff or reboot, not {action!r}", field="action")
         self._pending = action
-        workers = ", ".join(w.name for w in self.cluster.workers)
-        self.confirm_text.value = (f"<b>{LABELS[action]} all {len(self.names)} nodes?</b> Workers first "
-                                   f"({html.escape(workers)}), then the primary "
-                                   f"{html.escape(self.cluster.inventory.primary)}. ")
+        question = PowerQuestion(action, nodes=len(self.names), workers=[w.name for w in self.cluster.workers],
+                                 primary=self.cluster.inventory.primary)
+        self.confirm_text.value = question.html_line()
         self.confirm_box.layout.display = "flex"
+        return question
 
     def cancel(self) -> None:
         self._pending = None
@@ -228,17 +230,28 @@ class Dashboard(widgets.VBox):
         self.confirm_text.value = ""
 
     def confirm(self, *, wait: bool = False) -> threading.Thread | None:
-        """The second press: run the pending action (in a thread, so the page stays live); None if nothing pends."""
+        """The second press: run the pending action (in a thread, so the page stays live); None if nothing pends.
+
+        The table under the buttons grows as each node goes; :attr:`power_report` has the whole outcome.
+        """
         action, self._pending = self._pending, None
         self.confirm_box.layout.display = "none"
         if action is None:
             return None
-        self.power_result.value = f"{LABELS[action]}: workers first, then the primary…"
+        head = f"<b>{LABELS[action]}</b>: workers first, then the primary…"
+        self.power_result.value = head
+        done: list[str] = []
+
+        def progress(step: PowerStep) -> None:
+            what = step.now + (f" after {step.after:.1f} s" if step.after is not None else "")
+            done.append(f"{html.escape(step.node)} ({step.role}): {html.escape(step.status)}, {html.escape(what)}")
+            self.power_result.value = head + "<br>" + "<br>".join(done)
 
         def work() -> None:
             try:
-                self.power_log = power_in_order(self.cluster, action)
-                self.power_result.value = steps_html(action, self.power_log)
+                report = power_all(self.cluster, action, on_step=progress, on_back=progress)
+                self.power_report, self.power_log = report, report.steps
+                self.power_result.value = report._repr_html_()
             except Exception as e:  # shown on the page, never lost in a thread
                 self.power_result.value = f"<b>{LABELS[action]} failed:</b> {html.escape(str(e))}"
 
@@ -275,3 +288,25 @@ class Dashboard(widgets.VBox):
     def __repr__(self) -> str:
         up = sum(1 for s in self.states().values() if s.alive)
         return f"<Dashboard {self.cluster.name}: {up}/{len(self.names)} agents up, {self.updates} updates>"
+
+
+class PowerQuestion:
+    """The question a first press of reboot/shut down asks (it stays readable in a notebook after the dashboard closes)."""
+
+    def __init__(self, action: str, *, nodes: int, workers: list[str], primary: str):
+        self.action, self.nodes, self.workers, self.primary = action, nodes, workers, primary
+
+    def text(self) -> str:
+        return (f"{LABELS[self.action]} all {self.nodes} nodes? Workers first ({', '.join(self.workers) or 'none'}), "
+                f"then the primary {self.primary}. Nothing happens until it is confirmed "
+                "(the dashboard's 'Yes, do it', or dash.confirm()).")
+
+    def html_line(self) -> str:
+        return (f"<b>{LABELS[self.action]} all {self.nodes} nodes?</b> Workers first "
+                f"({html.escape(', '.join(self.workers) or 'none')}), then the primary {html.escape(self.primary)}. ")
+
+    __repr__ = text
+
+    def _repr_html_(self) -> str:
+        return (f"<div>{self.html_line()}<i>Nothing happens until it is confirmed (the dashboard's "
+                "<b>Yes, do it</b>, or <code>dash.confirm()</code>).</i></div>")

@@ -19,6 +19,7 @@ import html
 import json
 import os
 import subprocess
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,8 @@ class Lab:
         self.router: procs.Proc | None = procs.Proc.from_dict(data.get("router"))
         self.boards: dict[str, Board] = {d["name"]: Board.from_dict(d) for d in data["nodes"]}
         self.names = net.LabNames(self.name)
+        #: The nodes that the last :func:`up` powered on (all of them for a new lab; none when nothing changed).
+        self.powered_on: list[str] = []
 
     # ------------------------------------------------------------ files
     @property
@@ -149,6 +152,18 @@ class Lab:
         sup = node.start(ns=self.names.node_ns(name), node_dir=self.node_dir(name), bin_dir=self.dir / "bin")
         self.boards[name] = Board(**{**board.__dict__, "supervisor": sup})
         self._save()
+
+    def wait_booted(self, names: list[str], *, timeout: float) -> None:
+        """Wait until the nodes' sshd answers (else raise, naming them), then, within what is left of
+        ``timeout``, until each boot has made its NFS mounts or given up (said in its console log)."""
+        deadline = time.monotonic() + timeout
+        boards = [self.boards[n] for n in names]
+        wait_for_sshd({b.name: b.host for b in boards}, timeout=timeout,
+                      logs={b.name: self.node_dir(b.name) / "console.log" for b in boards},
+                      running={b.name: (lambda sup=b.supervisor: procs.alive(sup)) for b in boards})
+        while time.monotonic() < deadline and not all(
+                (self.node_dir(b.name) / node.MOUNTS_DONE).exists() or not procs.alive(b.supervisor) for b in boards):
+            time.sleep(0.1)
 
     def stop_node(self, name: str) -> None:
         """Pull a node's plug from outside (a poweroff inside the node does the same)."""
@@ -239,7 +254,9 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
     """Bring lab ``name`` up with ``n`` nodes (default 4) and return it; needs root.
 
     When the lab already runs, nodes that were powered off are started again
-    and the lab is returned as it is. ``network``: the cluster network (default
+    (the lab's ``powered_on`` names them) and the lab is returned as it is.
+    A node's boot starts what is enabled on it and makes its fstab's mounts
+    (:mod:`.node`, :mod:`.bootmounts`); ``up`` waits for that too, within ``timeout``. ``network``: the cluster network (default
     10.0.0.0/24, or the next free 10.0.k.0/24 when another lab has it).
     """
     why = check.reason()
@@ -254,18 +271,18 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
             if n is not None and n != len(existing.boards):
                 raise ClusterkitError(f"lab {name} is already up with {len(existing.boards)} nodes; "
                                       f"`clusterkit lab down --name {name}` first", field="n")
-            off = [b for b in existing.boards.values() if not procs.alive(b.supervisor)]
-            for b in off:
-                existing.start_node(b.name)
+            off = [b.name for b in existing.boards.values() if not procs.alive(b.supervisor)]
+            for name_ in off:
+                existing.start_node(name_)
+            existing.powered_on = off
             if off:
-                wait_for_sshd({b.name: b.host for b in off}, timeout=timeout)
+                existing.wait_booted(off, timeout=timeout)
             return existing
         _teardown(name, lab=existing)   # leftovers of a lab that died
         lab = _create(name=name, count=n or DEFAULT_COUNT, network=network, image=image)
+    lab.powered_on = list(lab.boards)
     try:
-        wait_for_sshd({b.name: b.host for b in lab.boards.values()}, timeout=timeout,
-                      logs={b.name: lab.node_dir(b.name) / "console.log" for b in lab.boards.values()},
-                      running={b.name: (lambda sup=b.supervisor: procs.alive(sup)) for b in lab.boards.values()})
+        lab.wait_booted(lab.powered_on, timeout=timeout)
     except ClusterkitError:
         lab.down()
         raise

@@ -31,10 +31,18 @@ def cmd_up(args) -> int:
     before = find(args.name)
     was_running = before is not None and before.running
     lab = up(n=args.n, name=args.name, network=args.network)
-    print(f"lab {lab.name} was already up" if was_running else
-          f"lab {lab.name} is up: {len(lab.boards)} nodes {lab.inventory().nodeset}")
+    print(up_message(lab, was_running=was_running))
     print(_table(lab))
     return 0
+
+
+def up_message(lab: Lab, *, was_running: bool) -> str:
+    """What ``lab up`` did: made the lab, powered some nodes on, or nothing."""
+    if not was_running:
+        return f"lab {lab.name} is up: {len(lab.boards)} nodes {lab.inventory().nodeset}"
+    if lab.powered_on:
+        return f"lab {lab.name}: powered on {', '.join(lab.powered_on)} (they were off)"
+    return f"lab {lab.name} was already up"
 
 
 def cmd_status(args) -> int:

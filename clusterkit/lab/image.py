@@ -39,6 +39,9 @@ class FreshImage:
     ssh_keys: bool = False             #: no user keys anywhere; password logins only
     time_service: bool = False         #: no chronyd or timesyncd running
     wired_address: bool = False        #: eth0 has no address until notebook 02 gives one
+    #: The units the image enables at boot, each with its aliases (``systemctl enable`` adds more; the node's
+    #: boot starts them). No time service or NFS server: the notebooks add those.
+    enabled: tuple[tuple[str, tuple[str, ...]], ...] = (("ssh.service", ("sshd.service",)),)
 
     def uid_of(self, index: int, count: int) -> int:
         """pi's UID on node number ``index`` of a lab of ``count`` nodes."""

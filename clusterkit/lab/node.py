@@ -24,6 +24,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +32,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import procs
+from .bootmounts import DONE as MOUNTS_DONE
 from .image import FRESH, SSHD_CONFIG, FreshImage, account_files
 
 #: Host directories a node sees through an overlay of its own (the boot script mounts the same list).
 OVERLAID = ("etc", "var", "opt", "srv", "mnt", "media")
+
+#: Where ``systemctl enable`` records a unit that the boot starts (the boot script reads it).
+WANTS = "/etc/systemd/system/multi-user.target.wants"
 
 #: Exit codes of a node's PID 1 that the supervisor understands.
 EXIT_POWEROFF, EXIT_REBOOT = 100, 101
@@ -44,11 +49,15 @@ SUPERVISE = """\
 # Runs one lab node; boots it again after a reboot inside it, ends after a poweroff.
 S="$1"; L="$2"
 while :; do
+    # Beside each boot, from the host: the worker's NFS mount from its fstab line (bootmounts.py).
+    "$L/python" "$L/bootmounts.py" "$S" "$$" &
+    mounts=$!
     # No process of the node may set the host's clock or load kernel modules.
     setpriv --bounding-set -sys_time,-sys_module,-sys_rawio,-wake_alarm -- \\
     unshare --mount --uts --ipc --pid --fork --kill-child --mount-proc --propagation private \\
         /bin/sh "$L/boot.sh" "$S" "$L"
     rc=$?
+    kill "$mounts" 2>/dev/null; wait "$mounts" 2>/dev/null
     echo "$rc" > "$S/last-exit"
     # 101: a reboot asked through the lab's power commands; 129: reboot(2) in a PID namespace (SIGHUP).
     [ "$rc" -eq 101 ] || [ "$rc" -eq 129 ] || exit "$rc"
@@ -98,8 +107,32 @@ ip link set lo up
 ip link set eth0 up
 ip link set wlan0 up
 dhclient -4 -nw -pf /run/dhclient.wlan0.pid -lf /var/lib/dhcp/dhclient.wlan0.leases wlan0 >/dev/null 2>&1
-/usr/sbin/sshd
 set +e
+# The bind lines of /etc/fstab (the lab's NFS server keeps its folder in /home), as a board mounts its fstab.
+# A worker's nfs line is mounted from the host once its server is up (bootmounts.py).
+[ -f /etc/fstab ] && while read -r src dst type opts rest; do
+    case "$src" in ""|\\#*) continue ;; esac
+    case ",$opts," in
+        *,bind,*) mount --bind "$src" "$dst" || echo "boot: could not bind $src at $dst (/etc/fstab)" ;;
+    esac
+done < /etc/fstab
+# What `systemctl enable` enabled (its links in multi-user.target.wants), started as systemd would.
+# The same commands as the setup steps' in the lab (notebooks 04 and 05): chronyd never sets the clock (-x).
+wants=/etc/systemd/system/multi-user.target.wants
+enabled() { [ -L "$wants/$1.service" ] || [ -e "$wants/$1.service" ]; }
+if enabled ssh; then
+    /usr/sbin/sshd || echo "boot: sshd did not start"
+fi
+if enabled chrony; then
+    install -d -m 755 /run/chrony /var/lib/chrony
+    chronyd -x -f /etc/chrony/chrony.conf || echo "boot: chronyd did not start"
+fi
+if enabled nfs-ganesha; then
+    mkdir -p /var/lib/nfs/ganesha /var/log/ganesha /run/ganesha
+    ganesha.nfsd -f /etc/ganesha/ganesha.conf -L /var/log/ganesha/ganesha.log -p /run/ganesha.pid \\
+        || echo "boot: nfs-ganesha did not start"
+fi
+: > /run/clusterkit/booted
 trap 'exit 100' USR1
 trap 'exit 101' USR2
 while :; do sleep 86400 & wait $!; done
@@ -147,13 +180,18 @@ exit 0
 
 
 def write_scripts(bin_dir: Path) -> None:
-    """The lab's scripts (shared by its nodes, read-only to them)."""
+    """The lab's scripts (shared by its nodes, read-only to them; hidden from them under the host's /run)."""
     bin_dir.mkdir(mode=0o755, exist_ok=True)
+    here = Path(__file__).parent
     for name, text, mode in (("supervise.sh", SUPERVISE, 0o644), ("boot.sh", BOOT, 0o644),
-                             ("power", POWER, 0o755)):
+                             ("power", POWER, 0o755), ("bootmounts.py", (here / "bootmounts.py").read_text(), 0o644),
+                             ("bindns.py", (here / "bindns.py").read_text(), 0o644)):
         path = bin_dir / name
         path.write_text(text)
         path.chmod(mode)
+    python = bin_dir / "python"
+    python.unlink(missing_ok=True)
+    python.symlink_to(sys.executable)
 
 
 @dataclass(frozen=True)
@@ -227,6 +265,17 @@ def prepare(node_dir: Path, *, uid: int, hash_: str, key: HostKey, image: FreshI
     for host_file in Path("/etc/ssh").glob("ssh_host_*"):
         _whiteout(ssh / host_file.name)   # the host's own keys never show inside a node
     _write(ssh / "sshd_config", SSHD_CONFIG)
+    # What the image enables at boot, and nothing of the host's (its chrony, NFS server, …, their aliases):
+    # the node's /etc/systemd/system is an opaque directory holding only the image's links.
+    system = etc / "systemd/system"
+    system.mkdir(parents=True, exist_ok=True)
+    os.setxattr(system, "trusted.overlay.opaque", b"y")
+    wants = etc / WANTS.removeprefix("/etc/")
+    wants.mkdir(exist_ok=True)
+    for unit, aliases in image.enabled:
+        (wants / unit).symlink_to(f"/lib/systemd/system/{unit}")
+        for alias in aliases:
+            (system / alias).symlink_to(f"/lib/systemd/system/{unit}")
     (ssh / "sshd_config.d").mkdir(exist_ok=True)
     for drop_in in Path("/etc/ssh/sshd_config.d").glob("*"):
         _whiteout(ssh / "sshd_config.d" / drop_in.name)
@@ -248,6 +297,7 @@ def _gid(group: str) -> int:
 def start(*, ns: str, node_dir: Path, bin_dir: Path) -> procs.Proc:
     """Boot the node; returns its supervisor (the leader of the node's process group)."""
     (node_dir / "last-exit").unlink(missing_ok=True)
+    (node_dir / MOUNTS_DONE).unlink(missing_ok=True)
     with open(node_dir / "console.log", "ab") as log:
         return procs.spawn(["ip", "netns", "exec", ns, "/bin/sh", str(bin_dir / "supervise.sh"),
                             str(node_dir), str(bin_dir)], log=log)

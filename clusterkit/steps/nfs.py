@@ -131,6 +131,7 @@ class Nfs(Step):
             state["exports"] = reader.text(EXPORTS)
             if self.lab:
                 state["ganesha"] = reader.text(GANESHA_CONF)
+                state["fstab"] = reader.text(FSTAB)
         else:
             state["fstab"] = reader.text(FSTAB)
         state["runtime"] = self._runtime(node) if node.privileged else None
@@ -141,7 +142,8 @@ class Nfs(Step):
             if self.lab:
                 script = (f"test -d {_q(self.export)} && echo dir; "
                           f"findmnt -n --mountpoint {_q(self.export)} >/dev/null && echo backed; "
-                          f"p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo serving")
+                          f"p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo serving; "
+                          "systemctl is-enabled --quiet nfs-ganesha 2>/dev/null && echo enabled")
             else:
                 script = (f"test -d {_q(self.export)} && echo dir; command -v exportfs >/dev/null && echo installed; "
                           "systemctl is-active --quiet nfs-server && echo serving; "
@@ -213,6 +215,14 @@ class Nfs(Step):
             if conf_changed:
                 plan.actions.append(FileChange(GANESHA_CONF, _b(s["ganesha"]), conf.encode(), mode=0o644,
                                                why="nfs-ganesha's export: the same folder, clients and squashing"))
+            old_fstab = s["fstab"] or ""
+            fstab = fstab_text(old_fstab, line=f"{LAB_BACKING}{self.export} {self.export} none bind,nofail 0 0",
+                               mount=self.export, node=node.name)
+            if fstab != old_fstab:
+                plan.actions.append(FileChange(FSTAB, _b(s["fstab"]), fstab.encode(), mode=0o644,
+                                               why="lab: the folder is bound from the /home layer at every boot"))
+            if not local and "enabled" not in flags:
+                plan.actions.append(Command("systemctl enable nfs-ganesha", "the NFS server, at boot too"))
             if conf_changed or changed or "serving" not in flags:
                 plan.actions.append(Command(_ganesha_start(), "(re)start nfs-ganesha and wait until it listens"))
             return plan

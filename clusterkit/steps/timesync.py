@@ -94,7 +94,8 @@ class TimeSync(Step):
         if node.privileged:
             script = ("command -v chronyd >/dev/null && echo installed; "
                       "p=$(cat /run/chrony/chronyd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo running; "
-                      "systemctl is-active --quiet systemd-timesyncd 2>/dev/null && echo timesyncd")
+                      "systemctl is-active --quiet systemd-timesyncd 2>/dev/null && echo timesyncd; "
+                      "systemctl is-enabled --quiet chrony 2>/dev/null && echo enabled")
             r = node.sudo(script, timeout=30)
             state["runtime"] = set(r.stdout.split())
         return state
@@ -130,6 +131,8 @@ class TimeSync(Step):
             plan.actions.append(FileChange(CONF, None if s["conf"] is None else s["conf"].encode(), new.encode(),
                                            mode=0o644, why=why, phase=phase))
         if self.lab:
+            if "enabled" not in rt:  # on a board, installing chrony enables it
+                plan.actions.append(Command("systemctl enable chrony", "started at every boot", phase=phase))
             if changed or "running" not in rt:
                 plan.actions.append(Command(LAB_START, "chronyd with -x: the lab's clock is the host's", phase=phase))
         elif local:

@@ -17,9 +17,6 @@ from clusterkit.lab.image import FRESH
 from clusterkit.lab.wait import sshd_answers
 from labtools import ssh
 from marks import LAB
-from labnames import lab_name
-
-TLS = lab_name("tls")  #: the lab these tests run on
 
 pytestmark = LAB
 
@@ -62,14 +59,14 @@ def test_fresh_image_has_no_keys_no_time_service_and_sudo_asks(lab, askpass_path
 
 
 def test_sudo_with_the_password_is_root(lab, askpass_path):
-    r = ssh(lab, TLS + "0", "id -u", askpass_path=askpass_path, sudo=True)
+    r = ssh(lab, f"{lab.name}0", "id -u", askpass_path=askpass_path, sudo=True)
     assert r.returncode == 0 and r.stdout.strip() == "0"
 
 
 def test_poweroff_needs_root(lab, askpass_path):
-    r = ssh(lab, TLS + "1", "/usr/sbin/poweroff", askpass_path=askpass_path)
+    r = ssh(lab, f"{lab.name}1", "/usr/sbin/poweroff", askpass_path=askpass_path)
     assert r.returncode != 0
-    assert lab.pid(TLS + "1") is not None
+    assert lab.pid(f"{lab.name}1") is not None
 
 
 def test_inventory_is_for_every_user_and_never_shows_the_password(lab):

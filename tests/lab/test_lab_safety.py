@@ -136,27 +136,28 @@ def test_commands_that_change_users_hostnames_and_files_stay_in_the_node(cycle):
 
 def test_poweroff_in_a_node_stops_that_node_only(cycle):
     lab, ap = cycle["lab"], cycle["askpass"]
-    ssh(lab, NAME + "3", "poweroff", askpass_path=ap, sudo=True)
-    assert wait_until(lambda: node_state(lab, NAME + "3") == "off", timeout=30)
-    assert [node_state(lab, n) for n in (NAME + "0", NAME + "1", NAME + "2")] == ["running"] * 3
+    ssh(lab, f"{NAME}3", "poweroff", askpass_path=ap, sudo=True)
+    assert wait_until(lambda: node_state(lab, f"{NAME}3") == "off", timeout=30)
+    assert [node_state(lab, n) for n in (f"{NAME}0", f"{NAME}1", f"{NAME}2")] == ["running"] * 3
     assert socket.gethostname() == cycle["before"].hostname
 
 
 def test_reboot_in_a_node_brings_it_back_with_its_files(cycle):
     lab, ap = cycle["lab"], cycle["askpass"]
-    first = lab.pid(NAME + "2")
-    ssh(lab, NAME + "2", "touch /tmp/gone-after-reboot; systemctl reboot", askpass_path=ap, sudo=True)
-    assert wait_until(lambda: lab.pid(NAME + "2") not in (None, first) and sshd_answers(lab.boards[NAME + "2"].host),
+    first = lab.pid(f"{NAME}2")
+    ssh(lab, f"{NAME}2", "touch /tmp/gone-after-reboot; systemctl reboot", askpass_path=ap, sudo=True)
+    assert wait_until(lambda: lab.pid(f"{NAME}2") not in (None, first) and sshd_answers(lab.boards[f"{NAME}2"].host),
                       timeout=30)
-    r = ssh(lab, NAME + "2", "hostname; getent passwd alice >/dev/null && echo alice; ls /tmp", askpass_path=ap)
+    r = ssh(lab, f"{NAME}2", "hostname; getent passwd alice >/dev/null && echo alice; ls /tmp", askpass_path=ap)
     assert r.stdout.split() == ["changed", "alice"]     # /etc kept like an SD card, /tmp fresh
-    assert [node_state(lab, n) for n in (NAME + "0", NAME + "1", NAME + "2")] == ["running"] * 3
-    assert node_state(lab, NAME + "3") == "off"
+    assert [node_state(lab, n) for n in (f"{NAME}0", f"{NAME}1", f"{NAME}2")] == ["running"] * 3
+    assert node_state(lab, f"{NAME}3") == "off"
 
 
 def test_up_powers_an_off_node_on_again(cycle):
     lab = clusterkit.lab.up(name=NAME)
     assert [s.state for s in lab.status()] == ["running"] * 4
+    assert lab.powered_on == [f"{NAME}3"]
     cycle["lab"] = lab
 
 
@@ -173,7 +174,7 @@ def test_a_second_up_right_after_works(cycle):
     lab = clusterkit.lab.up(n=2, name=NAME)
     try:
         assert [s.state for s in lab.status()] == ["running"] * 2
-        r = ssh(lab, NAME + "0", "hostname", askpass_path=askpass(lab, Path(cycle["askpass"]).parent))
+        r = ssh(lab, f"{NAME}0", "hostname", askpass_path=askpass(lab, Path(cycle["askpass"]).parent))
         assert r.stdout.strip() == "raspberrypi"          # a fresh image again
     finally:
         lab.down()

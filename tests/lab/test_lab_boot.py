@@ -1,0 +1,149 @@
+"""A lab node's boot brings back what a board's boot would, and the power operations say what happened.
+
+The lab is set up as notebooks 01-05 do it (one user and UID, cluster addresses, the NFS share, chrony),
+through the SSH backend. Then: a node's own reboot, reboot all, the dashboard's shutdown and `lab up`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import clusterkit.lab
+from clusterkit import ops
+from clusterkit.dashboard import Dashboard
+from clusterkit.steps import Nfs, TimeSync
+from labnames import lab_name
+from marks import LAB
+
+pytestmark = LAB
+NAME = lab_name("tbt")
+P, W1, W2 = (f"{NAME}{i}" for i in range(3))
+
+
+def wait_until(check, timeout: float = 60.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("state")))
+        if clusterkit.lab.find(NAME):
+            clusterkit.lab.down(name=NAME)
+        running = clusterkit.lab.up(n=3, name=NAME)
+        try:
+            running.prepare(keys=False)      # notebooks 01-02
+            with running.connect() as c:
+                for step in (Nfs(c), TimeSync(c)):   # notebooks 04 and 05
+                    result = step.apply(progress=False)
+                    assert result.ok, result.text()
+            running.exec(P, "echo from-the-primary > /srv/shared/mark.txt")
+            yield running
+        finally:
+            clusterkit.lab.down(name=NAME)
+
+
+def services(lab, name: str) -> dict[str, bool]:
+    """What runs on the node: chronyd, nfs-ganesha (listening), the worker's share showing the primary's file."""
+    script = ("pgrep -x chronyd >/dev/null && echo chronyd; "
+              "pgrep -x ganesha.nfsd >/dev/null && ss -Hltn 'sport = :2049' | grep -q 2049 && echo ganesha; "
+              "grep -qx from-the-primary /srv/shared/mark.txt 2>/dev/null && echo share")
+    try:
+        words = lab.exec(name, script).stdout.split()
+    except clusterkit.ClusterkitError:   # the node is off
+        words = []
+    return {w: w in words for w in ("chronyd", "ganesha", "share")}
+
+
+def all_back(lab) -> bool:
+    return (services(lab, P) == {"chronyd": True, "ganesha": True, "share": True}
+            and all(services(lab, w) == {"chronyd": True, "ganesha": False, "share": True} for w in (W1, W2)))
+
+
+def test_the_steps_enable_what_they_start_as_on_a_board(lab):
+    for name in lab.boards:
+        r = lab.exec(name, "systemctl is-enabled chrony; systemctl is-enabled nfs-ganesha")
+        assert r.stdout.split() == ["enabled", "enabled" if name == P else "disabled"], (name, r.stdout)
+    assert "/home/.clusterkit-export/srv/shared /srv/shared none bind" in lab.exec(P, "cat /etc/fstab").stdout
+    assert all_back(lab)
+
+
+def test_a_node_enables_only_the_images_units_and_the_steps(lab):
+    # None of the host's enabled services (its chrony, NFS server, database, …) shows through a node's /etc.
+    wants = clusterkit.lab.node.WANTS
+    assert lab.exec(W2, f"ls {wants}").stdout.split() == ["chrony.service", "ssh.service"]
+    assert lab.exec(P, f"ls {wants}").stdout.split() == ["chrony.service", "nfs-ganesha.service", "ssh.service"]
+
+
+def test_a_nodes_own_reboot_brings_back_its_services_and_share(lab):
+    for name in (P, W1):        # the primary first: its workers keep the share they had
+        first = lab.pid(name)
+        lab.exec(name, "reboot")
+        assert wait_until(lambda: lab.pid(name) not in (None, first))
+    assert wait_until(lambda: all_back(lab)), {n: services(lab, n) for n in lab.boards}
+    assert "mounted " in (lab.node_dir(W1) / "console.log").read_text()
+
+
+def test_reboot_all_says_every_node_is_back(lab):
+    with lab.connect() as c:
+        report = ops.reboot_all(c, confirm=True, progress=False, timeout=120)
+    assert [s.node for s in report.steps] == [W1, W2, P]
+    assert [s.now for s in report.steps] == ["back up"] * 3, report.text()
+    assert "3 of 3 nodes are back up" in report.text() and "not back" not in report.text()
+    assert all(t is not None for t in report.back.values())
+    assert wait_until(lambda: all_back(lab)), {n: services(lab, n) for n in lab.boards}
+
+
+def test_the_dashboards_shutdown_reports_every_node_down_workers_first(lab):
+    with lab.connect() as c:
+        dash = Dashboard(c, interval=0.5)
+        try:
+            question = dash.request("poweroff")
+            assert f"Workers first ({W1}, {W2}), then the primary {P}" in repr(question)
+            dash.confirm(wait=True)
+            report = dash.power_report
+        finally:
+            dash.close()
+    assert [(s.node, s.role) for s in report.steps] == [(W1, "worker"), (W2, "worker"), (P, "primary")]
+    assert [s.now for s in report.steps] == ["down"] * 3, report.text()
+    assert "3 of 3 nodes went down" in report.text() and "still up" not in report._repr_html_()
+    # The workers were seen down before the primary was asked.
+    assert max(s.finished + s.after for s in report.steps[:2]) <= report.steps[2].started
+    assert [s.state for s in lab.status()] == ["off"] * 3
+
+
+def test_lab_up_powers_them_on_says_which_and_they_boot_as_enabled(lab):
+    env = dict(os.environ)
+    up = subprocess.run([sys.executable, "-m", "clusterkit.cli", "lab", "up", "--name", NAME],
+                        capture_output=True, text=True, env=env, timeout=180)
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.splitlines()[0] == f"lab {NAME}: powered on {P}, {W1}, {W2} (they were off)"
+    again = clusterkit.lab.find(NAME)
+    assert all_back(again), {n: services(again, n) for n in again.boards}   # `lab up` waited for the boot
+    second = subprocess.run([sys.executable, "-m", "clusterkit.cli", "lab", "up", "--name", NAME],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert second.stdout.splitlines()[0] == f"lab {NAME} was already up"
+
+
+def test_a_worker_waits_for_its_server_and_says_so_in_its_console(lab):
+    lab = clusterkit.lab.find(NAME)
+    log = lab.node_dir(W1) / "console.log"
+    seen = len(log.read_text())
+    lab.exec(P, "systemctl disable nfs-ganesha")
+    try:
+        lab.exec(P, "reboot")
+        lab.exec(W1, "reboot")
+        assert wait_until(lambda: f"waiting for the NFS server {P}" in log.read_text()[seen:], timeout=30)
+        assert services(lab, W1) == {"chronyd": True, "ganesha": False, "share": False}
+    finally:
+        lab.exec(P, "systemctl enable nfs-ganesha")
