@@ -13,6 +13,8 @@ import re
 import time
 from dataclasses import dataclass
 
+from .results import html_block
+
 TRACKING = "chronyc -n tracking; echo '--- sources'; chronyc -n sources"
 
 
@@ -104,22 +106,25 @@ class Skew:
         head = "".join(f"<th>{h}</th>" for h in ("node", "offset", "stratum", "reference", "leap", "sources"))
         body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in self.rows())
         note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
-        return f"<div><b>Clock offsets (chronyc)</b>{note}<table><tr>{head}</tr>{body}</table></div>"
+        return html_block(f"<b>Clock offsets (chronyc)</b>{note}<table><tr>{head}</tr>{body}</table>")
 
     def chart(self):
         """A small bar chart of the offsets in milliseconds (bokeh); nodes not measured show no bar."""
-        from bokeh.models import ColumnDataSource
+        from bokeh.models import BasicTickFormatter, ColumnDataSource, Range1d, Span
         from bokeh.plotting import figure
         nodes = list(self.clocks)
         values = [(self.clocks[n].offset or 0.0) * 1e3 for n in nodes]
         labels = ["n/a" if self.clocks[n].offset is None else f"{v:+.3f}" for n, v in zip(nodes, values)]
         source = ColumnDataSource({"node": nodes, "ms": values, "label": labels}, name="skew")
-        fig = figure(x_range=nodes, height=220, width=420, title="clock offset per node (ms)",
-                     toolbar_location=None, tools="")
+        low, high = chart_range(values)
+        fig = figure(x_range=nodes, y_range=Range1d(low, high), height=220, width=420,
+                     title="clock offset per node (ms)", toolbar_location=None, tools="")
+        fig.add_layout(Span(location=0, dimension="width", line_color="gray", line_width=1))
         fig.vbar(x="node", top="ms", width=0.6, source=source)
         fig.text(x="node", y="ms", text="label", source=source, text_font_size="9pt", text_align="center",
                  y_offset=-4)
         fig.yaxis.axis_label = "ms (+ ahead)"
+        fig.yaxis.formatter = BasicTickFormatter(use_scientific=False)
         return fig
 
     def show(self) -> None:
@@ -136,6 +141,16 @@ class Skew:
         load_bokehjs()
         from bokeh.io import show
         show(self.chart())
+
+
+#: The chart's y axis spans at least ± this many milliseconds: a skew of microseconds is "none", not a full-height bar.
+MIN_HALF_RANGE_MS = 1.0
+
+
+def chart_range(values_ms: list[float]) -> tuple[float, float]:
+    """A y range around zero that holds every offset with room for its label, never narrower than ±1 ms."""
+    half = max([MIN_HALF_RANGE_MS] + [abs(v) * 1.25 for v in values_ms])
+    return -half, half
 
 
 def skew(cluster, *, nodes=None) -> Skew:

@@ -19,6 +19,13 @@ from .errors import ClusterError
 #: What happened on a node. Only "ok" counts as success.
 STATUSES = ("ok", "failed", "timeout", "unreachable", "refused", "error")
 _APART = ("timeout", "unreachable", "refused", "error")  # listed apart from command output
+#: Classes that tell MathJax (JupyterLab's and the classic notebook's) to leave an element alone.
+NO_MATH = "mathjax_ignore tex2jax_ignore"
+
+
+def html_block(inner: str) -> str:
+    """One output of clusterkit as HTML that no notebook typesets: ``$(hostname)`` or ``$p`` is shell, not LaTeX."""
+    return f'<div class="{NO_MATH}">{inner}</div>'
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,6 @@ class ClusterResult(Mapping):
         cmd = f" <code>{html.escape(self.command)}</code>" if self.command else ""
         times = [r.duration for r in self._results.values()]
         slowest = f", slowest {max(times):.2f} s" if times else ""
-        return (f"<div><b>{len(self.succeeded)}/{len(self)} nodes ok</b>{cmd}{slowest}"
-                "<table><thead><tr><th>nodes</th><th>status</th><th>exit</th><th>output</th></tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table></div>")
+        return html_block(f"<b>{len(self.succeeded)}/{len(self)} nodes ok</b>{cmd}{slowest}"
+                          "<table><thead><tr><th>nodes</th><th>status</th><th>exit</th><th>output</th></tr></thead>"
+                          f"<tbody>{''.join(rows)}</tbody></table>")

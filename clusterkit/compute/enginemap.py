@@ -9,9 +9,24 @@ from dataclasses import dataclass
 
 from ClusterShell.NodeSet import NodeSet
 
+from ..results import html_block
+
+
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+def machine_id() -> str:
+    """Which running kernel this is (Linux's boot id): equal on two nodes exactly when they share one machine,
+    as lab nodes (namespaces of one host) and local-backend nodes do; "" where it cannot be read."""
+    try:
+        with open(BOOT_ID) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
 
 def identity() -> dict:
-    """Who the engine calling this is: its node, host name, pid, cores and MPI rank.
+    """Who the engine calling this is: its node, host name, pid, cores, MPI rank and machine (:func:`machine_id`).
 
     Runs on the engines. The node is ``$CLUSTERKIT_NODE`` where clusterkit set it
     (local engines stand for a node they do not run on; SSH engines get it too, so
@@ -19,7 +34,8 @@ def identity() -> dict:
     """
     rank = os.environ.get("PMI_RANK") or os.environ.get("OMPI_COMM_WORLD_RANK")
     return {"node": os.environ.get("CLUSTERKIT_NODE") or socket.gethostname(), "host": socket.gethostname(),
-            "pid": os.getpid(), "cores": os.cpu_count() or 1, "rank": int(rank) if rank else None}
+            "pid": os.getpid(), "cores": os.cpu_count() or 1, "rank": int(rank) if rank else None,
+            "machine": machine_id()}
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,7 @@ class EngineInfo:
     cores: int
     host: str = ""
     rank: int | None = None
+    machine: str = ""  #: the kernel it runs on (:func:`machine_id`); "" when not known
 
 
 @dataclass(frozen=True)
@@ -45,7 +62,7 @@ class EngineMap:
     def from_answers(cls, answers: dict[int, dict], nodes: list[str]) -> "EngineMap":
         """Build the map from each engine's :func:`identity` answer, keyed by engine id."""
         infos = tuple(EngineInfo(id=eid, node=a["node"], pid=a["pid"], cores=a["cores"], host=a.get("host", ""),
-                                 rank=a.get("rank")) for eid, a in sorted(answers.items()))
+                                 rank=a.get("rank"), machine=a.get("machine", "")) for eid, a in sorted(answers.items()))
         extra = [i.node for i in infos if i.node not in nodes]
         return cls(engines=infos, nodes=tuple(nodes) + tuple(dict.fromkeys(extra)))
 
@@ -78,11 +95,45 @@ class EngineMap:
     def __len__(self) -> int:
         return len(self.engines)
 
+    @property
+    def machines(self) -> dict[str, list[str]]:
+        """Nodes grouped by the machine (running kernel) their engines run on; engines that could not tell are left out."""
+        out: dict[str, list[str]] = {}
+        for e in self.engines:
+            if e.machine and e.node not in out.setdefault(e.machine, []):
+                out[e.machine].append(e.node)
+        return out
+
+    @property
+    def shared_cores(self) -> int | None:
+        """The cores every engine really shares when all of them run on one machine (lab, local backend), else None."""
+        machines = self.machines
+        nodes = {e.node for e in self.engines}
+        if len(machines) == 1 and len(nodes) > 1 and len(next(iter(machines.values()))) == len(nodes):
+            return self.engines[0].cores
+        return None
+
+    @property
+    def note(self) -> str:
+        """One line for the reader when several nodes are one machine: their cores are not theirs alone."""
+        lines = []
+        here = machine_id()
+        for machine, nodes in self.machines.items():
+            if len(nodes) < 2:
+                continue
+            cores = next(e.cores for e in self.engines if e.machine == machine)
+            where = "this machine" if machine == here else "one machine"
+            lines.append(f"{NodeSet.fromlist(nodes)} run on {where} (one kernel): the {cores} cores shown are "
+                         f"shared by all {len(nodes)} nodes, not {cores} each, so more engines than {cores} "
+                         "only share them")
+        return "; ".join(lines)
+
     def text(self) -> str:
         rows = [("node", "engines", "cores")] + [
             (n, ",".join(map(str, ids)) or "-", "-" if c is None else str(c)) for n, ids, c in self.rows()]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+        table = "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+        return table + (f"\n{self.note}" if self.note else "")
 
     def __str__(self) -> str:
         return self.text()
@@ -94,5 +145,6 @@ class EngineMap:
         body = "".join(
             f"<tr><td><code>{html.escape(n)}</code></td><td>{html.escape(', '.join(map(str, ids)) or '—')}</td>"
             f"<td>{'—' if c is None else c}</td></tr>" for n, ids, c in self.rows())
-        return ("<table><thead><tr><th>node</th><th>engines</th><th>cores</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>")
+        note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
+        return html_block("<table><thead><tr><th>node</th><th>engines</th><th>cores</th></tr></thead>"
+                          f"<tbody>{body}</tbody></table>{note}")

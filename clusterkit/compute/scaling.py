@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ..results import html_block
+
 
 @dataclass(frozen=True)
 class Scaling:
@@ -36,7 +38,15 @@ class Scaling:
         lines = [f"{'engines':>7}  {'seconds':>8}  {'speedup':>7}  {'efficiency':>10}"]
         for k, s, sp, ef in zip(self.engines, self.seconds, self.speedup, self.efficiency):
             lines.append(f"{k:>7}  {s:>8.3f}  {sp:>7.2f}  {ef:>10.0%}")
-        return "\n".join(lines)
+        return "\n".join(lines + ([self.note] if self.note else []))
+
+    @property
+    def note(self) -> str:
+        """Why the speedup stops where it does, when the engines share fewer cores than there are engines."""
+        if not self.cores or self.cores >= max(self.engines):
+            return ""
+        return (f"the engines share {self.cores} cores (every node runs on the same machine), so the speedup "
+                f"cannot go much above {self.cores}: engines beyond that only take turns")
 
     def __str__(self) -> str:
         return self.text()
@@ -44,8 +54,9 @@ class Scaling:
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td>{k}</td><td>{s:.3f}</td><td>{sp:.2f}</td><td>{ef:.0%}</td></tr>"
                        for k, s, sp, ef in zip(self.engines, self.seconds, self.speedup, self.efficiency))
-        return (f"<div><b>{html.escape(self.label)}</b><table><thead><tr><th>engines</th><th>seconds</th>"
-                f"<th>speedup</th><th>efficiency</th></tr></thead><tbody>{rows}</tbody></table></div>")
+        note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
+        return html_block(f"<b>{html.escape(self.label)}</b>{note}<table><thead><tr><th>engines</th><th>seconds</th>"
+                          f"<th>speedup</th><th>efficiency</th></tr></thead><tbody>{rows}</tbody></table>")
 
     def figure(self):
         """The bokeh figure: measured speedup, the ideal line, and the cores the engines share."""
@@ -80,7 +91,13 @@ class Scaling:
 
 def measure_scaling(engines, work: Callable, *, counts: list[int] | None = None, repeat: int = 3,
                     label: str = "job", cores: int | None = None) -> Scaling:
-    """Time ``work(view)`` on views of 1, 2, … engines (one per node first); medians of ``repeat`` runs."""
+    """Time ``work(view)`` on views of 1, 2, … engines (one per node first); medians of ``repeat`` runs.
+
+    ``cores``: the cores the engines really share; by default the engine map's
+    (:attr:`EngineMap.shared_cores`: set when every node is one machine, as in the lab).
+    """
+    if cores is None and getattr(engines, "map", None) is not None:
+        cores = engines.map.shared_cores
     ids = engines.ids(spread=True)
     counts = counts or list(range(1, len(ids) + 1))
     if not counts or max(counts) > len(ids) or min(counts) < 1:

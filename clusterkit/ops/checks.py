@@ -14,6 +14,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from ..results import html_block
+
 NA = "n/a"
 
 FACTS = r"""
@@ -21,11 +23,16 @@ echo "disk $(df -P / | awk 'NR==2 {print $5, $4}')"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "uptime $(cut -d' ' -f1 /proc/uptime)"
 for n in $NAMES; do if getent hosts "$n" >/dev/null; then echo "dns $n ok"; else echo "dns $n FAIL"; fi; done
-if command -v chronyc >/dev/null && chronyc -n tracking >/tmp/.ck-tracking.$$ 2>/dev/null; then
-  sed -n 's/^System time *: \([0-9.]*\) seconds \(fast\|slow\).*/offset \1 \2/p' /tmp/.ck-tracking.$$
-fi
-rm -f /tmp/.ck-tracking.$$
+t=$(mktemp)
+if ! command -v chronyc >/dev/null; then echo "no-offset chrony is not installed"
+elif chronyc -n tracking >"$t" 2>&1; then
+  sed -n 's/^System time *: \([0-9.]*\) seconds \(fast\|slow\).*/offset \1 \2/p' "$t"
+  grep -q '^System time' "$t" || echo "no-offset chronyd gave no estimate yet"
+else echo "no-offset chronyd does not answer ($(tail -n 1 "$t"))"; fi
+rm -f "$t"
 """
+#: Why the time offset may be missing, and what to do about it (shown in test all's note).
+NO_OFFSET_HINT = "notebook 05 starts chronyd on every node"
 PINGS = 'for T in $TARGETS; do if ping -c 1 -W 2 "$T" >/dev/null 2>&1; then echo "$T ok"; else echo "$T FAIL"; fi; done'
 TEMPS = r"""
 if command -v vcgencmd >/dev/null; then vcgencmd measure_temp 2>/dev/null; fi
@@ -51,6 +58,7 @@ class NodeCheck:
     load: str = NA
     uptime: str = NA
     offset: str = NA
+    offset_missing: str = ""  #: why there is no offset ("" when there is one, or the node did not answer)
     problems: list[str] = field(default_factory=list)
 
     COLUMNS = ("node", "answers", "by address", "by name", "DNS", "disk used (free)", "load 1/5/15", "uptime",
@@ -91,7 +99,7 @@ class Table:
             f"<td style='background:{'#fce8e6' if (i, j) in self.bad else 'transparent'}'>{html.escape(v)}</td>"
             for j, v in enumerate(r)) + "</tr>" for i, r in enumerate(self.rows))
         note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
-        return f"<div><b>{html.escape(self.title)}</b>{note}<table><tr>{head}</tr>{body}</table></div>"
+        return html_block(f"<b>{html.escape(self.title)}</b>{note}<table><tr>{head}</tr>{body}</table>")
 
 
 def test_all(cluster, *, nodes=None) -> Table:
@@ -126,6 +134,9 @@ def test_all(cluster, *, nodes=None) -> Table:
             rows[n].by_address = got.get(targets[n], "not run" if not pr.ok else "FAIL")
             rows[n].by_name = got.get(n, "not run" if not pr.ok else "FAIL")
         note = f"pinged from the primary, {inv.primary}"
+    missing = _offsets_missing(rows.values())
+    if missing and not local:
+        note = f"{note}; {missing}" if note else missing
     table_rows = [rows[n].cells() for n in names]
     bad = {(i, j) for i, r in enumerate(table_rows) for j, v in enumerate(r)
            if v in ("FAIL", "timeout", "unreachable", "error", "failed") or v.startswith("FAIL")}
@@ -151,9 +162,24 @@ def _fill(row: NodeCheck, out: str) -> None:
         elif key == "offset":
             value, way = rest.split()
             row.offset = f"{float(value) * 1e3 * (1 if way == 'fast' else -1):+.3f} ms"
+        elif key == "no-offset":
+            row.offset_missing = rest.strip()
     if dns:
         failed = [d[0] for d in dns if d[1] != "ok"]
         row.dns = "ok" if not failed else "FAIL: " + ",".join(failed)
+
+
+def _offsets_missing(rows) -> str:
+    """One sentence saying why the time offset is n/a, and on which nodes ("" when every node has one)."""
+    from ClusterShell.NodeSet import NodeSet
+    why: dict[str, list[str]] = {}
+    for row in rows:
+        if row.offset == NA and row.offset_missing:
+            why.setdefault(row.offset_missing, []).append(row.node)
+    if not why:
+        return ""
+    parts = [f"{NodeSet.fromlist(nodes)}: {reason}" for reason, nodes in why.items()]
+    return f"time offset n/a on {'; '.join(parts)} ({NO_OFFSET_HINT})"
 
 
 def _sandbox_dns(node, names: list[str]) -> str:

@@ -6,6 +6,8 @@ import html
 
 from ClusterShell.NodeSet import NodeSet
 
+from ..results import html_block
+
 _ROW = "<tr><td style='vertical-align:top'><code>{node}</code></td><td style='text-align:left'>{body}</td></tr>"
 
 
@@ -72,9 +74,17 @@ def plan_html(plan) -> str:
         rows.append(_ROW.format(node=html.escape(name), body=body))
     notes = "".join(f"<div><i>{html.escape(n)}</i></div>" for n in plan.notes)
     head = "nothing to change" if plan.empty else "click a file to see its diff"
-    return (f"<div><b>Plan: {html.escape(plan.title)}</b> on the {plan.backend} backend — {head}{notes}"
-            "<table><thead><tr><th>node</th><th style='text-align:left'>changes</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return html_block(f"<b>Plan: {html.escape(plan.title)}</b> on the {plan.backend} backend — {head}{notes}"
+                      "<table><thead><tr><th>node</th><th style='text-align:left'>changes</th></tr></thead>"
+                      f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _outcome_line(line: str) -> str:
+    """One line of what apply did; a command in it is shown as code (a ``$`` in it is shell, never maths)."""
+    for lead in ("would run (not run: this backend has no root): ", "ran: "):
+        if line.startswith(lead):
+            return f"<div>{html.escape(lead)}<code>{html.escape(line[len(lead):])}</code></div>"
+    return f"<div>{html.escape(line)}</div>"
 
 
 def apply_html(result) -> str:
@@ -82,7 +92,7 @@ def apply_html(result) -> str:
     for node, r in result.items():
         o = r.value
         colour = "#e6f4ea" if r.ok else "#fce8e6"
-        lines = "".join(f"<div>{html.escape(line)}</div>" for line in o.lines()) or "nothing to change"
+        lines = "".join(_outcome_line(line) for line in o.lines()) or "nothing to change"
         rows.append(f"<tr style='background:{colour}'><td style='vertical-align:top'><code>{html.escape(node)}</code>"
                     f"</td><td>{r.status}</td><td style='text-align:left'>{lines}</td></tr>")
     would = sum(len(v) for v in result.would_run.values())
@@ -90,9 +100,9 @@ def apply_html(result) -> str:
     if would:
         note = (f"<div><i>{would} privileged commands were <b>not</b> run (this backend has no root); "
                 "they are listed as “would run”. The files were written into each node's sandbox.</i></div>")
-    return (f"<div><b>Applied {html.escape(result.plan.title)}: {len(result.succeeded)}/{len(result)} nodes ok</b>{note}"
-            "<table><thead><tr><th>node</th><th>status</th><th style='text-align:left'>what happened</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return html_block(f"<b>Applied {html.escape(result.plan.title)}: {len(result.succeeded)}/{len(result)} nodes ok</b>"
+                      f"{note}<table><thead><tr><th>node</th><th>status</th><th style='text-align:left'>what happened"
+                      f"</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 class Matrix:
@@ -134,8 +144,8 @@ class Matrix:
                 f"<td style='background:{colour.get(row[c], '#fce8e6')}'>{html.escape(row[c])}</td>" for c in cols)
             + "</tr>" for a, row in self.rows.items())
         note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
-        return (f"<div><b>{html.escape(self.title)}</b>{note}<table><thead><tr><th>from \\ to</th>{head}</tr>"
-                f"</thead><tbody>{body}</tbody></table></div>")
+        return html_block(f"<b>{html.escape(self.title)}</b>{note}<table><thead><tr><th>from \\ to</th>{head}</tr>"
+                          f"</thead><tbody>{body}</tbody></table>")
 
 
 def matrix(cluster, names: list[str], targets: dict[str, str], script: str, *, title: str,

@@ -37,6 +37,18 @@ def test_shape(path):
         assert empty.cell_type == "code" and not empty.source.strip()
         assert sol.cell_type == "code" and "solution" in sol.metadata.get("tags", [])
         assert sol.metadata.get("jupyter", {}).get("source_hidden") is True
+        assert "outputs_hidden" not in sol.metadata.get("jupyter", {}), "a solution's output shows once it runs"
         assert sol.source.strip()
 
     assert re.search(r"\.(close|stop|down)\(", code[-1].source), "the last cell cleans up"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_no_test_placeholders_in_what_a_learner_reads(path):
+    """A cell prints what the library says, not text rewritten for a test ("ADDRESS is the network address of NETWORK")."""
+    nb = nbformat.read(path, as_version=4)
+    for c in nb.cells:
+        assert not re.search(r'\.replace\([^)]*"[A-Z]{4,}"\)', c.source), c.source[:80]
+        for out in c.get("outputs", []):
+            text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+            assert not re.search(r"\b(ADDRESS|NETWORK)\b", text), text[:80]

@@ -1,0 +1,256 @@
+"""Where each notebook starts: the chain of setup steps, what each notebook needs of it, and how to check it.
+
+The notebooks set a cluster up in order: 01 users → 02 network → 03 keys →
+04 NFS → 05 time. A notebook that starts from an earlier one's work calls
+:func:`needs` in its first cells. It checks, cheaply and on every node, that
+the earlier steps are done (the user exists with its UID, the node has its
+cluster name and address, the user's key logs in) and, on the lab or on
+boards, raises :class:`NotReady` before anything starts: one line naming the
+nodes, what is missing and the notebooks to run. On the local backend the
+nodes are sandbox folders of this machine and the steps only write files
+there, so a missing step is applied into the sandboxes instead, and shown.
+
+:func:`reapply` applies chosen steps again, idempotently, and shows per step
+"nothing to change" or what it changed (notebook 08 uses it for the shared
+folder; a lab is prepared for a later notebook with it).
+"""
+
+from __future__ import annotations
+
+import html
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ClusterShell.NodeSet import NodeSet
+
+from .errors import ClusterkitError
+from .results import html_block
+
+#: The setup notebooks, in the order their steps build on each other.
+CHAIN = ("01_users", "02_network", "03_keys", "04_nfs", "05_time")
+#: What each notebook needs done before it starts (the rest of the chain before it is checked, not re-applied).
+NEEDS = {
+    "03_keys": ("01_users",),
+    "04_nfs": ("01_users", "02_network", "03_keys"),
+    "05_time": ("01_users", "02_network", "03_keys"),
+    "06_operations": ("01_users", "02_network", "03_keys"),
+    "07_parallel": ("01_users", "02_network", "03_keys"),
+    "08_mpi": ("01_users", "02_network", "03_keys"),
+    "09_dashboard": ("01_users", "02_network", "03_keys"),
+}
+#: Seconds a key login may take before the node counts as refusing it.
+LOGIN_TIMEOUT = 10
+
+
+class NotReady(ClusterkitError):
+    """A notebook's earlier steps are not done on some nodes: names the nodes, the step and the notebooks to run."""
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person the setup notebooks made: login name and UID (notebook 01's ``me`` and ``uid``)."""
+
+    user: str = "alice"
+    uid: int = 1000
+
+
+# ---------------------------------------------------------------- the steps, and their cheap checks
+
+def _step(cluster, notebook: str, who: Who):
+    """The setup step of ``notebook``, built as that notebook builds it."""
+    from . import steps
+    if notebook == "01_users":
+        return steps.Users(cluster, name=who.user, uid=who.uid, root_key=steps.rescue_key(cluster))
+    if notebook == "02_network":
+        return steps.Network(cluster)
+    if notebook == "03_keys":
+        return steps.Keys(cluster, user=who.user)
+    if notebook == "04_nfs":
+        return steps.Nfs(cluster, owner=who.user)
+    if notebook == "05_time":
+        return steps.TimeSync(cluster)
+    raise ClusterkitError(f"{notebook!r} is not a setup notebook ({', '.join(CHAIN)})", field="notebook")
+
+
+def _check_users(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
+    res = cluster.run(f"getent passwd {shlex.quote(who.user)} | cut -d: -f3", timeout=30)
+    out = {}
+    for n, r in res.items():
+        uid = r.stdout.strip()
+        out[n] = (_no_answer(r) if not r.reachable else None if uid == str(who.uid) else
+                  f"has no user {who.user}" if not uid else f"{who.user} has UID {uid}, not {who.uid}")
+    return f"user {who.user} with UID {who.uid}", out
+
+
+def _check_network(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
+    res = cluster.run("hostname; ip -o -4 addr show 2>/dev/null", timeout=30)
+    out = {}
+    for n, r in res.items():
+        address = cluster.inventory[n].address
+        lines = r.stdout.splitlines()
+        if not r.ok:
+            out[n] = _no_answer(r)
+        elif not lines or lines[0].strip() != n:
+            out[n] = f"is called {lines[0].strip() if lines else '?'!r}, not {n}"
+        elif address and f"inet {address}/" not in r.stdout:
+            out[n] = f"does not have its cluster address {address}"
+        else:
+            out[n] = None
+    return "its name and cluster address", out
+
+
+def _check_keys(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
+    from .steps.keys import state_dir
+    key = state_dir(cluster) / f"id_ed25519_{who.user}"
+    known = state_dir(cluster) / "known_hosts"
+    if not key.is_file() or not known.is_file():
+        return f"{who.user}'s key logs in", {n: f"this machine has no key of {who.user} for it" for n in cluster.nodes}
+
+    def login(node):
+        from .results import NodeResult
+        spec = cluster.inventory[node.name]
+        argv = ["ssh", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o",
+                "PasswordAuthentication=no", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}",
+                "-o", "ConnectTimeout=5", "-p", str(spec.port), f"{who.user}@{spec.host}", "true"]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=LOGIN_TIMEOUT, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return NodeResult.failure(node.name, "timeout", f"no answer within {LOGIN_TIMEOUT} s")
+        return NodeResult.from_exit(node.name, done.returncode, done.stdout, done.stderr, 0.0)
+
+    res = cluster.each(login, command="key login")
+    return f"{who.user}'s key logs in", {n: None if r.ok else f"refuses {who.user}'s key" for n, r in res.items()}
+
+
+def _no_answer(r) -> str:
+    return f"does not answer ({r.summary()})"
+
+
+#: Per notebook: a check that returns (what it checks, per node None or what is wrong).
+CHECKS: dict[str, Callable] = {"01_users": _check_users, "02_network": _check_network, "03_keys": _check_keys}
+
+
+# ---------------------------------------------------------------- what a notebook shows
+
+@dataclass
+class StageReport:
+    """One step of the chain as :func:`needs` or :func:`reapply` found it."""
+
+    notebook: str
+    what: str
+    outcome: str
+
+
+@dataclass
+class Report:
+    """What was checked or re-applied, step by step: a table in a notebook, lines elsewhere."""
+
+    title: str
+    stages: list[StageReport] = field(default_factory=list)
+    note: str = ""
+
+    def text(self) -> str:
+        lines = [self.title] + ([self.note] if self.note else [])
+        lines += [f"  {s.notebook}: {s.what}: {s.outcome}" for s in self.stages]
+        return "\n".join(lines)
+
+    __str__ = text
+
+    def __repr__(self) -> str:
+        return f"<Report {self.title}: {len(self.stages)} steps>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr style='background:#e6f4ea'><td><code>{html.escape(s.notebook)}</code></td>"
+            f"<td style='text-align:left'>{html.escape(s.what)}</td>"
+            f"<td style='text-align:left'>{html.escape(s.outcome)}</td></tr>" for s in self.stages)
+        note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
+        return html_block(f"<b>{html.escape(self.title)}</b>{note}<table><thead><tr><th>notebook</th>"
+                          f"<th style='text-align:left'>step</th><th style='text-align:left'>result</th></tr></thead>"
+                          f"<tbody>{rows}</tbody></table>")
+
+
+# ---------------------------------------------------------------- the two calls
+
+def needs(cluster, notebook: str, *, user: str = "alice", uid: int = 1000) -> Report:
+    """Check that the steps ``notebook`` starts from are done on every node, before it starts anything.
+
+    On the lab and on boards a missing step raises :class:`NotReady` (one line:
+    the nodes, what is missing, the notebooks to run). On the local backend the
+    missing steps are applied into the sandboxes (they only write files there).
+    """
+    if notebook not in NEEDS:
+        raise ClusterkitError(f"{notebook!r} needs no earlier notebook (or is not one: {', '.join(NEEDS)})",
+                              field="notebook")
+    who = Who(user, uid)
+    wanted = NEEDS[notebook]
+    if cluster.backend == "local":
+        from .steps import sandbox
+        sandbox.prepare(cluster)
+        report = reapply(cluster, *wanted, user=user, uid=uid)
+        report.title = f"{notebook} starts where {wanted[-1]} leaves the nodes"
+        report.note = ("local backend: the nodes are sandbox folders on this machine, so the earlier steps are "
+                       "applied into them again (only files; nothing runs)")
+        return report
+    report = Report(f"{notebook} starts where {wanted[-1]} leaves the nodes")
+    for stage in wanted:
+        what, found = CHECKS[stage](cluster, who)
+        bad = {n: why for n, why in found.items() if why}
+        if bad:
+            why = next(iter(bad.values()))
+            same = [n for n, w in bad.items() if w == why]
+            raise NotReady(f"{why}: run {_run(wanted, stage)} first", node=str(NodeSet.fromlist(same)),
+                           field=stage)
+        report.stages.append(StageReport(stage, what, f"ok on {NodeSet.fromlist(list(found))}"))
+    return report
+
+
+def reapply(cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> Report:
+    """Apply the steps of ``notebooks`` again, in chain order; per step "nothing to change" or what changed.
+
+    A step that fails on a node raises :class:`NotReady` naming the step, the
+    nodes and why: the steps after it would start from a state they cannot rely on.
+    """
+    who = Who(user, uid)
+    unknown = [n for n in notebooks if n not in CHAIN]
+    if unknown or not notebooks:
+        raise ClusterkitError(f"not setup notebooks: {unknown or 'none given'} (choose from {', '.join(CHAIN)})",
+                              field="notebooks")
+    report = Report("re-applied " + ", ".join(n for n in CHAIN if n in notebooks))
+    for stage in [n for n in CHAIN if n in notebooks]:
+        step = _step(cluster, stage, who)
+        plan = step.plan()
+        if plan.empty:
+            report.stages.append(StageReport(stage, step.title, "nothing to change"))
+            continue
+        result = step.apply(plan, progress=False)
+        by_count: dict[str, list[str]] = {}
+        for n, p in plan.nodes.items():
+            if not p.empty:
+                by_count.setdefault(_changes(p), []).append(n)
+        counts = "; ".join(f"{NodeSet.fromlist(nodes)}: {what}" for what, nodes in by_count.items())
+        if result.ok:
+            report.stages.append(StageReport(stage, step.title, f"changed {counts}"))
+            continue
+        failed = result.failed
+        first = next(iter(failed.values()))
+        raise NotReady(f"re-applying it failed: {first.error or first.summary()}", node=str(failed.nodes),
+                       field=stage)
+    return report
+
+
+def _changes(nplan) -> str:
+    files, commands = len(nplan.files), len(nplan.commands)
+    parts = ([f"{files} file{'s' * (files != 1)}"] if files else []) + \
+        ([f"{commands} command{'s' * (commands != 1)}"] if commands else [])
+    return ", ".join(parts)
+
+
+def _run(wanted: tuple[str, ...], first: str) -> str:
+    todo = list(wanted[wanted.index(first):])
+    return todo[0] if len(todo) == 1 else ", ".join(todo[:-1]) + " and " + todo[-1]
+
+
+__all__ = ["needs", "reapply", "NotReady", "Report", "StageReport", "CHAIN", "NEEDS"]
