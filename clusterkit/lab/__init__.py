@@ -112,16 +112,11 @@ class Lab:
 
     def prepare(self, *, user: str = "alice", uid: int = 1000, keys: bool = True) -> None:
         """Bring the nodes to where notebooks 01-03 leave them: one user with one UID, cluster addresses and
-        names, and (``keys``) key logins. For tests, benchmarks, and a class that starts at a later notebook."""
-        from .. import steps
-        makers = [lambda c: steps.Users(c, name=user, uid=uid, root_key=steps.rescue_key(c)), steps.Network]
-        if keys:
-            makers.append(lambda c: steps.Keys(c, user=user))
+        names, and (``keys``) key logins. For tests, benchmarks, and a class that starts at a later notebook.
+        The chain of steps is the workbook's own (:func:`clusterkit.workbook.reapply`)."""
+        from .. import workbook
         with self.connect() as c:
-            for make in makers:           # each step is made once the one before has changed the nodes
-                result = make(c).apply(progress=False)
-                if not result.ok:
-                    raise ClusterkitError(f"preparing the lab stopped: {result.text()}", field="lab")
+            workbook.reapply(c, "01_users", "02_network", *(("03_keys",) if keys else ()), user=user, uid=uid)
 
     def _save(self) -> None:
         data = {"name": self.name, "slot": self.slot, "network": self.network, "uplink": self.uplink,
