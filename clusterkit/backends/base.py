@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NodeError
@@ -54,6 +55,20 @@ class Stream(ABC):
         """Why it ended (exit status or signal), None while it runs."""
 
 
+@dataclass(frozen=True)
+class Traits:
+    """What a kind of node has of its own; a board has all of it. Callers ask these, never a backend's name."""
+
+    own_kernel: bool = True     #: its own kernel (a kernel NFS client and server, mounts from fstab)
+    own_clock: bool = True      #: a clock that chrony may set (else chronyd runs with -x)
+    own_cores: bool = True      #: cores no other node shares (else speedups across nodes are capped by the host)
+    init_system: bool = True    #: systemd runs services, the boot target and fstab
+
+
+#: A real board (or a virtual machine): everything of its own.
+BOARD = Traits()
+
+
 class Node(ABC):
     """One node of a cluster, on some backend.
 
@@ -67,6 +82,11 @@ class Node(ABC):
     privileged: bool = True
     #: Whether there is a network connection to open (and so a connect timeout applies).
     remote: bool = True
+    #: What this kind of node has of its own (see :class:`Traits`).
+    traits: Traits = BOARD
+    #: The directory on this machine that stands for the node's root file system, where a node is one
+    #: (the local backend's sandbox); None where the node's files are only reached through the node.
+    sandbox: Path | None = None
 
     def __init__(self, spec: NodeSpec):
         self.spec = spec
@@ -115,6 +135,11 @@ class Node(ABC):
     def open_stream(self, command: str) -> Stream:
         """Start ``command`` on the node over one long-lived channel, its input and output as lines."""
         raise NodeError(f"the {self.backend} backend cannot open a stream", node=self.name, field="stream")
+
+    def local_path(self, path: str) -> Path:
+        """Where a node path lives on this machine: only for a node with a :attr:`sandbox`."""
+        raise NodeError(f"the {self.backend} backend's files are reached through the node, not on this machine",
+                        node=self.name, field="path")
 
     def close(self) -> None:
         """Release connections; the node may be used again afterwards (it reconnects)."""

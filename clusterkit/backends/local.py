@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import NodeError
 from ..inventory import NodeSpec
 from ..results import NodeResult
-from .base import Node, Stream, backup_paths, temp_path
+from .base import Node, Stream, Traits, backup_paths, temp_path
 
 REFUSED = "the local backend has no root, so this privileged command was not run: {cmd}"
 
@@ -114,10 +114,13 @@ class LocalNode(Node):
     backend = "local"
     privileged = False
     remote = False
+    #: A folder of this machine: its kernel, clock and cores are the host's, and nothing runs services.
+    traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
 
     def __init__(self, spec: NodeSpec, *, root: Path):
         super().__init__(spec)
         self.root = Path(root)
+        self.sandbox = self.root
         self.user = spec.user or getpass.getuser()
         self.home = self.root / "home" / self.user
         self.bin = self.root / "usr" / "local" / "bin"
@@ -149,6 +152,9 @@ class LocalNode(Node):
         return ProcessStream(["/bin/sh", "-c", f"exec {command}"], env=self.env(), cwd=self.home)
 
     # ------------------------------------------------------------ files
+    def local_path(self, path: str) -> Path:
+        return self.path(path)
+
     def path(self, path: str) -> Path:
         """Where a node path lives in the sandbox; relative paths are under the user's home."""
         base = self.root if path.startswith("/") else self.home

@@ -68,12 +68,16 @@ def make_lab_nodes(inventory: Inventory, *, connect_timeout: float) -> dict:
 
     The host's own ``~/.ssh`` (config, keys, agent) plays no part: a lab is the same for everyone.
     """
+    from ..backends.base import Traits
     from ..backends.ssh import SSHNode, make_ssh_nodes
 
     class LabNode(SSHNode):
         """A lab node: the SSH backend's code, on a node of the lab."""
 
         backend = "lab"
+        #: Namespaces on this host: its kernel, clock and cores are the host's; the lab's boot script
+        #: starts what is enabled, not systemd.
+        traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
 
     return make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
                           node_class=LabNode, ssh_config=False)
