@@ -13,10 +13,11 @@ services (``/run/clusterkit/booted`` inside it), reads the node's fstab, and for
 each ``nfs``/``nfs4`` line waits until the server node named there runs and its
 NFS server listens (port 2049 in its network namespace), then binds the
 export's directory at the mount point (:mod:`.bindns`). A server that does not
-come up within :data:`WAIT` seconds is reported in the node's console log and
-the folder stays unmounted (``nofail``: the boot goes on, as on a board). When
-it has finished it writes ``NODE_DIR/mounts.done`` (``lab up`` waits for it,
-with a bound). Standard library only: it runs from the lab's own directory.
+come up within :data:`WAIT` seconds is reported in the node's console log, the
+boot goes on (``nofail``, as on a board) and the mount is made once the server
+serves, for as long as this boot lasts (as an automount would). When its mounts
+are settled it writes ``NODE_DIR/mounts.done`` (``lab up`` waits for it, with a
+bound). Standard library only: it runs from the lab's own directory.
 """
 
 import json
@@ -132,14 +133,27 @@ def main(argv: list[str]) -> int:
     done = os.path.join(node_dir, DONE)
     if os.path.exists(done):
         os.unlink(done)
-    problems = mount_all(node_dir, supervisor, lab_dir)
-    with open(done, "w") as f:
-        f.write(f"{problems}\n")
+    written = []
+
+    def finish(problems: int) -> None:
+        """Tell ``lab up`` this boot's mounts are settled (once), even while a late server is still awaited."""
+        if not written:
+            with open(done, "w") as f:
+                f.write(f"{problems}\n")
+            written.append(problems)
+
+    problems = mount_all(node_dir, supervisor, lab_dir, finish)
+    finish(problems)
     return 0 if problems == 0 else 1
 
 
-def mount_all(node_dir: str, supervisor: int, lab_dir: str) -> int:
-    """Make the node's NFS mounts; returns how many could not be made."""
+def mount_all(node_dir: str, supervisor: int, lab_dir: str, finish=lambda problems: None) -> int:
+    """Make the node's NFS mounts; returns how many could not be made.
+
+    A server that is not up within :data:`WAIT` seconds is reported (``finish``
+    is called, so ``lab up`` does not wait for it), then awaited for as long as
+    this boot of the node lasts, as an automount would mount it on first use.
+    """
     deadline = time.monotonic() + WAIT
     init = None
     while time.monotonic() < deadline:
@@ -153,23 +167,22 @@ def mount_all(node_dir: str, supervisor: int, lab_dir: str) -> int:
     problems = 0
     bindns = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bindns.py")
     for server, export, target in nfs_lines(init):
-        name, waited = server, False
+        name, waited, late = server, False, False
         while True:
             name, src = server_init(lab_dir, server)
             if src is not None and booted(src) and listens(src, NFS_PORT):
                 break
-            if time.monotonic() >= deadline:
-                src = None
-                break
+            if init_of(supervisor) != init:          # this boot is over (powered off or rebooted)
+                return problems + 1
             if not waited:
                 say(f"waiting for the NFS server {name} to mount {server}:{export} at {target}")
                 waited = True
+            if not late and time.monotonic() >= deadline:
+                say(f"{name}'s NFS server is not up after {WAIT:.0f} s: {target} stays unmounted until it "
+                    "serves (nofail: the boot goes on, as on a board)")
+                finish(problems + 1)
+                late = True
             time.sleep(0.5)
-        if src is None:
-            say(f"gave up mounting {server}:{export} at {target}: {name}'s NFS server was not up within "
-                f"{WAIT:.0f} s (nofail: the folder stays unmounted; reboot this node once {name} serves)")
-            problems += 1
-            continue
         if src == init or mounted(init, target):
             continue
         r = subprocess.run([sys.executable, bindns, f"/proc/{src}/ns/mnt", export, f"/proc/{init}/ns/mnt", target],

@@ -25,7 +25,7 @@ NAME = lab_name("tbt")
 P, W1, W2 = (f"{NAME}{i}" for i in range(3))
 
 
-def wait_until(check, timeout: float = 60.0) -> bool:
+def wait_until(check, timeout: float = 120.0) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if check():
@@ -65,6 +65,12 @@ def services(lab, name: str) -> dict[str, bool]:
     return {w: w in words for w in ("chronyd", "ganesha", "share")}
 
 
+def consoles(lab) -> dict[str, str]:
+    """The last lines of every node's console log (what its boot said), for a failure's message."""
+    return {n: "".join((lab.node_dir(n) / "console.log").read_text(errors="replace").splitlines(True)[-8:])
+            for n in lab.boards if (lab.node_dir(n) / "console.log").exists()}
+
+
 def all_back(lab) -> bool:
     return (services(lab, P) == {"chronyd": True, "ganesha": True, "share": True}
             and all(services(lab, w) == {"chronyd": True, "ganesha": False, "share": True} for w in (W1, W2)))
@@ -90,7 +96,7 @@ def test_a_nodes_own_reboot_brings_back_its_services_and_share(lab):
         first = lab.pid(name)
         lab.exec(name, "reboot")
         assert wait_until(lambda: lab.pid(name) not in (None, first))
-    assert wait_until(lambda: all_back(lab)), {n: services(lab, n) for n in lab.boards}
+    assert wait_until(lambda: all_back(lab)), ({n: services(lab, n) for n in lab.boards}, consoles(lab))
     assert "mounted " in (lab.node_dir(W1) / "console.log").read_text()
 
 
@@ -101,7 +107,7 @@ def test_reboot_all_says_every_node_is_back(lab):
     assert [s.now for s in report.steps] == ["back up"] * 3, report.text()
     assert "3 of 3 nodes are back up" in report.text() and "not back" not in report.text()
     assert all(t is not None for t in report.back.values())
-    assert wait_until(lambda: all_back(lab)), {n: services(lab, n) for n in lab.boards}
+    assert wait_until(lambda: all_back(lab)), ({n: services(lab, n) for n in lab.boards}, consoles(lab))
 
 
 def test_the_dashboards_shutdown_reports_every_node_down_workers_first(lab):
