@@ -145,6 +145,8 @@ def slurm_conf(*, cluster_name: str, controller: str, controller_address: str | 
         f"# A node silent for {slurmd_timeout} s is DOWN; it comes back by itself once its slurmd registers again.",
         f"SlurmdTimeout={slurmd_timeout}",
         "ReturnToService=2",
+        "# An srun or salloc that stops answering (killed, its terminal closed) gives its nodes back after a minute.",
+        "InactiveLimit=60",
         "# The nodes, with the CPUs and memory (MB) each reported (slurmd -C).",
     ]
     for name, (address, hw) in nodes.items():
