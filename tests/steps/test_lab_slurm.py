@@ -172,3 +172,23 @@ def test_a_worker_stopped_during_a_job_is_reported_down_and_its_job_requeued(lab
         back = Slurm(c, slurmd_timeout=TIMEOUT).apply(progress=False)
         assert back.ok, back.text()
         assert {n.name: n.state for n in slurm.nodes(c)}[worker] == "idle"
+
+
+def test_notebook_10_runs_on_this_lab_and_shows_no_key(lab, tmp_path, monkeypatch):
+    """Last in this module: the notebook applies the step with its own SlurmdTimeout (30 s)."""
+    import json
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(Path(__file__).parents[2] / "notebooks" / "10_slurm.ipynb", as_version=4)
+    monkeypatch.setenv("CLUSTERKIT_BACKEND", "lab")
+    monkeypatch.setenv("CLUSTERKIT_INVENTORY", str(lab.inventory_path))
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "slurmd registered with" in outputs and "squares" in outputs
+    key = bytes.fromhex(lab.exec(NODES[0], f"od -An -tx1 -v {KEY} | tr -d ' \\n'").stdout)
+    assert len(key) == 128
+    for form in (key.hex(), key[:16].hex(), json.dumps(key.decode("latin-1"))[1:-1]):
+        assert form not in outputs
