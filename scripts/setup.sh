@@ -40,9 +40,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
         # Munge and Slurm run inside lab nodes only (notebook 10): what this install enabled never starts at
         # this machine's boot (a Slurm the machine had before is not touched: only what was just installed).
-        for s in munge slurmctld slurmd; do
-            case " ${missing[*]} " in *" $s "*|*" slurm-wlm "*)
-                systemctl disable "$s" >/dev/null 2>&1 || true ;; esac
+        for unit in munge:munge slurmctld:slurm-wlm slurmd:slurm-wlm; do
+            case " ${missing[*]} " in *" ${unit#*:} "*)
+                systemctl disable "${unit%%:*}" >/dev/null 2>&1 || true ;; esac
         done
     fi
 fi
