@@ -10,9 +10,10 @@ from . import sandbox
 from .keys import Keys, PublicKey, import_key, parse_public_key, rescue_key
 from .network import Network
 from .nfs import Nfs
+from .slurm import Slurm
 from .timesync import TimeSync
 from .users import Users, ids
 
 __all__ = ["Step", "Plan", "NodePlan", "FileChange", "Command", "ApplyResult", "NodeOutcome", "StepError",
-           "Users", "Network", "Keys", "Nfs", "TimeSync", "PublicKey", "parse_public_key", "import_key",
+           "Users", "Network", "Keys", "Nfs", "Slurm", "TimeSync", "PublicKey", "parse_public_key", "import_key",
            "rescue_key", "sandbox", "ids"]
