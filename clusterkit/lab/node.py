@@ -132,6 +132,19 @@ if enabled nfs-ganesha; then
     ganesha.nfsd -f /etc/ganesha/ganesha.conf -L /var/log/ganesha/ganesha.log -p /run/ganesha.pid \\
         || echo "boot: nfs-ganesha did not start"
 fi
+# Slurm (notebook 10): munged first, then the controller, then slurmd; the same commands as the step's in the lab.
+if enabled munge; then
+    install -d -o munge -g munge -m 755 /run/munge
+    runuser -u munge -- /usr/sbin/munged || echo "boot: munged did not start"
+fi
+if enabled slurmctld; then
+    install -d -o slurm -g slurm -m 755 /var/lib/slurm/slurmctld /var/log/slurm
+    slurmctld || echo "boot: slurmctld did not start"
+fi
+if enabled slurmd; then
+    install -d -m 755 /var/lib/slurm/slurmd /var/lib/slurm/no-cgroup
+    slurmd || echo "boot: slurmd did not start"
+fi
 : > /run/clusterkit/booted
 trap 'exit 100' USR1
 trap 'exit 101' USR2
@@ -264,6 +277,12 @@ def prepare(node_dir: Path, *, uid: int, hash_: str, key: HostKey, image: FreshI
     _write(ssh / "ssh_host_ed25519_key.pub", key.public + "\n")
     for host_file in Path("/etc/ssh").glob("ssh_host_*"):
         _whiteout(ssh / host_file.name)   # the host's own keys never show inside a node
+    if Path("/etc/munge/munge.key").exists():   # nor the host's Munge key: a cluster makes its own (notebook 10)
+        host = Path("/etc/munge").stat()
+        (etc / "munge").mkdir(exist_ok=True)
+        os.chown(etc / "munge", host.st_uid, host.st_gid)
+        (etc / "munge").chmod(host.st_mode & 0o7777)
+        _whiteout(etc / "munge" / "munge.key")
     _write(ssh / "sshd_config", SSHD_CONFIG)
     # What the image enables at boot, and nothing of the host's (its chrony, NFS server, …, their aliases):
     # the node's /etc/systemd/system is an opaque directory holding only the image's links.
