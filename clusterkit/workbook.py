@@ -39,6 +39,7 @@ NEEDS = {
     "07_parallel": ("01_users", "02_network", "03_keys"),
     "08_mpi": ("01_users", "02_network", "03_keys"),
     "09_dashboard": ("01_users", "02_network", "03_keys"),
+    "10_slurm": ("01_users", "02_network"),
 }
 #: Seconds a key login may take before the node counts as refusing it.
 LOGIN_TIMEOUT = 10
