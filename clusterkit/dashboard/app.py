@@ -16,9 +16,9 @@ from jupyter_bokeh import BokehModel
 
 from ..errors import ClusterkitError
 from ..leds import PATTERNS
+from ..ops.power import LABELS, PowerReport, PowerStep, power_all
 from .components import CpuBars, CpuSeries, LedRows, Sensors
 from .feed import AgentFeed, NodeState, agent_command
-from .power import LABELS, PowerReport, PowerStep, power_all
 
 #: Seconds between agent samples.
 DEFAULT_INTERVAL = 0.5
