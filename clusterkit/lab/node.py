@@ -28,9 +28,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from . import procs
 from .bootmounts import DONE as MOUNTS_DONE
 from .image import FRESH, SSHD_CONFIG, FreshImage, account_files
@@ -203,6 +200,9 @@ class HostKey:
 
     @classmethod
     def generate(cls, comment: str) -> "HostKey":
+        # imported here: only making a lab needs it, and ``clusterkit`` starts without it
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         key = Ed25519PrivateKey.generate()
         private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                     serialization.NoEncryption())
