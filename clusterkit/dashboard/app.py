@@ -15,6 +15,7 @@ from bokeh.layouts import column, row
 from jupyter_bokeh import BokehModel
 
 from ..errors import ClusterkitError
+from ..kernel import load_bokehjs
 from ..leds import PATTERNS
 from ..ops.power import LABELS, PowerReport, PowerStep, power_all
 from .components import CpuBars, CpuSeries, LedRows, Sensors
@@ -33,22 +34,6 @@ GATHER = 0.03
 #: A node whose agent has said nothing for this many intervals counts as down.
 SILENT_INTERVALS = 6
 BUTTON_LABELS = {"larson": "Larson scanner", "cpu": "CPU bar", "identify": "Identify", "clear": "Clear"}
-
-
-def load_bokehjs() -> None:
-    """Put BokehJS itself into the page (inline, so no internet is needed): BokehModel views need it.
-
-    Only inside a kernel; a plain Python process has no page.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None and getattr(shell, "kernel", None) is not None:
-        from bokeh.io import output_notebook
-        from bokeh.resources import INLINE
-        output_notebook(resources=INLINE, hide_banner=True)
 
 
 class Dashboard(widgets.VBox):
