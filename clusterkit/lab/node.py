@@ -322,9 +322,3 @@ def init_pid(supervisor: procs.Proc | None) -> int | None:
             return kids[0]
     return None
 
-
-def last_exit(node_dir: Path) -> int | None:
-    try:
-        return int((node_dir / "last-exit").read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
