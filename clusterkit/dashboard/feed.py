@@ -7,7 +7,7 @@ import shlex
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..backends import Node
 from ..backends.base import Stream
@@ -45,7 +45,6 @@ class NodeState:
     reason: str = "starting"
     seq: int = 0                 #: counts every sample received, across agent restarts
     received: float = 0.0        #: monotonic time of the latest sample
-    history: list = field(default_factory=list, repr=False)
 
 
 class AgentFeed:
