@@ -18,7 +18,7 @@ from ..errors import ClusterkitError
 from ..kernel import load_bokehjs
 from ..leds import PATTERNS
 from ..ops.power import LABELS, PowerReport, PowerStep, power_all
-from .components import CpuBars, CpuSeries, LedRows, Sensors
+from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
 
 #: Seconds between agent samples.
@@ -57,10 +57,11 @@ class Dashboard(widgets.VBox):
         self.bars = CpuBars(self.names)
         self.series = CpuSeries(self.names, points=int(window * min(MAX_RATE, 1.0 / interval)) + 1,
                                 resync=resync)
-        self.sensors = Sensors(self.names)
+        self.temperatures = Temperatures(self.names)
+        self.batteries = Batteries(self.names)
         self.leds = LedRows(self.names)
         self.chart = BokehModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
-                                       row(*self.sensors.root, sizing_mode="stretch_width"),
+                                       row(self.temperatures.root, self.batteries.root, sizing_mode="stretch_width"),
                                        sizing_mode="stretch_width"))
         load_bokehjs()
         self.updates = 0
@@ -101,7 +102,7 @@ class Dashboard(widgets.VBox):
 
     def cpu(self) -> dict[str, float | None]:
         """Every node's CPU percent now (None where its agent is down)."""
-        return {n: (s.sample.get("cpu") if s.alive and s.sample else None) for n, s in self.states().items()}
+        return {n: (s.sample.cpu if s.alive and s.sample else None) for n, s in self.states().items()}
 
     def _on_sample(self, _state: NodeState) -> None:
         self._wake.set()
@@ -113,7 +114,7 @@ class Dashboard(widgets.VBox):
             changed = self.series.update(states)
             now = time.monotonic()
             if now - self._bars_at >= BAR_PERIOD or any(not s.alive for s in states.values()):
-                if self.bars.update(states) | self.sensors.update(states):
+                if self.bars.update(states) | self.temperatures.update(states) | self.batteries.update(states):
                     changed = True
                 self._bars_at = now
             changed = self.leds.update(states) or changed
