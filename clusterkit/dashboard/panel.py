@@ -9,14 +9,17 @@ A panel has three members:
 ``root``
     What the dashboard lays out: one bokeh model (a figure) or one ipywidget.
     It may be ``source`` itself.
-``update(states) -> bool``
-    Bring ``source`` up to date from every node's :class:`~.feed.NodeState`
-    (its latest :class:`~clusterkit.sample.Sample`, or why it is down); True
-    when something was sent. An update that changes nothing sends nothing.
+``update(data) -> bool``
+    Bring ``source`` up to date from what the panel shows: for the load
+    panels, every node's :class:`~.feed.NodeState` by name (its latest
+    :class:`~clusterkit.sample.Sample`, or why it is down); for a panel fed by
+    something else (a queue of jobs), that. True when something was sent; an
+    update that changes nothing sends nothing.
 
-A new panel subclasses :class:`Panel`, sets ``source`` and ``root`` in its
-``__init__(nodes)``, and is added to :class:`~.app.Dashboard`'s layout and its
-``update``.
+A new panel subclasses :class:`Panel`, calls ``super().__init__(nodes)``, sets
+``source`` and ``root``, and implements ``update``; the widget that shows it
+lays out its ``root`` and calls its ``update`` (the load panels:
+:class:`~.app.Dashboard`). BokehJS for the page: :func:`clusterkit.kernel.load_bokehjs`.
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ class Panel(ABC):
         self.nodes = list(nodes)
 
     @abstractmethod
-    def update(self, states: dict[str, NodeState]) -> bool:
-        """Bring ``source`` up to date; True when something was sent (nothing is sent when nothing changed)."""
+    def update(self, data) -> bool:
+        """Bring ``source`` up to date from ``data``; True when something was sent (nothing when nothing changed)."""
 
 
 def alive_sample(states: dict[str, NodeState], node: str):
