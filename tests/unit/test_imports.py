@@ -23,7 +23,8 @@ PACKAGE = ROOT / "clusterkit"
 #: contains it; it may import its own layer and the ones below.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("clusterkit.errors", "clusterkit.results", "clusterkit.inventory", "clusterkit.kernel",
-              "clusterkit.sample", "clusterkit.validate", "clusterkit.workloads")),
+              "clusterkit.sample", "clusterkit.validate", "clusterkit.workloads",
+              "clusterkit.backends.registry")),  # the backends' names: the inventory checks them
     ("backends", ("clusterkit.backends",)),
     ("lab", ("clusterkit.lab",)),  # the lab's nodes are the ssh backend's, in namespaces it makes
     ("cluster", ("clusterkit", "clusterkit.cluster")),  # the package itself: connect()
@@ -55,12 +56,16 @@ def modules() -> dict[str, tuple[Path, bool]]:
 def imports(name: str, path: Path, package: bool, known) -> list[tuple[str, int, bool]]:
     """What a module imports from the package: (module, line, at module level)."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    top = set()
-    for node in tree.body:  # module level, also under if/try
+    top, typing_only = set(), set()
+    for node in tree.body:  # module level, also under if/try; ``if TYPE_CHECKING:`` never runs
         for sub in ast.walk(node) if isinstance(node, (ast.If, ast.Try)) else [node]:
             top.add(id(sub))
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only |= {id(sub) for sub in ast.walk(node)}
     found = []
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -172,6 +177,7 @@ def test_the_graph_sees_what_it_should():
     assert "clusterkit.errors" in edges["clusterkit.inventory"]     # from .errors import InventoryError
     assert "clusterkit.lab.procs" in edges["clusterkit.lab"]        # from . import procs
     assert "clusterkit.dashboard" in edges["clusterkit.cluster"]    # deferred, inside a method
+    assert "clusterkit.cluster" not in edges["clusterkit.results"]  # none at all
     assert cycles({"a": [("b", 1, True)], "b": [("a", 2, False)], "c": [("a", 3, True)]}) == [["a", "b"]]
 
 
