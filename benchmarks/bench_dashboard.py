@@ -35,6 +35,7 @@ import psutil
 
 import clusterkit
 from clusterkit.dashboard import Dashboard, NodeState
+from clusterkit.sample import Sample
 from clusterkit.inventory import parse_inventory
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,9 +99,9 @@ def dashboard_cost(seconds: float, sandbox: str, nodes: int = 64) -> tuple[float
         seq += 1
         for k, f in enumerate(dash.feeds.values()):
             load = 50 + 45 * ((i + k) % 7) / 6 - 20
-            f.state.sample = {"time": time.time(), "cpu": round(load, 1), "cores": [load, load],
-                              "leds": ["#00ff00"] * (1 + (i + k) % 8) + ["#000000"] * (7 - (i + k) % 8),
-                              "brightness": 0.2, "pattern": "cpu"}
+            f.state.sample = Sample(f.state.name, seq, time.time(), cpu=round(load, 1), cores=[load, load],
+                                    leds=["#00ff00"] * (1 + (i + k) % 8) + ["#000000"] * (7 - (i + k) % 8),
+                                    brightness=0.2, pattern="cpu")
             f.state.seq = seq
             f.state.received = time.monotonic()
         sizes.clear()

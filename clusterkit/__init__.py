@@ -1,4 +1,39 @@
-"""clusterkit: from a box of boards to a working small cluster, then computing on it."""
+"""clusterkit: from a box of boards to a working small cluster, then computing on it.
+
+How it fits together, lowest layer first (a module imports only its own layer
+and those below; ``tests/unit/test_imports.py`` checks it):
+
+1. ``errors``, ``results``, ``inventory`` (its field checks in ``validate``),
+   ``sample`` (the node agent's line), ``kernel`` (are we in a notebook).
+2. ``backends``: the one :class:`~clusterkit.backends.base.Node` interface, and
+   one registered Backend object per kind of node (``backends/registry.py``):
+   how its nodes are made, what inventory they imply, which Python they run,
+   how the agent and engines start there.
+3. ``lab``: the lab on this host (namespaces, a real sshd per node), reached with the ssh backend's code.
+4. :func:`connect` and :class:`Cluster`: an inventory and its nodes, run on many at once.
+5. Work through a cluster: ``steps``, ``ops``, ``compute``, ``agent``, ``leds``, ``clock``.
+6. What a notebook shows: ``dashboard``, ``workbook``, ``kiosk``. Then ``cli``.
+
+From ``connect()`` to a node and back: the inventory is loaded and checked;
+the registry resolves the backend (``auto`` picks one); the Backend says which
+inventory its nodes really have and makes one Node per entry. ``cluster.run``
+calls ``node.run`` on each (bounded fan-out, connect timeout) and returns a
+:class:`ClusterResult`: one :class:`NodeResult` per node, a failed row (never a
+hang, never an exception) for a node that is down.
+
+From plan to apply: a step's ``plan()`` reads each node and renders per-node
+diffs and commands, changing nothing; ``apply()`` runs exactly those actions
+(``steps/actions.py``: a file written atomically with a backup, a command, a
+link, a detached script, a bind from the host) through one executor, on the
+node as root or simulated in its sandbox (local backend). The result carries
+the inventory's changes (a renamed login, a new address);
+``result.save_inventory()`` writes them to the file.
+
+Where a new thing goes: a setup step, in ``steps/`` (a Step composing actions);
+a backend, one module with a Backend subclass and one ``register`` call; a
+dashboard panel, in ``dashboard/`` (a :class:`~clusterkit.dashboard.panel.Panel`:
+``source``, ``root``, ``update``).
+"""
 
 from __future__ import annotations
 

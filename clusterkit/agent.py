@@ -9,7 +9,8 @@ on stdout and reads JSON command lines on stdin::
     {"clear": true}            every pixel off (the pattern becomes "clear")
     {"pids": [123, 456]}       also measure these processes and their children (scope node)
 
-A sample holds ``cpu`` (percent of all cores), ``cores`` (percent per core),
+Each line is a :class:`~clusterkit.sample.Sample` (its fields are declared
+there): ``cpu`` (percent of all cores), ``cores`` (percent per core),
 ``load`` (1, 5, 15 minutes), ``mem``, and, only where they exist, ``net``,
 ``temp`` (degrees C) and ``battery`` (percent, ``secs_left`` when known) —
 a value that cannot be measured is left out, never invented — plus the LED
@@ -46,6 +47,7 @@ import psutil
 
 from .errors import ClusterkitError
 from .leds import LedController, LedStrip, VirtualStrip, animated, make_strip
+from .sample import Sample
 
 #: Seconds between samples unless told.
 DEFAULT_INTERVAL = 0.5
@@ -152,6 +154,7 @@ class Sampler:
 
     # ------------------------------------------------------------ one sample
     def sample(self) -> dict:
+        """The measured fields of a :class:`~clusterkit.sample.Sample`, those that exist here."""
         now = time.monotonic()
         dt = max(now - self._last, 1e-3)
         out: dict = {}
@@ -282,12 +285,10 @@ class Agent:
         self.load = data["cpu"]
         self.leds.frame(self.load)
         self.seq += 1
-        line = {"node": self.node, "seq": self.seq, "time": round(time.time(), 3), **data,
-                "leds": self.leds.report(), "pattern": self.leds.pattern,
-                "brightness": self.leds.strip.brightness}
-        if self.error:
-            line["error"], self.error = self.error, None
-        self.write(json.dumps(line, separators=(",", ":")))
+        error, self.error = self.error, None
+        self.write(Sample(node=self.node, seq=self.seq, time=round(time.time(), 3), **data,
+                          leds=self.leds.report(), pattern=self.leds.pattern,
+                          brightness=self.leds.strip.brightness, error=error).to_json())
 
     def run(self) -> None:
         frames = not isinstance(self.leds.strip, VirtualStrip)  # a real strip animates between samples
@@ -323,9 +324,8 @@ class Agent:
         finally:
             self.leds.strip.close()
             try:
-                self.write(json.dumps({"node": self.node, "seq": self.seq + 1, "time": round(time.time(), 3),
-                                       "bye": self.bye, "leds": self.leds.report(), "pattern": "clear"},
-                                      separators=(",", ":")))
+                self.write(Sample(node=self.node, seq=self.seq + 1, time=round(time.time(), 3), bye=self.bye,
+                                  leds=self.leds.report(), pattern="clear").to_json())
             except (BrokenPipeError, OSError, ValueError):
                 pass
 

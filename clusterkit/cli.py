@@ -1,4 +1,7 @@
-"""``clusterkit`` on the command line, with the flags clush users know.
+"""``clusterkit`` on the command line, with the flags clush users know: ``run``, ``nodes``, the
+operations (``test``, ``temps``, ``reboot``, ``poweroff``) and ``lab`` (:mod:`clusterkit.lab.cli`).
+
+A subcommand imports what it runs when it runs, so the command starts quickly.
 
 Exit status of ``clusterkit run``:
   0  every node succeeded
@@ -14,6 +17,7 @@ import sys
 
 from . import connect
 from .errors import ClusterkitError
+from .lab.cli import register as register_lab
 from .results import ClusterResult
 
 EXIT_OK, EXIT_REMOTE, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -27,6 +31,13 @@ RUN_EPILOG = """exit status:
 example:
   clusterkit run -b hostname
   clusterkit run -w 'pc[1-3]' -x pc2 -u 5 'uptime'
+"""
+
+OPS_EPILOG = """examples:
+  clusterkit test                 one row per node: reachable, DNS, disk, load, uptime, time offset
+  clusterkit temps                each node's temperature ("n/a" without a sensor)
+  clusterkit reboot --yes         workers first, the primary last; waits until every node is back
+  clusterkit poweroff --yes       workers first, the primary last
 """
 
 
@@ -82,6 +93,36 @@ def cmd_nodes(args) -> int:
     return EXIT_OK
 
 
+def cmd_test(args) -> int:
+    from .ops.checks import test_all
+    with _connect(args) as cluster:
+        table = test_all(cluster, nodes=args.nodes)
+    print(table.text())
+    return 0 if table.ok else EXIT_REMOTE
+
+
+def cmd_temps(args) -> int:
+    from .ops.checks import temperatures
+    with _connect(args) as cluster:
+        print(temperatures(cluster, nodes=args.nodes).text())
+    return 0
+
+
+def cmd_power(args) -> int:
+    from .ops.power import reboot_all, stop_all
+    if not args.yes:
+        print(f"clusterkit {args.command_name}: add --yes to switch every node "
+              f"{'off' if args.command_name == 'poweroff' else 'off and on again'} (workers first, then the primary)")
+        return EXIT_USAGE
+    with _connect(args) as cluster:
+        run = reboot_all if args.command_name == "reboot" else stop_all
+        report = run(cluster, confirm=True, progress=True)
+    print(report.text())
+    bad = [s for s in report.steps if s.status != "ok"]
+    late = [n for n, t in (report.back or {}).items() if t is None]
+    return EXIT_UNREACHABLE if bad or late else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterkit", description="Run and set up a small cluster.")
     sub = parser.add_subparsers(dest="command_name", required=True)
@@ -105,17 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(nodes)
     nodes.set_defaults(func=cmd_nodes)
 
-    for register in _EXTENSIONS:
-        register(sub, _common)
+    register_lab(sub, _common)  # ``clusterkit lab up|status|down``
+    for name, func, text in (("test", cmd_test, "test all: one row per node"),
+                             ("temps", cmd_temps, "every node's temperature"),
+                             ("reboot", cmd_power, "reboot every node safely (workers first)"),
+                             ("poweroff", cmd_power, "switch every node off safely (workers first)")):
+        p = sub.add_parser(name, help=text, epilog=OPS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        _common(p)
+        if name in ("test", "temps"):
+            p.add_argument("-w", dest="nodes", metavar="NODESET", help="nodes to ask (default: all)")
+        else:
+            p.add_argument("--yes", action="store_true", help="really do it (there is no other confirmation)")
+        p.set_defaults(func=func)
     return parser
-
-
-#: Other modules add their subcommands here (``lab``, the ops): ``register(subparsers, add_common)``.
-_EXTENSIONS: list = []
-from .lab.cli import register as _register_lab  # noqa: E402  (``clusterkit lab``)
-_EXTENSIONS.append(_register_lab)
-from .ops.cli import register as _register_ops  # noqa: E402  (``clusterkit test``, ``temps``, ``reboot``, ``poweroff``)
-_EXTENSIONS.append(_register_ops)
 
 
 def main(argv: list[str] | None = None) -> int:

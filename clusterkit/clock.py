@@ -129,13 +129,8 @@ class Skew:
 
     def show(self) -> None:
         """The chart in a notebook (BokehJS inline, no internet); the table as text elsewhere."""
-        from .dashboard.app import load_bokehjs
-        try:
-            from IPython import get_ipython
-            in_kernel = get_ipython() is not None and getattr(get_ipython(), "kernel", None) is not None
-        except ImportError:
-            in_kernel = False
-        if not in_kernel:
+        from .kernel import in_kernel, load_bokehjs
+        if not in_kernel():
             print(self.text())
             return
         load_bokehjs()

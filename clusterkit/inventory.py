@@ -8,7 +8,6 @@ field is checked before anything runs; a bad one raises
 
 from __future__ import annotations
 
-import difflib
 import html
 import ipaddress
 import os
@@ -18,9 +17,11 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 import yaml
-from ClusterShell.NodeSet import NodeSet, NodeSetParseError
+from ClusterShell.NodeSet import NodeSet
 
 from .errors import InventoryError
+from .validate import (CONNECT_HOST_RE, HOSTNAME_RE, INTERFACE_RE, assign_addresses, check_keys, check_name,
+                       check_user, expand, node_names, port_number)
 
 DEFAULT_INVENTORY = Path(__file__).with_name("data") / "default.yaml"
 
@@ -32,12 +33,6 @@ TOP_KEYS = (
 #: Keys allowed in a per-node override under ``hosts:``.
 NODE_KEYS = ("address", "host", "port", "user")
 BACKENDS = ("auto", "local", "lab", "ssh")
-
-_HOSTNAME = re.compile(r"^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
-_CONNECT_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$")
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_IFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-
 
 @dataclass(frozen=True)
 class NodeSpec:
@@ -106,13 +101,13 @@ class Inventory:
 
     def select(self, nodes: str | Iterable[str] | None = None, *, exclude: str | Iterable[str] | None = None) -> list[str]:
         """Node names matching ``nodes`` (a NodeSet such as ``pc[1-3]``, or names) minus ``exclude``, in inventory order."""
-        chosen = list(self.nodes) if nodes is None else _expand(nodes, self.source, "nodes")
+        chosen = list(self.nodes) if nodes is None else expand(nodes, self.source, "nodes")
         unknown = [n for n in chosen if n not in self.nodes]
         if unknown:
             raise InventoryError(
                 f"not in the inventory (it has {self.nodeset})", source=self.source,
                 field="nodes", node=str(NodeSet.fromlist(unknown)))
-        dropped = set(_expand(exclude, self.source, "exclude")) if exclude else set()
+        dropped = set(expand(exclude, self.source, "exclude")) if exclude else set()
         wanted = set(chosen) - dropped
         return [n for n in self.nodes if n in wanted]
 
@@ -242,9 +237,9 @@ def parse_hosts_file(text: str, *, source: str = "<hosts>") -> Inventory:
             raise InventoryError(f"expected [user@]host[:port], got {line!r}", source=source, field=where)
         user, host, port = m.groups()
         if user is not None:
-            _check_user(user, source, where, host)
-        _check_name(host, source, where, connect=True)
-        port_n = _port(port, source, where, host) if port is not None else 22
+            check_user(user, source, where, host)
+        check_name(host, source, where, connect=True)
+        port_n = port_number(port, source, where, host) if port is not None else 22
         if host in nodes:
             raise InventoryError("duplicate node name", source=source, field=where, node=host)
         nodes[host] = NodeSpec(name=host, host=host, port=port_n, user=user)
@@ -256,16 +251,16 @@ def parse_hosts_file(text: str, *, source: str = "<hosts>") -> Inventory:
 
 
 def _from_mapping(data: dict, source: str) -> Inventory:
-    _check_keys(data, TOP_KEYS, source, "")
+    check_keys(data, TOP_KEYS, source, "")
     name = data.get("name", Path(source).stem or "cluster")
-    if not isinstance(name, str) or not _HOSTNAME.match(name):
+    if not isinstance(name, str) or not HOSTNAME_RE.match(name):
         raise InventoryError(f"{name!r} is not a valid cluster name (letters, digits, '-')", source=source, field="name")
 
     if "nodes" not in data:
         raise InventoryError("missing: list the nodes, e.g. nodes: pc[0-3]", source=source, field="nodes")
-    names = _node_names(data["nodes"], source)
+    names = node_names(data["nodes"], source)
     for n in names:
-        _check_name(n, source, "nodes")
+        check_name(n, source, "nodes")
 
     primary = data.get("primary", names[0])
     if primary not in names:
@@ -274,8 +269,8 @@ def _from_mapping(data: dict, source: str) -> Inventory:
 
     user = data.get("user")
     if user is not None:
-        _check_user(user, source, "user")
-    port = _port(data.get("port", 22), source, "port")
+        check_user(user, source, "user")
+    port = port_number(data.get("port", 22), source, "port")
 
     network = None
     if data.get("network") is not None:
@@ -290,7 +285,7 @@ def _from_mapping(data: dict, source: str) -> Inventory:
     iface = {}
     for key, default in (("interface", "eth0"), ("uplink", "wlan0")):
         value = data.get(key, default)
-        if not isinstance(value, str) or not _IFACE.match(value):
+        if not isinstance(value, str) or not INTERFACE_RE.match(value):
             raise InventoryError(f"{value!r} is not an interface name", source=source, field=key)
         iface[key] = value
     if iface["interface"] == iface["uplink"]:
@@ -318,125 +313,21 @@ def _from_mapping(data: dict, source: str) -> Inventory:
         if not isinstance(entry, dict):
             raise InventoryError("must be a mapping of address, host, port, user",
                                  source=source, field=f"hosts.{node}", node=str(node))
-        _check_keys(entry, NODE_KEYS, source, f"hosts.{node}.", node=str(node))
+        check_keys(entry, NODE_KEYS, source, f"hosts.{node}.", node=str(node))
 
-    addresses = _addresses(names, primary, network, overrides, source)
+    addresses = assign_addresses(names, primary, network, overrides, source)
     nodes = {}
     for n in names:
         entry = overrides.get(n, {})
         host = entry.get("host", addresses.get(n) or n)
-        if not isinstance(host, str) or not _CONNECT_HOST.match(host):
+        if not isinstance(host, str) or not CONNECT_HOST_RE.match(host):
             raise InventoryError(f"{host!r} is not a host name or address", source=source,
                                  field=f"hosts.{n}.host", node=n)
         node_user = entry.get("user", user)
         if node_user is not None and "user" in entry:
-            _check_user(node_user, source, f"hosts.{n}.user", n)
-        node_port = _port(entry["port"], source, f"hosts.{n}.port", n) if "port" in entry else port
+            check_user(node_user, source, f"hosts.{n}.user", n)
+        node_port = port_number(entry["port"], source, f"hosts.{n}.port", n) if "port" in entry else port
         nodes[n] = NodeSpec(name=n, host=host, port=node_port, user=node_user,
                             address=addresses.get(n), primary=(n == primary))
     return Inventory(name=name, nodes=nodes, primary=primary, network=network, source=source,
                      backend=backend, python=python, password=password, **iface)
-
-
-def _node_names(value, source: str) -> list[str]:
-    if isinstance(value, str):
-        names = _expand(value, source, "nodes")
-    elif isinstance(value, list):
-        names = []
-        for item in value:
-            if not isinstance(item, str):
-                raise InventoryError(f"{item!r} is not a node name", source=source, field="nodes")
-            names.extend(_expand(item, source, "nodes"))
-        seen = set()
-        for n in names:
-            if n in seen:
-                raise InventoryError("duplicate node name", source=source, field="nodes", node=n)
-            seen.add(n)
-    else:
-        raise InventoryError("must be a node set such as pc[0-3] or a list of names", source=source, field="nodes")
-    if not names:
-        raise InventoryError("the node set is empty", source=source, field="nodes")
-    return names
-
-
-def _expand(value, source: str, field_name: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, str):
-        return [n for v in value for n in _expand(v, source, field_name)]
-    if not value.strip():
-        return []
-    try:
-        return list(NodeSet(value))
-    except NodeSetParseError as e:
-        raise InventoryError(f"malformed node set {value!r}: {e}", source=source, field=field_name) from None
-
-
-def _addresses(names, primary, network, overrides, source) -> dict[str, str]:
-    """Explicit addresses are checked; the rest are handed out in order, primary first."""
-    explicit: dict[str, str] = {}
-    for n in names:
-        if "address" not in overrides.get(n, {}):
-            continue
-        raw = overrides[n]["address"]
-        fld = f"hosts.{n}.address"
-        try:
-            addr = ipaddress.IPv4Address(str(raw))
-        except ValueError:
-            raise InventoryError(f"{raw!r} is not an IPv4 address", source=source, field=fld, node=n) from None
-        if network is not None:
-            if addr not in network:
-                raise InventoryError(f"{addr} is outside the cluster network {network}",
-                                     source=source, field=fld, node=n)
-            if addr in (network.network_address, network.broadcast_address):
-                kind = "network" if addr == network.network_address else "broadcast"
-                raise InventoryError(f"{addr} is the {kind} address of {network}", source=source, field=fld, node=n)
-        for other, taken in explicit.items():
-            if taken == str(addr):
-                raise InventoryError(f"{addr} is already the address of {other}", source=source, field=fld, node=n)
-        explicit[n] = str(addr)
-    if network is None:
-        return explicit
-    used = set(explicit.values())
-    free = (str(a) for a in network.hosts() if str(a) not in used)
-    result = dict(explicit)
-    for n in [primary] + [x for x in names if x != primary]:
-        if n in result:
-            continue
-        try:
-            result[n] = next(free)
-        except StopIteration:
-            raise InventoryError(f"{network} has no free address left for this node",
-                                 source=source, field="network", node=n) from None
-    return result
-
-
-def _check_keys(data: dict, allowed, source: str, prefix: str, node: str | None = None) -> None:
-    for key in data:
-        if key not in allowed:
-            near = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(allowed)}"
-            raise InventoryError(f"unknown key{hint}", source=source, field=f"{prefix}{key}", node=node)
-
-
-def _check_name(name: str, source: str, fld: str, *, connect: bool = False) -> None:
-    pattern = _CONNECT_HOST if connect else _HOSTNAME
-    if not pattern.match(name):
-        raise InventoryError("not a valid host name (letters, digits and '-', at most 63)",
-                             source=source, field=fld, node=name)
-
-
-def _check_user(user, source: str, fld: str, node: str | None = None) -> None:
-    if not isinstance(user, str) or not _USER.match(user):
-        raise InventoryError(f"{user!r} is not a valid user name (lower case, digits, '_', '-')",
-                             source=source, field=fld, node=node)
-
-
-def _port(value, source: str, fld: str, node: str | None = None) -> int:
-    try:
-        port = int(value) if not isinstance(value, bool) and str(value).strip().isdigit() else None
-    except ValueError:
-        port = None
-    if port is None or not 1 <= port <= 65535:
-        raise InventoryError(f"{value!r} is not a port (1-65535)", source=source, field=fld, node=node)
-    return port

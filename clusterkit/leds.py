@@ -98,11 +98,6 @@ def to_hex(p: Pixel) -> str:
     return "#%02x%02x%02x" % p
 
 
-def from_hex(s: str) -> Pixel:
-    s = s.lstrip("#")
-    return (int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16))
-
-
 # ---------------------------------------------------------------- strips
 class LedStrip(ABC):
     """Eight pixels and a global brightness (0 to 1); :meth:`show` pushes them out."""

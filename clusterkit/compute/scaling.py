@@ -84,7 +84,7 @@ class Scaling:
         """The figure as a widget for the notebook (BokehJS inline: no internet needed)."""
         from jupyter_bokeh import BokehModel
 
-        from ..dashboard.app import load_bokehjs
+        from ..kernel import load_bokehjs
         load_bokehjs()
         return BokehModel(self.figure())
 

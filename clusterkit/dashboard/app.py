@@ -15,10 +15,11 @@ from bokeh.layouts import column, row
 from jupyter_bokeh import BokehModel
 
 from ..errors import ClusterkitError
+from ..kernel import load_bokehjs
 from ..leds import PATTERNS
-from .components import CpuBars, CpuSeries, LedRows, Sensors
+from ..ops.power import LABELS, PowerReport, PowerStep, power_all
+from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
-from .power import LABELS, PowerReport, PowerStep, power_all
 
 #: Seconds between agent samples.
 DEFAULT_INTERVAL = 0.5
@@ -33,22 +34,6 @@ GATHER = 0.03
 #: A node whose agent has said nothing for this many intervals counts as down.
 SILENT_INTERVALS = 6
 BUTTON_LABELS = {"larson": "Larson scanner", "cpu": "CPU bar", "identify": "Identify", "clear": "Clear"}
-
-
-def load_bokehjs() -> None:
-    """Put BokehJS itself into the page (inline, so no internet is needed): BokehModel views need it.
-
-    Only inside a kernel; a plain Python process has no page.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None and getattr(shell, "kernel", None) is not None:
-        from bokeh.io import output_notebook
-        from bokeh.resources import INLINE
-        output_notebook(resources=INLINE, hide_banner=True)
 
 
 class Dashboard(widgets.VBox):
@@ -72,10 +57,11 @@ class Dashboard(widgets.VBox):
         self.bars = CpuBars(self.names)
         self.series = CpuSeries(self.names, points=int(window * min(MAX_RATE, 1.0 / interval)) + 1,
                                 resync=resync)
-        self.sensors = Sensors(self.names)
+        self.temperatures = Temperatures(self.names)
+        self.batteries = Batteries(self.names)
         self.leds = LedRows(self.names)
         self.chart = BokehModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
-                                       row(*self.sensors.root, sizing_mode="stretch_width"),
+                                       row(self.temperatures.root, self.batteries.root, sizing_mode="stretch_width"),
                                        sizing_mode="stretch_width"))
         load_bokehjs()
         self.updates = 0
@@ -116,7 +102,7 @@ class Dashboard(widgets.VBox):
 
     def cpu(self) -> dict[str, float | None]:
         """Every node's CPU percent now (None where its agent is down)."""
-        return {n: (s.sample.get("cpu") if s.alive and s.sample else None) for n, s in self.states().items()}
+        return {n: (s.sample.cpu if s.alive and s.sample else None) for n, s in self.states().items()}
 
     def _on_sample(self, _state: NodeState) -> None:
         self._wake.set()
@@ -128,7 +114,7 @@ class Dashboard(widgets.VBox):
             changed = self.series.update(states)
             now = time.monotonic()
             if now - self._bars_at >= BAR_PERIOD or any(not s.alive for s in states.values()):
-                if self.bars.update(states) | self.sensors.update(states):
+                if self.bars.update(states) | self.temperatures.update(states) | self.batteries.update(states):
                     changed = True
                 self._bars_at = now
             changed = self.leds.update(states) or changed

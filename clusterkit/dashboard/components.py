@@ -1,7 +1,7 @@
-"""The dashboard's parts. Each owns ``.source`` (a named ColumnDataSource), ``.root``
-(the bokeh model or widget) and ``.update(states)``; an update that changes
-nothing sends nothing. Bars are replaced whole, time series are streamed with a
-rollover, so the browser receives only the new points.
+"""The dashboard's panels, each a :class:`~.panel.Panel` (``source``, ``root``, ``update``).
+
+Bars are replaced whole, time series are streamed with a rollover, so the
+browser receives only the new points; an update that changes nothing sends nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from bokeh.plotting import figure
 
 from ..leds import NUM_PIXELS, led_row_html
 from .feed import NodeState
+from .panel import Panel, alive_sample
 
 #: The colour of a node whose agent is down.
 DOWN = "#bbbbbb"
@@ -27,11 +28,11 @@ def _figure(title: str, **kw):
     return figure(title=title, height=220, toolbar_location=None, sizing_mode="stretch_width", **kw)
 
 
-class CpuBars:
+class CpuBars(Panel):
     """One bar per node: its CPU percent now; grey (at zero) with the reason when its agent is down."""
 
     def __init__(self, nodes: list[str]):
-        self.nodes = nodes
+        super().__init__(nodes)
         self.source = ColumnDataSource(self._data({}), name="cpu")
         fig = _figure("CPU % per node", x_range=nodes, y_range=Range1d(0, 100))
         fig.vbar(x="node", top="cpu", color="color", width=0.8, source=self.source)
@@ -42,9 +43,9 @@ class CpuBars:
     def _data(self, states: dict[str, NodeState]) -> dict:
         cpu, color, state = [], [], []
         for n in self.nodes:
-            st = states.get(n)
-            if st is not None and st.alive and st.sample:
-                cpu.append(float(st.sample.get("cpu", 0.0)))
+            st, sample = states.get(n), alive_sample(states, n)
+            if sample is not None:
+                cpu.append(float(sample.cpu or 0.0))
                 color.append(ALIVE)
                 state.append("up")
             else:
@@ -61,7 +62,7 @@ class CpuBars:
         return True
 
 
-class CpuSeries:
+class CpuSeries(Panel):
     """CPU percent per node over the last ``points`` updates, streamed one row at a time with a rollover.
 
     A node that is down has no value (a gap in its line). With ``resync`` set,
@@ -70,7 +71,7 @@ class CpuSeries:
     """
 
     def __init__(self, nodes: list[str], *, points: int = 240, resync: float | None = None):
-        self.nodes = nodes
+        super().__init__(nodes)
         self.points = points
         self.resync = resync
         self.last_seq: dict[str, int] = {}
@@ -95,11 +96,10 @@ class CpuSeries:
         row: dict = {}
         taken = []  # the row's time is when its newest sample was taken on its node
         for n in self.nodes:
-            st = states.get(n)
-            ok = st is not None and st.alive and st.sample
-            row[n] = [float(st.sample.get("cpu", 0.0)) if ok else math.nan]
-            if ok and "time" in st.sample:
-                taken.append(float(st.sample["time"]))
+            sample = alive_sample(states, n)
+            row[n] = [float(sample.cpu or 0.0) if sample is not None else math.nan]
+            if sample is not None:
+                taken.append(float(sample.time))
         row["time"] = [1000.0 * (max(taken) if taken else time.time())]
         now = time.monotonic()
         if self.resync is not None and now - self.last_sync >= self.resync:
@@ -111,68 +111,96 @@ class CpuSeries:
         return True
 
 
-class Sensors:
-    """Temperature and battery bars, shown only once some node has such a sensor."""
+class SensorBars(Panel):
+    """One bar per node that has the sensor; the chart shows only once some node has one."""
+
+    title = ""
+    color = ""
+    top = 100
+    name = ""
 
     def __init__(self, nodes: list[str]):
-        self.nodes = nodes
-        self.source = ColumnDataSource({"node": [], "temp": []}, name="temp")
-        self.battery = ColumnDataSource({"node": [], "percent": [], "left": []}, name="battery")
-        self.temp_fig = _figure("Temperature °C", x_range=nodes, y_range=Range1d(0, 90))
-        self.temp_fig.vbar(x="node", top="temp", width=0.8, color="#d62728", source=self.source)
-        self.battery_fig = _figure("Battery %", x_range=nodes, y_range=Range1d(0, 100))
-        self.battery_fig.vbar(x="node", top="percent", width=0.8, color="#2ca02c", source=self.battery)
-        self.battery_fig.add_tools(HoverTool(tooltips=[("node", "@node"), ("left", "@left")]))
-        self.temp_fig.visible = self.battery_fig.visible = False
-        self.root = (self.temp_fig, self.battery_fig)
+        super().__init__(nodes)
+        self.source = ColumnDataSource(self._data({}), name=self.name)
+        self.root = _figure(self.title, x_range=nodes, y_range=Range1d(0, self.top))
+        self.root.vbar(x="node", top="value", width=0.8, color=self.color, source=self.source)
+        self.root.visible = False
+
+    def reading(self, sample) -> tuple[float, str] | None:
+        """The sensor's value on a node and a note for its hover, or None without the sensor."""
+        raise NotImplementedError
+
+    def _data(self, states: dict[str, NodeState]) -> dict:
+        data: dict = {"node": [], "value": [], "note": []}
+        for n in self.nodes:
+            sample = alive_sample(states, n)
+            found = self.reading(sample) if sample is not None else None
+            if found is not None:
+                data["node"].append(n)
+                data["value"].append(found[0])
+                data["note"].append(found[1])
+        return data
 
     def update(self, states: dict[str, NodeState]) -> bool:
-        temp = {"node": [], "temp": []}
-        batt = {"node": [], "percent": [], "left": []}
-        for n in self.nodes:
-            st = states.get(n)
-            s = st.sample if st is not None and st.alive and st.sample else {}
-            if "temp" in s:
-                temp["node"].append(n)
-                temp["temp"].append(float(s["temp"]))
-            if "battery" in s:
-                b = s["battery"]
-                batt["node"].append(n)
-                batt["percent"].append(float(b["percent"]))
-                left = b.get("secs_left")
-                batt["left"].append(f"{left // 3600} h {left % 3600 // 60:02d} min" if left is not None else "")
+        data = self._data(states)
         changed = False
-        for src, fig, data in ((self.source, self.temp_fig, temp), (self.battery, self.battery_fig, batt)):
-            if data != dict(src.data):
-                src.data = data
-                changed = True
-            if fig.visible != bool(data["node"]):
-                fig.visible = bool(data["node"])
-                changed = True
+        if data != dict(self.source.data):
+            self.source.data = data
+            changed = True
+        if self.root.visible != bool(data["node"]):
+            self.root.visible = bool(data["node"])
+            changed = True
         return changed
 
 
-class LedRows:
-    """The virtual LEDs: one row of eight pixels per node, exactly as its agent reports them."""
+class Temperatures(SensorBars):
+    """Each node's temperature, where it has a sensor (a Pi's SoC)."""
+
+    title, color, top, name = "Temperature °C", "#d62728", 90, "temp"
+
+    def reading(self, sample) -> tuple[float, str] | None:
+        return None if sample.temp is None else (float(sample.temp), "")
+
+
+class Batteries(SensorBars):
+    """Each node's battery percent and the time left, where it has a battery (a power bank that says)."""
+
+    title, color, top, name = "Battery %", "#2ca02c", 100, "battery"
 
     def __init__(self, nodes: list[str]):
-        self.nodes = nodes
-        self.rows = {n: widgets.HTML(led_row_html(OFF_ROW, node=n, alive=False, reason="starting"))
-                     for n in nodes}
-        self.source = self.rows
-        self.root = widgets.VBox(list(self.rows.values()), layout=widgets.Layout(padding="4px"))
+        super().__init__(nodes)
+        self.root.add_tools(HoverTool(tooltips=[("node", "@node"), ("left", "@note")]))
+
+    def reading(self, sample) -> tuple[float, str] | None:
+        b = sample.battery
+        if b is None:
+            return None
+        left = b.get("secs_left")
+        return float(b["percent"]), f"{left // 3600} h {left % 3600 // 60:02d} min" if left is not None else ""
+
+
+class LedRows(Panel):
+    """The virtual LEDs: one row of eight pixels per node, exactly as its agent reports them.
+
+    ``rows`` holds each node's row as HTML; ``source`` is the one widget that shows them all.
+    """
+
+    def __init__(self, nodes: list[str]):
+        super().__init__(nodes)
+        self.rows = {n: led_row_html(OFF_ROW, node=n, alive=False, reason="starting") for n in nodes}
+        self.source = self.root = widgets.HTML("".join(self.rows.values()), layout=widgets.Layout(padding="4px"))
         self.root.add_class("ck-leds")
 
     def update(self, states: dict[str, NodeState]) -> bool:
-        changed = False
-        for n, row in self.rows.items():
-            st = states.get(n)
-            if st is not None and st.alive and st.sample:
-                value = led_row_html(st.sample.get("leds", OFF_ROW), node=n,
-                                     brightness=float(st.sample.get("brightness", 1.0)))
+        for n in self.nodes:
+            st, sample = states.get(n), alive_sample(states, n)
+            if sample is not None:
+                self.rows[n] = led_row_html(sample.leds or OFF_ROW, node=n,
+                                            brightness=1.0 if sample.brightness is None else float(sample.brightness))
             else:
-                value = led_row_html(OFF_ROW, node=n, alive=False, reason=st.reason if st else "down")
-            if row.value != value:
-                row.value = value
-                changed = True
-        return changed
+                self.rows[n] = led_row_html(OFF_ROW, node=n, alive=False, reason=st.reason if st else "down")
+        value = "".join(self.rows.values())
+        if self.source.value == value:
+            return False
+        self.source.value = value
+        return True

@@ -7,11 +7,12 @@ import shlex
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..backends import Node
 from ..backends.base import Stream
 from ..errors import ClusterkitError
+from ..sample import Sample
 
 #: Seconds before a dead agent is started again.
 RESTART_AFTER = 3.0
@@ -40,12 +41,11 @@ class NodeState:
     """What the dashboard knows of one node: its latest sample, or that it is down and why."""
 
     name: str
-    sample: dict | None = None
+    sample: Sample | None = None
     alive: bool = False
     reason: str = "starting"
     seq: int = 0                 #: counts every sample received, across agent restarts
     received: float = 0.0        #: monotonic time of the latest sample
-    history: list = field(default_factory=list, repr=False)
 
 
 class AgentFeed:
@@ -118,11 +118,11 @@ class AgentFeed:
             bye = None
             for line in iter(stream.readline, ""):  # "" at the end of the agent
                 try:
-                    sample = json.loads(line)
+                    sample = Sample.from_json(line)
                 except ValueError:
                     continue
-                if "bye" in sample:
-                    bye = sample["bye"]
+                if sample.bye is not None:
+                    bye = sample.bye
                     continue
                 st = self.state
                 st.sample, st.alive, st.reason = sample, True, ""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fcntl
 import html
-import json
 import os
 import subprocess
 import time
@@ -24,12 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..errors import ClusterkitError
-from ..inventory import Inventory, load_inventory, parse_inventory
+from ..inventory import Inventory, load_inventory
 from . import check, net, node, procs
+from .build import build, teardown
 from .image import FRESH, WORKSHOP_PASSWORD, FreshImage
+from .record import Board, Record
 from .wait import wait_for_sshd
 
 #: Where running labs keep their state, one directory per lab (``LABS_DIR/NAME``).
@@ -38,27 +37,6 @@ DEFAULT_NAME = "pc"
 DEFAULT_COUNT = 4
 #: Seconds ``up`` waits for every node's sshd to answer on its DHCP address.
 UP_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class Board:
-    """One node of a lab as the lab made it."""
-
-    name: str
-    index: int
-    uid: int           #: pi's UID on this node
-    host: str          #: the DHCP address of its wlan0 (where SSH reaches it first)
-    address: str       #: its planned static address on the cluster network (notebook 02)
-    supervisor: procs.Proc | None = None
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "index": self.index, "uid": self.uid, "host": self.host,
-                "address": self.address, "supervisor": self.supervisor.to_dict() if self.supervisor else None}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Board":
-        return cls(name=d["name"], index=d["index"], uid=d["uid"], host=d["host"], address=d["address"],
-                   supervisor=procs.Proc.from_dict(d.get("supervisor")))
 
 
 @dataclass(frozen=True)
@@ -79,13 +57,13 @@ class Lab:
 
     def __init__(self, directory: Path):
         self.dir = directory
-        data = json.loads((directory / "lab.json").read_text())
-        self.name: str = data["name"]
-        self.slot: int = data["slot"]
-        self.network: str = data["network"]      #: the cluster network (wired, eth0)
-        self.uplink: str = data["uplink"]        #: the venue Wi-Fi subnet (wlan0, DHCP)
-        self.router: procs.Proc | None = procs.Proc.from_dict(data.get("router"))
-        self.boards: dict[str, Board] = {d["name"]: Board.from_dict(d) for d in data["nodes"]}
+        record = Record.load(directory)
+        self.name: str = record.name
+        self.slot: int = record.slot
+        self.network: str = record.network      #: the cluster network (wired, eth0)
+        self.uplink: str = record.uplink        #: the venue Wi-Fi subnet (wlan0, DHCP)
+        self.router: procs.Proc | None = record.router
+        self.boards: dict[str, Board] = record.boards
         self.names = net.LabNames(self.name)
         #: The nodes that the last :func:`up` powered on (all of them for a new lab; none when nothing changed).
         self.powered_on: list[str] = []
@@ -119,10 +97,7 @@ class Lab:
             workbook.reapply(c, "01_users", "02_network", *(("03_keys",) if keys else ()), user=user, uid=uid)
 
     def _save(self) -> None:
-        data = {"name": self.name, "slot": self.slot, "network": self.network, "uplink": self.uplink,
-                "router": self.router.to_dict() if self.router else None,
-                "nodes": [b.to_dict() for b in self.boards.values()]}
-        _write_atomic(self.dir / "lab.json", json.dumps(data, indent=1) + "\n", 0o644)
+        Record(self.name, self.slot, self.network, self.uplink, self.router, self.boards).save(self.dir)
 
     # ------------------------------------------------------------ nodes
     def pid(self, name: str) -> int | None:
@@ -205,7 +180,7 @@ class Lab:
 
     def down(self) -> None:
         """Stop every node and the router; remove every namespace, link and file of the lab."""
-        _teardown(self.name, lab=self)
+        teardown(self.name, lab=self, labs_dir=LABS_DIR)
 
     def __repr__(self) -> str:
         on = sum(1 for b in self.boards.values() if procs.alive(b.supervisor))
@@ -273,8 +248,10 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
             if off:
                 existing.wait_booted(off, timeout=timeout)
             return existing
-        _teardown(name, lab=existing)   # leftovers of a lab that died
-        lab = _create(name=name, count=n or DEFAULT_COUNT, network=network, image=image)
+        teardown(name, lab=existing, labs_dir=LABS_DIR)   # leftovers of a lab that died
+        build(name=name, count=n or DEFAULT_COUNT, network=network, image=image, labs_dir=LABS_DIR,
+              password=WORKSHOP_PASSWORD, other_labs=[lab for lab in labs() if lab.name != name])
+        lab = Lab(LABS_DIR / name)
     lab.powered_on = list(lab.boards)
     try:
         lab.wait_booted(lab.powered_on, timeout=timeout)
@@ -292,7 +269,7 @@ def down(*, name: str = DEFAULT_NAME) -> bool:
         any(link.startswith(f"ck{name}-") for link in net.existing_links())
     if lab is None and not leftovers and not (LABS_DIR / name).exists():
         return False
-    _teardown(name, lab=lab)
+    teardown(name, lab=lab, labs_dir=LABS_DIR)
     return True
 
 
@@ -309,34 +286,6 @@ def _locked():
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, text: str, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    os.replace(tmp, path)
-
-
-def _create(*, name: str, count: int, network: str | None, image: FreshImage) -> Lab:
-    from .build import build
-    return build(name=name, count=count, network=network, image=image, labs_dir=LABS_DIR,
-                 password=WORKSHOP_PASSWORD, other_labs=[lab for lab in labs() if lab.name != name])
-
-
-def _teardown(name: str, *, lab: Lab | None) -> None:
-    from .build import teardown
-    teardown(name, lab=lab, labs_dir=LABS_DIR)
-
-
-def write_inventory(path: Path, data: dict) -> Inventory:
-    """Validate the lab's inventory and write it (readable by every user: JupyterLab runs as one)."""
-    text = ("# The inventory of a clusterkit lab, written by `clusterkit lab up`.\n"
-            "# `password` is the workshop password of user pi (README.md, 'The lab').\n"
-            + yaml.safe_dump(data, sort_keys=False))
-    inventory = parse_inventory(text, source=str(path))
-    _write_atomic(path, text, 0o644)
-    return inventory
 
 
 __all__ = ["Lab", "Board", "NodeStatus", "up", "down", "status", "find", "labs", "LABS_DIR",

@@ -15,7 +15,6 @@ the lab's directory (only once no mount lies below it).
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import shutil
 import subprocess
@@ -25,13 +24,14 @@ from pathlib import Path
 from ..errors import ClusterkitError
 from . import dhcp, net, node, procs
 from .image import FreshImage
+from .record import Board, Record, write_inventory
 
 WIRED, WIFI = 0x0e, 0x0a
 
 
 def build(*, name: str, count: int, network: str | None, image: FreshImage, labs_dir: Path,
-          password: str, other_labs: list):
-    """Make lab ``name`` and return its :class:`~clusterkit.lab.Lab`; on any failure, remove what was made."""
+          password: str, other_labs: list) -> None:
+    """Make lab ``name`` in ``labs_dir/name``; on any failure, remove what was made."""
     names = net.LabNames(name)
     clash = sorted(({l for l in net.existing_links() if l.startswith(f"ck{name}-")}
                     | {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}))
@@ -48,17 +48,15 @@ def build(*, name: str, count: int, network: str | None, image: FreshImage, labs
     directory = labs_dir / name
     directory.mkdir(mode=0o755)
     try:
-        return _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink,
+        _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink,
                      slot=slot, image=image, password=password)
     except BaseException:
-        from . import Lab
-        teardown(name, lab=Lab(directory) if (directory / "lab.json").exists() else None, labs_dir=labs_dir)
+        teardown(name, lab=Record.load(directory) if (directory / "lab.json").exists() else None, labs_dir=labs_dir)
         raise
 
 
 def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluster: ipaddress.IPv4Network,
-          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str):
-    from . import Board, Lab, write_inventory
+          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str) -> None:
     (directory / "nodes").mkdir(mode=0o700)
     bin_dir = directory / "bin"
     node.write_scripts(bin_dir)
@@ -102,10 +100,7 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
     router = dhcp.start_router(names=names, uplink=uplink, reservations=reservations, state=directory)
     boards = [Board(**{**b.__dict__, "supervisor": node.start(
         ns=names.node_ns(b.name), node_dir=directory / "nodes" / b.name, bin_dir=bin_dir)}) for b in boards]
-    (directory / "lab.json").write_text(json.dumps({
-        "name": name, "slot": slot, "network": str(cluster), "uplink": str(uplink),
-        "router": router.to_dict(), "nodes": [b.to_dict() for b in boards]}, indent=1) + "\n")
-    (directory / "lab.json").chmod(0o644)
+    Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards}).save(directory)
     known = "".join(f"{b.host},{b.address} {' '.join(keys[b.name].public.split()[:2])}\n" for b in boards)
     (directory / "known_hosts").write_text(known)
     (directory / "known_hosts").chmod(0o644)
@@ -114,7 +109,6 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
         "primary": f"{name}0", "user": image.user, "network": str(cluster), "backend": "lab",
         "password": password, "python": node_python(),
         "hosts": {b.name: {"host": b.host} for b in boards}})
-    return Lab(directory)
 
 
 def node_python() -> str:

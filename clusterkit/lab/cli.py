@@ -1,4 +1,4 @@
-"""``clusterkit lab up|status|down``: the lab on the command line (registered in clusterkit.cli)."""
+"""``clusterkit lab up|status|down``: the lab on the command line (registered by clusterkit.cli)."""
 
 from __future__ import annotations
 

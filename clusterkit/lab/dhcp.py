@@ -53,11 +53,6 @@ def start_router(*, names: LabNames, uplink: ipaddress.IPv4Network, reservations
         return procs.spawn(command, log=log)
 
 
-def stop_router(proc: procs.Proc | None) -> None:
-    if proc is not None:
-        procs.kill(proc)
-
-
 def leases(state: Path) -> dict[str, str]:
     """MAC -> address of the leases the router has handed out."""
     try:

@@ -14,7 +14,6 @@ import ipaddress
 import json
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -39,27 +38,18 @@ def check_lab_name(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
 class LabNames:
     """The names of everything one lab creates on the host."""
 
-    lab: str
+    def __init__(self, lab: str):
+        self.lab = lab
+        self.cluster_bridge = f"ck{lab}-c"    #: the wired cluster network (eth0)
+        self.uplink_bridge = f"ck{lab}-u"     #: the venue Wi-Fi (wlan0)
+        self.router_ns = f"ck-{lab}-router"   #: the venue router's namespace
+        self.router_veth = f"ck{lab}-r"
 
-    @property
-    def cluster_bridge(self) -> str:
-        return f"ck{self.lab}-c"
-
-    @property
-    def uplink_bridge(self) -> str:
-        return f"ck{self.lab}-u"
-
-    @property
-    def router_ns(self) -> str:
-        return f"ck-{self.lab}-router"
-
-    @property
-    def router_veth(self) -> str:
-        return f"ck{self.lab}-r"
+    def __repr__(self) -> str:
+        return f"<LabNames {self.lab}>"
 
     def node_ns(self, node: str) -> str:
         return f"ck-{self.lab}-{node}"

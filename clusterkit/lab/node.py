@@ -28,9 +28,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from . import procs
 from .bootmounts import DONE as MOUNTS_DONE
 from .image import FRESH, SSHD_CONFIG, FreshImage, account_files
@@ -216,6 +213,9 @@ class HostKey:
 
     @classmethod
     def generate(cls, comment: str) -> "HostKey":
+        # imported here: only making a lab needs it, and ``clusterkit`` starts without it
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         key = Ed25519PrivateKey.generate()
         private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                     serialization.NoEncryption())
@@ -341,9 +341,3 @@ def init_pid(supervisor: procs.Proc | None) -> int | None:
             return kids[0]
     return None
 
-
-def last_exit(node_dir: Path) -> int | None:
-    try:
-        return int((node_dir / "last-exit").read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None

@@ -6,14 +6,7 @@ import html
 import sys
 import threading
 
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+from ..kernel import in_kernel
 
 
 class Progress:
@@ -27,7 +20,7 @@ class Progress:
         self.lock = threading.Lock()
         self.widget = None
         self.enabled = enabled and any(totals.values())
-        if self.enabled and _in_kernel():
+        if self.enabled and in_kernel():
             import ipywidgets
             from IPython.display import display
             self.widget = ipywidgets.HTML(self._html())

@@ -8,6 +8,7 @@ import pytest
 
 from clusterkit.dashboard import Dashboard, NodeState
 from clusterkit.dashboard.components import CpuBars, CpuSeries, LedRows
+from clusterkit.sample import Sample
 
 
 def wait_until(check, timeout=10.0):
@@ -35,23 +36,23 @@ def test_a_killed_agent_greys_its_node_and_the_rest_goes_on(dash):
     # The others keep streaming, and the page shows the node greyed out with the reason.
     before = {n: dash.states()[n].seq for n in ("pc0", "pc1", "pc3")}
     assert wait_until(lambda: all(dash.states()[n].seq > before[n] + 2 for n in before))
-    assert wait_until(lambda: "killed by signal 9" in dash.leds.rows["pc2"].value)
-    assert "grayscale" in dash.leds.rows["pc2"].value
+    assert wait_until(lambda: "killed by signal 9" in dash.leds.rows["pc2"])
+    assert "grayscale" in dash.leds.rows["pc2"]
     assert wait_until(lambda: dash.bars.source.data["state"][2].startswith("down: agent killed"))
     # It comes back by itself and its row lives again.
     assert wait_until(lambda: dash.states()["pc2"].alive, timeout=15)
     assert feed.starts == 2
-    assert wait_until(lambda: "grayscale" not in dash.leds.rows["pc2"].value)
+    assert wait_until(lambda: "grayscale" not in dash.leds.rows["pc2"])
 
 
 def test_led_buttons_reach_the_chosen_nodes_only(dash):
     dash.node_picker.value = ("pc1",)
     dash.pattern_buttons["larson"].click()
-    assert wait_until(lambda: "#ff0000" in dash.leds.rows["pc1"].value)
-    assert dash.feeds["pc0"].state.sample["pattern"] == "cpu"
+    assert wait_until(lambda: "#ff0000" in dash.leds.rows["pc1"])
+    assert dash.feeds["pc0"].state.sample.pattern == "cpu"
     dash.node_picker.value = ()
     dash.pattern_buttons["identify"].click()
-    assert wait_until(lambda: all(dash.feeds[n].state.sample["pattern"] == "identify" for n in dash.names))
+    assert wait_until(lambda: all(dash.feeds[n].state.sample.pattern == "identify" for n in dash.names))
 
 
 def test_shutdown_needs_confirmation(dash):
@@ -89,7 +90,7 @@ def test_close_stops_the_agents_and_the_thread(local_cluster):
 
 
 def states(cpu: dict, seq: int) -> dict:
-    return {n: NodeState(n, sample={"cpu": c, "leds": ["#000000"] * 8}, alive=True, seq=seq)
+    return {n: NodeState(n, sample=Sample(n, seq, time.time(), cpu=c, leds=["#000000"] * 8), alive=True, seq=seq)
             for n, c in cpu.items()}
 
 

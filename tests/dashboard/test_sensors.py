@@ -6,7 +6,8 @@ import psutil
 
 from clusterkit import agent
 from clusterkit.dashboard import NodeState
-from clusterkit.dashboard.components import Sensors
+from clusterkit.dashboard.components import Batteries, Temperatures
+from clusterkit.sample import Sample
 
 Temp = namedtuple("Temp", "label current high critical")
 Battery = namedtuple("Battery", "percent secsleft power_plugged")
@@ -29,11 +30,12 @@ def test_unknown_time_left_is_left_out(monkeypatch):
 
 
 def test_sensor_charts_appear_only_where_there_are_sensors():
-    sensors = Sensors(["a", "b"])
-    bare = {n: NodeState(n, sample={"cpu": 1.0}, alive=True, seq=1) for n in "ab"}
-    assert not sensors.update(bare) and not sensors.temp_fig.visible and not sensors.battery_fig.visible
-    hot = dict(bare, b=NodeState("b", sample={"cpu": 1.0, "temp": 60.0,
-                                              "battery": {"percent": 40.0, "secs_left": 3900}}, alive=True, seq=2))
-    assert sensors.update(hot)
-    assert sensors.temp_fig.visible and dict(sensors.source.data) == {"node": ["b"], "temp": [60.0]}
-    assert sensors.battery.data["left"] == ["1 h 05 min"]
+    temps, batteries = Temperatures(["a", "b"]), Batteries(["a", "b"])
+    bare = {n: NodeState(n, sample=Sample(n, 1, 0.0, cpu=1.0), alive=True, seq=1) for n in "ab"}
+    assert not temps.update(bare) and not batteries.update(bare)
+    assert not temps.root.visible and not batteries.root.visible
+    hot = dict(bare, b=NodeState("b", sample=Sample("b", 2, 0.0, cpu=1.0, temp=60.0,
+                                                    battery={"percent": 40.0, "secs_left": 3900}), alive=True, seq=2))
+    assert temps.update(hot) and batteries.update(hot)
+    assert temps.root.visible and dict(temps.source.data) == {"node": ["b"], "value": [60.0], "note": [""]}
+    assert batteries.root.visible and batteries.source.data["note"] == ["1 h 05 min"]

@@ -1,0 +1,189 @@
+"""The library's layers: no import cycles, arrows only point down, and a CLI that starts light.
+
+Imports are read with ``ast`` from the source (nothing is imported), both those
+at module level and those inside functions: an import deferred into a function
+still ties the two modules together. A few deferred imports reach up on
+purpose: they are the API's front doors (``cluster.dashboard()``), listed in
+``FRONT_DOORS`` with the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "clusterkit"
+
+#: The layers, lowest first. A module belongs to the layer of the longest name here that is it or
+#: contains it; it may import its own layer and the ones below.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("base", ("clusterkit.errors", "clusterkit.results", "clusterkit.inventory", "clusterkit.kernel",
+              "clusterkit.sample", "clusterkit.validate", "clusterkit.workloads",
+              "clusterkit.backends.registry")),  # the backends' names: the inventory checks them
+    ("backends", ("clusterkit.backends",)),
+    ("lab", ("clusterkit.lab",)),  # the lab's nodes are the ssh backend's, in namespaces it makes
+    ("cluster", ("clusterkit", "clusterkit.cluster")),  # the package itself: connect()
+    ("work", ("clusterkit.steps", "clusterkit.ops", "clusterkit.compute", "clusterkit.agent", "clusterkit.leds",
+              "clusterkit.clock", "clusterkit.tlsdemo")),
+    ("views", ("clusterkit.dashboard", "clusterkit.workbook", "clusterkit.kiosk")),
+    ("cli", ("clusterkit.cli", "clusterkit.lab.cli")),
+]
+
+#: Deferred imports that reach up on purpose (importer, imported): the front doors of the API.
+FRONT_DOORS = {
+    ("clusterkit.cluster", "clusterkit.dashboard"): "cluster.dashboard()",
+    ("clusterkit.cluster", "clusterkit.compute"): "cluster.engines()",
+    ("clusterkit.lab", "clusterkit"): "Lab.connect(): a cluster of the lab's nodes",
+    ("clusterkit.lab", "clusterkit.workbook"): "Lab.prepare(): the workbook's chain of setup steps",
+}
+
+
+def modules() -> dict[str, tuple[Path, bool]]:
+    """Every module of the package: its dotted name -> (file, is a package)."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        package = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if package else parts)] = (path, package)
+    return out
+
+
+def imports(name: str, path: Path, package: bool, known) -> list[tuple[str, int, bool]]:
+    """What a module imports from the package: (module, line, at module level)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    top, typing_only = set(), set()
+    for node in tree.body:  # module level, also under if/try; ``if TYPE_CHECKING:`` never runs
+        for sub in ast.walk(node) if isinstance(node, (ast.If, ast.Try)) else [node]:
+            top.add(id(sub))
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only |= {id(sub) for sub in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")[: len(name.split(".")) - (0 if package else 1)]
+                base = base[: len(base) - (node.level - 1)]
+                origin = ".".join(base + ([node.module] if node.module else []))
+            else:
+                origin = node.module or ""
+            # ``from pkg import sub`` imports the module pkg.sub; ``from pkg import name``, pkg itself
+            targets = [f"{origin}.{a.name}" if f"{origin}.{a.name}" in known else origin for a in node.names]
+        else:
+            continue
+        for t in dict.fromkeys(targets):
+            while t and t not in known and "." in t:  # ``import a.b.c`` where c is not a module
+                t = t.rsplit(".", 1)[0]
+            if t in known and t != name:
+                found.append((t, node.lineno, id(node) in top))
+    return found
+
+
+def graph() -> dict[str, list[tuple[str, int, bool]]]:
+    known = modules()
+    return {name: imports(name, path, package, known) for name, (path, package) in known.items()}
+
+
+def layer(name: str) -> int:
+    best = (-1, -1)
+    for rank, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if name == p or name.startswith(p + "."):
+                best = max(best, (len(p), rank))
+    if best[1] < 0:
+        raise AssertionError(f"{name} is in no layer: add it to LAYERS in {Path(__file__).name}")
+    return best[1]
+
+
+def cycles(edges: dict[str, list[tuple[str, int, bool]]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w, _, _ in edges.get(v, []):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def upward(edges: dict[str, list[tuple[str, int, bool]]]) -> list[str]:
+    """Imports of a higher layer by a lower one, but for the front doors."""
+    out = []
+    for name, targets in sorted(edges.items()):
+        for t, line, top in targets:
+            if layer(t) > layer(name) and (top or (name, t) not in FRONT_DOORS):
+                out.append(f"{name}:{line} -> {t} ({LAYERS[layer(name)][0]} -> {LAYERS[layer(t)][0]})")
+    return out
+
+
+def test_every_module_has_a_layer():
+    for name in modules():
+        layer(name)
+
+
+@pytest.mark.xfail(strict=True, reason="Part B: steps/keys <-> steps/users, and steps/nfs -> lab.share (which "
+                                       "closes lab -> workbook -> steps -> lab); Part A: backends -> lab")
+def test_no_import_cycles():
+    assert cycles(graph()) == []
+
+
+@pytest.mark.xfail(strict=True, reason="Part A: backends -> lab.backend")
+def test_arrows_point_down():
+    assert upward(graph()) == []
+
+
+def test_front_doors_are_still_there():
+    """Each allowed upward import exists (an entry nothing uses any more goes)."""
+    edges = graph()
+    used = {(n, t) for n, targets in edges.items() for t, _, top in targets if not top}
+    assert set(FRONT_DOORS) <= used
+
+
+def test_the_graph_sees_what_it_should():
+    """The walk itself: relative imports, submodules, names from a package, deferred imports."""
+    edges = {n: {t for t, _, _ in ts} for n, ts in graph().items()}
+    assert "clusterkit.errors" in edges["clusterkit.inventory"]     # from .errors import InventoryError
+    assert "clusterkit.lab.procs" in edges["clusterkit.lab"]        # from . import procs
+    assert "clusterkit.dashboard" in edges["clusterkit.cluster"]    # deferred, inside a method
+    assert "clusterkit.cluster" not in edges["clusterkit.results"]  # none at all
+    assert cycles({"a": [("b", 1, True)], "b": [("a", 2, False)], "c": [("a", 3, True)]}) == [["a", "b"]]
+
+
+def test_the_cli_imports_neither_bokeh_nor_ipyparallel():
+    code = ("import clusterkit.cli, sys; "
+            "assert 'bokeh' not in sys.modules and 'ipyparallel' not in sys.modules, "
+            "sorted(m for m in sys.modules if m.split('.')[0] in ('bokeh', 'ipyparallel'))[:5]")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
