@@ -20,16 +20,17 @@ from jupyter_bokeh import BokehModel
 
 from ..compute import slurm
 from ..errors import ClusterkitError
-from .app import load_bokehjs
+from ..kernel import load_bokehjs
+from .panel import Panel
 
 WAITING = "(waiting)"
 
 
-class JobsTable:
+class JobsTable(Panel):
     """One row per node: the jobs running there and their states; then one row of the jobs still waiting."""
 
     def __init__(self, nodes: list[str]):
-        self.nodes = nodes
+        super().__init__(nodes)
         self.source = ColumnDataSource(self._data([]), name="jobs")
         columns = [TableColumn(field="node", title="node", width=80), TableColumn(field="jobs", title="jobs"),
                    TableColumn(field="state", title="state", width=160)]
