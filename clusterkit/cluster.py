@@ -79,6 +79,23 @@ class Cluster:
         """Nodes by NodeSet pattern (``pc[1-3]``) or names, minus ``exclude``."""
         return [self.nodes[n] for n in self.inventory.select(nodes, exclude=exclude)]
 
+    def reconnect(self, nodes: list[Node]) -> None:
+        """Reach these nodes another way from now on (a renamed login, a new address).
+
+        Each replaces the cluster's node of its name, the inventory takes its
+        spec, and the old node's connections close. A setup step calls this when
+        its apply changed how nodes are reached; the inventory file is rewritten
+        only when asked (``result.save_inventory()``).
+        """
+        fresh = {n.name: n for n in nodes}
+        unknown = sorted(set(fresh) - set(self.nodes))
+        if unknown:
+            raise ClusterkitError(f"no such node; the cluster has {self.nodeset}", node=unknown[0])
+        self.inventory = self.inventory.with_nodes([n.spec for n in fresh.values()])
+        for name, node in fresh.items():
+            old, self.nodes[name] = self.nodes[name], node
+            old.close()
+
     # ------------------------------------------------------------ fan-out
     def each(self, fn: Callable[[Node], Any], *, nodes=None, exclude=None, timeout: float | None = None,
              command: str = "") -> ClusterResult:

@@ -227,6 +227,8 @@ def reapply(cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> R
             report.stages.append(StageReport(stage, step.title, "nothing to change"))
             continue
         result = step.apply(plan, progress=False)
+        if result.inventory_changes:   # later connects reach the nodes the new way too
+            result.save_inventory()
         by_count: dict[str, list[str]] = {}
         for n, p in plan.nodes.items():
             if not p.empty:

@@ -2,36 +2,42 @@
 
 A step is built in one line from a cluster and its arguments. ``plan()``
 validates the arguments, reads every node, checks the nodes against each
-other, and only then works out, per node, the file changes (a unified diff
-each) and the commands that would run. It changes nothing. ``apply()`` makes
-exactly the planned changes (files written atomically with backups through
-:meth:`Node.write_file`, commands through :meth:`Node.sudo`), then re-plans
-to verify that nothing is left to change, so a second ``apply()`` is a no-op.
+other, and only then works out, per node, the actions (:mod:`.actions`): file
+changes (a unified diff each) and the commands that would run. It changes
+nothing. ``apply()`` hands each node's actions to the one executor
+(:func:`.actions.execute`), then re-plans to verify that nothing is left to
+change, so a second ``apply()`` is a no-op.
 
-On the local backend the files are rendered into each node's sandbox and the
-privileged commands come back ``refused``: they are reported as "would run",
+On the local backend each action simulates itself: files are rendered into
+each node's sandbox and the privileged commands are reported as "would run",
 never as run.
 
 A step subclass provides :meth:`Step.validate` (arguments only),
 :meth:`Step.read` (one node's state, read through ``reader``),
 :meth:`Step.check` (every node's state together) and :meth:`Step.node_plan`.
-Optional: :meth:`Step.gate` (which nodes may go on to the next phase) and
-:meth:`Step.verify_node` (a live check after applying).
+Optional: :meth:`Step.gate` (which nodes may go on to the next phase),
+:meth:`Step.settle` (after the last phase) and :meth:`Step.verify_node` (a live
+check after applying). Where apply changed how a node is reached (a renamed
+login, a new address), the cluster reconnects it; the result lists those
+inventory changes, and :meth:`ApplyResult.save_inventory` writes them to the
+inventory file.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import posixpath
 import shlex
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 from ..backends.base import BACKUP_SUFFIX, Node
 from ..errors import ClusterkitError
 from ..results import ClusterResult, NodeResult
+from .actions import Action, Command, FileChange, NodeOutcome, Run, execute, restore
+from .detached import DetachedScript
 from .render import apply_html, plan_html, plan_text
 from .progress import Progress
 
@@ -43,63 +49,6 @@ class StepError(ClusterkitError):
     """
 
 
-@dataclass(frozen=True)
-class FileChange:
-    """One file on one node: its content now (``old``) and after the step (``new``).
-
-    ``new=None`` removes the file (it is kept as ``path.clusterkit.bak``).
-    ``secret`` hides the content from every view (a private key).
-    ``by_commands``: on a node with root the step's commands make this change
-    (``usermod`` edits ``/etc/passwd``) and the file shows what they will do;
-    on the local backend the rendered file is written to the sandbox instead.
-    """
-
-    path: str
-    old: bytes | None
-    new: bytes | None
-    mode: int | None = None
-    why: str = ""
-    secret: bool = False
-    by_commands: bool = False
-    phase: int = 0
-
-    @property
-    def kind(self) -> str:
-        return "new" if self.old is None else ("remove" if self.new is None else "change")
-
-    def diff(self) -> str:
-        """A unified diff from the old to the new content (secrets never shown)."""
-        if self.secret:
-            return f"{self.kind} {self.path} (secret content, not shown)\n"
-        if _binary(self.old) or _binary(self.new):
-            size = lambda d: "absent" if d is None else f"{len(d)} bytes"  # noqa: E731
-            return f"{self.kind} {self.path} (binary: {size(self.old)} -> {size(self.new)})\n"
-        old = _lines(self.old)
-        new = _lines(self.new)
-        return "".join(difflib.unified_diff(old, new, fromfile=("/dev/null" if self.old is None else "a" + self.path),
-                                            tofile=("/dev/null" if self.new is None else "b" + self.path)))
-
-
-@dataclass(frozen=True)
-class Command:
-    """A privileged command the step runs on a node (``sudo``), in order with the file changes.
-
-    ``stdin`` feeds the command (a password hash); it is never shown. A failing
-    command with ``check`` stops its node there and restores the files the step
-    wrote on that node.
-    """
-
-    command: str
-    why: str = ""
-    stdin: str | None = field(default=None, repr=False)
-    check: bool = True
-    phase: int = 0
-    by_file: bool = False  #: its effect is already one of the plan's files (shown, not needed in a sandbox)
-
-
-Action = FileChange | Command
-
-
 @dataclass
 class NodePlan:
     """What a step would do on one node: ordered actions and notes for the reader."""
@@ -108,13 +57,20 @@ class NodePlan:
     actions: list[Action] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def steps(self) -> list[Action]:
+        """The actions with a detached script's commands listed one by one (what views and counts show)."""
+        out: list[Action] = []
+        for a in self.actions:
+            out += list(a.commands) if isinstance(a, DetachedScript) else [a]
+        return out
+
     @property
     def files(self) -> list[FileChange]:
         return [a for a in self.actions if isinstance(a, FileChange)]
 
     @property
     def commands(self) -> list[Command]:
-        return [a for a in self.actions if isinstance(a, Command)]
+        return [a for a in self.steps() if isinstance(a, Command)]
 
     @property
     def empty(self) -> bool:
@@ -155,37 +111,37 @@ class Plan:
         return plan_html(self)
 
 
-@dataclass
-class NodeOutcome:
-    """What apply did on one node, in words a learner can check."""
+#: How a node is reached that changed with an apply (see :attr:`ApplyResult.inventory_changes`).
+REACH_FIELDS = ("host", "user", "port")
 
-    written: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    ran: list[str] = field(default_factory=list)
-    would_run: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    problem: str | None = None
-    rolled_back: bool = False
-    verified: str | None = None
 
-    def lines(self) -> list[str]:
-        out = [f"wrote {p}" for p in self.written] + [f"removed {p} (kept as {p}{BACKUP_SUFFIX})" for p in self.removed]
-        out += [f"ran: {c}" for c in self.ran]
-        out += [f"would run (not run: this backend has no root): {c}" for c in self.would_run]
-        out += [f"skipped: {s}" for s in self.skipped]
-        if self.problem:
-            out.append(f"problem: {self.problem}" + ("; its files were restored" if self.rolled_back else ""))
-        if self.verified:
-            out.append(f"verified: {self.verified}")
-        return out
+@dataclass(frozen=True)
+class InventorySave:
+    """What :meth:`ApplyResult.save_inventory` did: the file it rewrote (None: none) and why, in one line."""
+
+    path: str | None
+    line: str
+
+    def __repr__(self) -> str:
+        return self.line
+
+    __str__ = __repr__
 
 
 class ApplyResult(ClusterResult):
-    """The per-node outcome of ``apply()``: a :class:`ClusterResult` whose rows carry a :class:`NodeOutcome`."""
+    """The per-node outcome of ``apply()``: a :class:`ClusterResult` whose rows carry a :class:`NodeOutcome`.
 
-    def __init__(self, results: dict[str, NodeResult], *, plan: Plan, command: str):
+    ``inventory_changes``: per node, the fields of how it is reached that apply
+    changed (``{"pc1": {"user": ("pi", "alice")}}``); the cluster already uses
+    them, and :meth:`save_inventory` writes them to the inventory file.
+    """
+
+    def __init__(self, results: dict[str, NodeResult], *, plan: Plan, command: str, inventory=None,
+                 inventory_changes: dict[str, dict[str, tuple]] | None = None):
         super().__init__(results, command=command)
         self.plan = plan
+        self.inventory = inventory
+        self.inventory_changes = inventory_changes or {}
 
     def outcome(self, node: str) -> NodeOutcome:
         return self[node].value
@@ -193,6 +149,21 @@ class ApplyResult(ClusterResult):
     @property
     def would_run(self) -> dict[str, list[str]]:
         return {n: r.value.would_run for n, r in self.items() if r.value and r.value.would_run}
+
+    def save_inventory(self) -> InventorySave:
+        """Write the inventory changes to the inventory file (atomically, the old file kept as a backup),
+        so a later ``clusterkit.connect()`` reaches the nodes the new way too. The packaged default is never rewritten."""
+        from ClusterShell.NodeSet import NodeSet
+        from .reach import save_inventory
+        if not self.inventory_changes:
+            return InventorySave(None, "nothing to save: every node is reached as before")
+        nodes = NodeSet.fromlist(list(self.inventory_changes))
+        path = save_inventory(self.inventory)
+        if path is None:
+            return InventorySave(None, f"not saved: {self.inventory.source} is not a YAML inventory of yours to "
+                                       f"rewrite; this cluster reaches {nodes} the new way until it closes")
+        return InventorySave(str(path), f"saved how {nodes} are reached now to {path} "
+                                        f"(the old file kept as {path.name}{BACKUP_SUFFIX})")
 
     def _repr_html_(self) -> str:
         return apply_html(self)
@@ -232,12 +203,15 @@ class Step:
         """The actions for one node."""
         raise NotImplementedError
 
-    def gate(self, phase: int, plan: Plan, nodes: list[str], outcomes: dict[str, "NodeOutcome"]) -> dict[str, str | None]:
+    def gate(self, phase: int, plan: Plan, nodes: list[str], outcomes: dict[str, NodeOutcome]) -> dict[str, str | None]:
         """Before ``phase`` (1, 2, …): per node, None to go on or the reason it stops here."""
         return {n: None for n in nodes}
 
-    def settle(self, plan: Plan, outcomes: dict[str, "NodeOutcome"]) -> None:
-        """After the last phase, before verification (network: the new addresses must answer)."""
+    def settle(self, plan: Plan, outcomes: dict[str, NodeOutcome]) -> None:
+        """After the last phase, before verification (network: the new addresses must answer).
+
+        A node to be reached another way from now on gets that spec in its outcome's ``reach``.
+        """
 
     def verify_node(self, node: Node) -> str | None:
         """A live check after apply; returns a line to show, raises :class:`StepError` on failure."""
@@ -266,7 +240,7 @@ class Step:
                     observed={n: readers[n].seen for n in self.names}, notes=self.plan_notes())
 
     def plan_notes(self) -> list[str]:
-        if self.cluster.backend == "local":
+        if any(self.cluster[n].sandbox is not None for n in self.names):
             return ["local backend: apply writes these files into each node's sandbox and lists the "
                     "privileged commands a real node would run; it runs none of them"]
         return []
@@ -280,7 +254,7 @@ class Step:
         """
         plan = plan or self.plan()
         self._check_fresh(plan)
-        bar = Progress(self.title, {n: len(plan[n].actions) for n in self.names}, enabled=progress)
+        bar = Progress(self.title, {n: sum(a.ticks for a in plan[n].actions) for n in self.names}, enabled=progress)
         outcomes = {n: NodeOutcome() for n in self.names}
         going = [n for n in self.names if not plan[n].empty]
         for phase in range(self.phases):
@@ -288,13 +262,18 @@ class Step:
                 verdict = self.gate(phase, plan, going, outcomes)
                 for n, reason in verdict.items():
                     if reason:
-                        outcomes[n].skipped += [_describe(a) for a in plan[n].actions if a.phase >= phase]
+                        outcomes[n].skipped += [a.describe() for a in plan[n].steps() if a.phase >= phase]
                         outcomes[n].problem = reason
                 going = [n for n in going if not verdict.get(n)]
-            self.cluster.each(lambda node: self._apply_actions(node, plan[node.name], phase, outcomes[node.name], bar),
-                              nodes=going, command=f"apply {self.title}")
+
+            def one(node, phase=phase):
+                run = Run(node, self.cluster, outcomes[node.name], tick=partial(bar.tick, node.name),
+                          on_write=self.on_write)
+                execute([a for a in plan[node.name].actions if a.phase == phase], run)
+            self.cluster.each(one, nodes=going, command=f"apply {self.title}")
             going = [n for n in going if outcomes[n].problem is None]
         self.settle(plan, outcomes)
+        changes = self._reconnect(outcomes)
         self._verify(outcomes)
         bar.close()
         rows = {}
@@ -304,7 +283,8 @@ class Step:
             rows[n] = NodeResult(node=n, status=status, exit_code=0 if status == "ok" else 1,
                                  stdout="\n".join(o.lines()) + "\n", value=o, command=f"apply {self.title}",
                                  error=o.problem)
-        return ApplyResult(rows, plan=plan, command=f"apply {self.title}")
+        return ApplyResult(rows, plan=plan, command=f"apply {self.title}", inventory=self.cluster.inventory,
+                           inventory_changes=changes)
 
     def _check_fresh(self, plan: Plan) -> None:
         if plan.title != self.title or set(plan.nodes) != set(self.names):
@@ -316,67 +296,22 @@ class Step:
                     raise StepError(f"{path} changed since the plan was made; run plan() again",
                                     node=n, field="plan")
 
-    def _apply_actions(self, node: Node, nplan: NodePlan, phase: int, out: NodeOutcome, bar: Progress) -> None:
-        try:
-            self._run_actions(node, nplan, phase, out, bar)
-        except Exception as e:  # each file is old or new; say where this node stopped
-            out.problem = f"stopped after {len(out.written) + len(out.removed)} files: {e}"
-
-    def _run_actions(self, node: Node, nplan: NodePlan, phase: int, out: NodeOutcome, bar: Progress) -> None:
-        written: list[FileChange] = []
-        for action in [a for a in nplan.actions if a.phase == phase]:
-            if isinstance(action, FileChange):
-                if action.by_commands and node.privileged:
-                    bar.tick(node.name, f"{action.path}: made by the commands below")
-                    continue
-                self._write(node, action)
-                written.append(action)
-                (out.removed if action.new is None else out.written).append(action.path)
-                bar.tick(node.name, action.path)
-                if self.on_write:
-                    self.on_write(node.name, action.path)
-                continue
-            if action.by_file and not node.privileged:
-                out.would_run.append(action.command)
-                bar.tick(node.name, "would run: " + action.command)
-                continue
-            r = node.sudo(action.command, stdin=action.stdin, timeout=self.cluster.command_timeout)
-            if r.status == "refused":
-                out.would_run.append(action.command)
-            elif r.ok:
-                out.ran.append(action.command)
-            elif action.check:
-                out.problem = f"{action.command!r} failed: {r.summary()}"
-                self._restore(node, written)
-                out.rolled_back = bool(written)
-                bar.tick(node.name, "failed")
-                return
-            else:
-                out.ran.append(f"{action.command}  ({r.summary()}, allowed)")
-            bar.tick(node.name, action.command)
-
-    def _write(self, node: Node, change: FileChange) -> None:
-        if change.new is not None:
-            node.write_file(change.path, change.new, mode=change.mode, privileged=True)
-            return
-        bak = change.path + BACKUP_SUFFIX
-        if node.privileged:
-            r = node.sudo(f"mv -f -- {_q(change.path)} {_q(bak)}", timeout=self.cluster.command_timeout)
-            if not r.ok:
-                raise StepError(f"cannot remove: {r.summary()}", node=node.name, field=change.path)
-        else:
-            os.replace(node.path(change.path), node.path(bak))
-
-    def _restore(self, node: Node, written: list[FileChange]) -> None:
-        for change in reversed(written):
-            if change.old is not None:
-                node.write_file(change.path, change.old, mode=change.mode, privileged=True, backup=False)
-            elif change.new is not None:
-                self._write(node, FileChange(change.path, change.new, None))
+    def _reconnect(self, outcomes: dict[str, NodeOutcome]) -> dict[str, dict[str, tuple]]:
+        """The cluster reaches the nodes whose outcome says so the new way; what changed, per node."""
+        from .reach import node_at
+        moved = {n: o.reach for n, o in outcomes.items() if o.reach is not None}
+        changes = {}
+        for n, spec in moved.items():
+            old = self.cluster.inventory[n]
+            changes[n] = {f: (getattr(old, f), getattr(spec, f)) for f in REACH_FIELDS
+                          if getattr(old, f) != getattr(spec, f)}
+        if moved:
+            self.cluster.reconnect([node_at(self.cluster, spec) for spec in moved.values()])
+        return {n: c for n, c in changes.items() if c}
 
     def restore(self, node: Node, plan: NodePlan) -> None:
         """Put every file of a node's plan back to its old content (a rollback)."""
-        self._restore(node, [f for f in plan.files if not (f.by_commands and node.privileged)])
+        restore(node, plan.files, timeout=self.cluster.command_timeout)
 
     def _verify(self, outcomes: dict[str, NodeOutcome]) -> None:
         done = [n for n in self.names if outcomes[n].problem is None]
@@ -394,7 +329,7 @@ class Step:
         for n in done:
             left = again[n]
             if left.actions:
-                outcomes[n].problem = "still to change after apply: " + ", ".join(_describe(a) for a in left.actions)
+                outcomes[n].problem = "still to change after apply: " + ", ".join(a.describe() for a in left.steps())
                 continue
             try:
                 extra = self.verify_node(self.cluster[n])
@@ -422,44 +357,17 @@ class Reader:
 
     def listdir(self, path: str) -> list[str]:
         """Names in a directory on the node (sorted); [] when it does not exist."""
-        r = self.node.run(f"ls -1A -- {_q(self.node_path(path))} 2>/dev/null", timeout=30) \
-            if not self.node.privileged else self.node.sudo(f"ls -1A -- {_q(path)} 2>/dev/null", timeout=30)
+        if self.node.sandbox is not None:
+            try:
+                return sorted(os.listdir(self.node.local_path(path)))
+            except OSError:
+                return []
+        r = self.node.sudo(f"ls -1A -- {shlex.quote(path)} 2>/dev/null", timeout=30)
         return sorted(ln for ln in r.stdout.splitlines() if ln) if r.ok else []
-
-    def node_path(self, path: str) -> str:
-        return str(self.node.path(path)) if hasattr(self.node, "path") and not self.node.privileged else path
-
-
-def _describe(action: Action) -> str:
-    return action.path if isinstance(action, FileChange) else action.command
 
 
 def _digest(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
-
-
-def _binary(data: bytes | None) -> bool:
-    if data is None:
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return b"\0" in data
-
-
-def _lines(data: bytes | None) -> list[str]:
-    if data is None:
-        return []
-    text = data.decode("utf-8", "replace")
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n\\ No newline at end of file\n"
-    return lines
-
-
-def _q(text: str) -> str:
-    return shlex.quote(text)
 
 
 def node_home(user: str) -> str:
@@ -468,4 +376,4 @@ def node_home(user: str) -> str:
 
 
 __all__ = ["Step", "Plan", "NodePlan", "FileChange", "Command", "ApplyResult", "NodeOutcome", "StepError",
-           "Reader", "node_home"]
+           "Reader", "InventorySave", "node_home"]

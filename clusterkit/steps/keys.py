@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .accounts import NAME
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .render import matrix
 
@@ -164,7 +165,6 @@ class Keys(Step):
 
     # ------------------------------------------------------------ validation
     def validate(self) -> None:
-        from .users import NAME
         if not isinstance(self.user, str) or not NAME.match(self.user):
             raise StepError(f"{self.user!r} is not a valid user name", node=self.where, field="user")
         extra = []

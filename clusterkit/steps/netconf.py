@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from .base import FileChange, Reader, StepError
+from .blocks import BEGIN, END, without_block
 
 FORMATS = {
     "nm": "NetworkManager keyfile",
@@ -30,7 +31,6 @@ NM_DIR = "/etc/NetworkManager/system-connections"
 NETPLAN_DIR = "/etc/netplan"
 NETPLAN_FILE = NETPLAN_DIR + "/60-clusterkit.yaml"
 DHCPCD = "/etc/dhcpcd.conf"
-BEGIN, END = "# BEGIN clusterkit", "# END clusterkit"
 
 
 def detect(reader: Reader, interface: str) -> tuple[str, dict]:
@@ -158,17 +158,7 @@ def _ini_del(text: str, section: str, key: str) -> str:
 # ---------------------------------------------------------------- dhcpcd
 
 def _dhcpcd(text: str, interface: str, cidr: str) -> list[FileChange]:
-    keep, inside = [], False
-    for line in text.splitlines():
-        if line.startswith(BEGIN):
-            inside = True
-            continue
-        if inside:
-            inside = line.strip() != END
-            continue
-        keep.append(line)
-    while keep and not keep[-1].strip():
-        keep.pop()
+    keep = without_block(text, BEGIN, END)
     block = [BEGIN + " (the wired cluster address; nogateway keeps the default route on Wi-Fi)",
              f"interface {interface}", f"static ip_address={cidr}", "nogateway", END]
     new = "\n".join(keep + [""] + block) + "\n"

@@ -22,14 +22,13 @@ import shlex
 from dataclasses import replace
 from typing import Callable
 
+from ..inventory import HOSTNAME_RE as HOSTNAME, INTERFACE_RE as INTERFACE
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
+from .blocks import BEGIN, END, without_block
 from .netconf import FORMATS, detect, render
-from .reach import node_at, switch
+from .reach import node_at
 from .render import matrix
 
-#: A host name label: letters, digits and '-', not at either end, at most 63.
-HOSTNAME = re.compile(r"^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
-BEGIN, END = "# BEGIN clusterkit", "# END clusterkit"
 #: Network manager daemons whose presence means the address must not be set by hand.
 MANAGERS = ("NetworkManager", "dhcpcd", "systemd-networkd")
 
@@ -71,7 +70,7 @@ class Network(Step):
         if self.network is None:
             raise StepError("the inventory has no cluster network (e.g. network: 10.0.0.0/24)", node=where, field="network")
         for fld, value in (("interface", self.interface), ("uplink", self.uplink)):
-            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", str(value)):
+            if not INTERFACE.match(str(value)):
                 raise StepError(f"{value!r} is not an interface name", node=where, field=fld)
         if self.interface == self.uplink:
             raise StepError("the cluster interface and the uplink must differ", node=where, field="uplink")
@@ -147,10 +146,10 @@ class Network(Step):
         runtime = s["runtime"]
         if runtime is None:
             if plan.actions:
-                plan.actions.append(Command(f"hostname {name}", "the running host name", by_file=True))
+                plan.actions.append(Command(f"hostname {name}", "the running host name"))
             if changed:
                 plan.actions.append(Command(f"ip addr replace {cidr} dev {self.interface}",
-                                            "the address now (no network manager runs)", by_file=True))
+                                            "the address now (no network manager runs)"))
             return plan
         if runtime["hostname"] != name:
             plan.actions.append(Command(f"hostname {name}", "the running host name"))
@@ -174,17 +173,7 @@ class Network(Step):
         127.0.1.1 names the host on machines with no fixed address; here the
         node's own name must resolve to its cluster address (MPI binds to it).
         """
-        keep, inside = [], False
-        for line in old.splitlines():
-            if line.strip() == BEGIN or line.startswith(BEGIN + " "):
-                inside = True
-                continue
-            if inside:
-                inside = line.strip() != END
-                continue
-            if line.split()[:1] == ["127.0.1.1"]:
-                continue
-            keep.append(line)
+        keep = [line for line in without_block(old, BEGIN, END) if line.split()[:1] != ["127.0.1.1"]]
         while keep and not keep[-1].strip():
             keep.pop()
         block = [BEGIN + " (the cluster's nodes; this block is replaced when the network step runs)"]
@@ -194,7 +183,9 @@ class Network(Step):
 
     # ------------------------------------------------------------ after applying
     def settle(self, plan, outcomes) -> None:
-        """Check each changed node answers at its new address; roll back the ones that do not."""
+        """Check each changed node answers at its new address; roll back the ones that do not.
+
+        A node that answers is reached at its new address from now on (the cluster reconnects it)."""
         inv = self.cluster.inventory
         for n, outcome in outcomes.items():
             if outcome.problem or plan[n].empty:
@@ -206,6 +197,7 @@ class Network(Step):
             if (self.probe or self._connects)(n, addr):
                 if inv[n].host != addr:
                     self.switched[n] = addr
+                    outcome.reach = replace(inv[n], host=addr)
                 continue
             node = self.cluster[n]
             self.restore(node, plan[n])
@@ -216,8 +208,6 @@ class Network(Step):
             outcome.problem = f"{addr} did not answer{f' ({why})' if why else ''}; rolled back to the old configuration"
             outcome.rolled_back = True
             self.rolled_back[n] = addr
-        if self.switched:
-            switch(self.cluster, [replace(inv[n], host=a) for n, a in self.switched.items()])
 
     def _connects(self, node: str, address: str) -> bool:
         """The node answers SSH at ``address``. A link that just came up (on a board, NetworkManager
@@ -246,7 +236,7 @@ class Network(Step):
 
         On the local backend the name is looked up in the sandbox's ``/etc/hosts`` and no route is read.
         """
-        if self.cluster.backend == "local":
+        if any(self.cluster[n].sandbox is not None for n in self.names):
             return self.cluster.each(self._sandbox_lookup, nodes=self.names, command="resolve (sandbox /etc/hosts)")
         return self.cluster.run("ip route show default; getent hosts $(hostname)", nodes=self.names, timeout=30)
 

@@ -27,13 +27,15 @@ import ipaddress
 import secrets
 import shlex
 from dataclasses import dataclass
+from shlex import quote as _q
 
 from ..results import NodeResult
 from . import fstab as fstab_guard
+from .accounts import NAME, UID_MAX, UID_MIN, table
+from .actions import HostBind
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .nfsconf import (GANESHA_CONF, SAFE_MOUNT, check_clients, check_path, export_options, exports_text,
                       fstab_line, fstab_text, ganesha_conf)
-from .users import NAME, UID_MAX, UID_MIN, _table
 
 FSTAB, EXPORTS = "/etc/fstab", "/etc/exports"
 GANESHA_PID = "/run/ganesha.pid"
@@ -47,12 +49,27 @@ LAB_NOTE = ("lab: nfs-ganesha (userspace NFSv4) serves the export on the primary
 
 
 @dataclass(frozen=True)
-class LabBind(Command):
-    """A worker's mount in the lab: the lab binds the primary's export directory at the mount point (from the host)."""
+class GuardedFstab(FileChange):
+    """A new fstab that passes the guard of :mod:`.fstab` once more, on the node, right before it replaces the old
+    one; when it does not, ``unmount`` (the mount the step just made) is undone and the node stops."""
 
-    source_node: str = ""
-    source_path: str = ""
-    target: str = ""
+    unmount: str = ""
+
+    def check(self, node) -> None:
+        if self.new is None:
+            return
+        old = (node.read_file(self.path, privileged=True) or b"").decode()
+        try:
+            fstab_guard.guard(old, self.new.decode(), node_name=node.name, node=node)
+        except StepError:
+            node.sudo(f"umount {_q(self.unmount)}", timeout=30)
+            raise
+
+
+def userspace_nfs(node) -> bool:
+    """Whether a node serves and mounts NFS without a kernel of its own (the lab): nfs-ganesha on the
+    primary, and a worker's "mount" is a bind made from the host. A sandbox gets what a board gets."""
+    return node.privileged and not node.traits.own_kernel
 
 
 class Nfs(Step):
@@ -81,7 +98,6 @@ class Nfs(Step):
         self.extra_export = export_options
         self.extra_mount = mount_options
         self.owner = owner
-        self.lab = cluster.backend == "lab"
 
     def __repr__(self) -> str:
         return f"<Nfs {self.server}:{self.export} -> {self.mount} on {self.where}>"
@@ -129,7 +145,7 @@ class Nfs(Step):
         state = {"passwd": reader.text("/etc/passwd") or ""}
         if node.name == self.server:
             state["exports"] = reader.text(EXPORTS)
-            if self.lab:
+            if userspace_nfs(node):
                 state["ganesha"] = reader.text(GANESHA_CONF)
                 state["fstab"] = reader.text(FSTAB)
         else:
@@ -139,7 +155,7 @@ class Nfs(Step):
 
     def _runtime(self, node) -> dict:
         if node.name == self.server:
-            if self.lab:
+            if userspace_nfs(node):
                 script = (f"test -d {_q(self.export)} && echo dir; "
                           f"findmnt -n --mountpoint {_q(self.export)} >/dev/null && echo backed; "
                           f"p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo serving; "
@@ -160,7 +176,7 @@ class Nfs(Step):
         by_name: dict[str, tuple[int, str]] = {}
         by_uid: dict[int, tuple[str, str]] = {}
         for n in order:
-            for user, row in _table(states[n]["passwd"]).items():
+            for user, row in table(states[n]["passwd"]).items():
                 try:
                     uid = int(row[2])
                 except (IndexError, ValueError):
@@ -199,17 +215,18 @@ class Nfs(Step):
         old = s["exports"]
         new = exports_text(old or "", export=self.export, clients=self.clients, options=self.options)
         changed = new != (old or "")
-        if self.lab and "backed" not in flags:
+        ganesha = userspace_nfs(node)
+        if ganesha and "backed" not in flags:
             backing = LAB_BACKING + self.export
             plan.actions.append(Command(f"mkdir -p {_q(backing)} {_q(self.export)} && mount --bind {_q(backing)} "
                                         f"{_q(self.export)}", "lab: the node's /srv is an overlay, which nfs-ganesha "
                                         "cannot serve (no file handles); the folder lives in the node's own /home layer"))
-        if (local and changed) or (not local and ("dir" not in flags or "backed" not in flags and self.lab)):
-            plan.actions.append(Command(self._folder_command(), "the shared folder", by_file=local))
+        if (local and changed) or (not local and ("dir" not in flags or "backed" not in flags and ganesha)):
+            plan.actions.append(Command(self._folder_command(), "the shared folder"))
         if changed:
             plan.actions.append(FileChange(EXPORTS, _b(old), new.encode(), mode=0o644,
                                            why=f"export {self.export} to {self.clients} only"))
-        if self.lab:
+        if ganesha:
             conf = ganesha_conf(export=self.export, clients=self.clients, root_squash=self.root_squash)
             conf_changed = conf != (s["ganesha"] or "")
             if conf_changed:
@@ -219,8 +236,8 @@ class Nfs(Step):
             fstab = fstab_text(old_fstab, line=f"{LAB_BACKING}{self.export} {self.export} none bind,nofail 0 0",
                                mount=self.export, node=node.name)
             if fstab != old_fstab:
-                plan.actions.append(FileChange(FSTAB, _b(s["fstab"]), fstab.encode(), mode=0o644,
-                                               why="lab: the folder is bound from the /home layer at every boot"))
+                plan.actions.append(GuardedFstab(FSTAB, _b(s["fstab"]), fstab.encode(), mode=0o644, unmount=self.mount,
+                                                 why="lab: the folder is bound from the /home layer at every boot"))
             if not local and "enabled" not in flags:
                 plan.actions.append(Command("systemctl enable nfs-ganesha", "the NFS server, at boot too"))
             if conf_changed or changed or "serving" not in flags:
@@ -231,9 +248,9 @@ class Nfs(Step):
                                         "the kernel NFS server (from the package cache or mirror)"))
         if local:
             if changed:
-                plan.actions += [Command("systemctl enable --now nfs-server", "the NFS server, at boot too", by_file=True),
-                                 Command("exportfs -ra", "re-read /etc/exports", by_file=True),
-                                 Command("exportfs -v", "list what is exported", by_file=True)]
+                plan.actions += [Command("systemctl enable --now nfs-server", "the NFS server, at boot too"),
+                                 Command("exportfs -ra", "re-read /etc/exports"),
+                                 Command("exportfs -v", "list what is exported")]
             return plan
         if "serving" not in flags:
             plan.actions.append(Command("systemctl enable --now nfs-server", "the NFS server, at boot too"))
@@ -259,65 +276,33 @@ class Nfs(Step):
                                   f"did not make, e.g. {verdict.already[0]}")
             plan.notes.append(f"the whole candidate fstab passed {verdict.checked_by}")
         if (local and changed) or (not local and "dir" not in flags):
-            plan.actions.append(Command(f"install -d -m 755 {_q(self.mount)}", "the mount point", phase=1,
-                                        by_file=local))
-        if self.lab:
+            plan.actions.append(Command(f"install -d -m 755 {_q(self.mount)}", "the mount point", phase=1))
+        if userspace_nfs(node):
             if "mounted" not in flags:
-                plan.actions.append(LabBind(f"(lab, on the host) bind {self.server}:{self.export} at {self.mount}",
-                                            "this kernel has no NFS client: the lab binds the primary's folder",
-                                            phase=1, source_node=self.server, source_path=self.export,
-                                            target=self.mount))
+                plan.actions.append(HostBind(f"(lab, on the host) bind {self.server}:{self.export} at {self.mount}",
+                                             "this kernel has no NFS client: the lab binds the primary's folder",
+                                             phase=1, source_node=self.server, source_path=self.export,
+                                             target=self.mount))
         elif (local and changed) or (not local and "mounted" not in flags):
             plan.actions.append(Command(
                 f"timeout {MOUNT_TIMEOUT} mount -t nfs4 -o rw {self.server}:{_q(self.export)} {_q(self.mount)}",
-                "tried before the line is persisted", phase=1, by_file=local))
+                "tried before the line is persisted", phase=1))
         if changed:
-            plan.actions.append(FileChange(FSTAB, None if s["fstab"] is None else old.encode(), new.encode(),
-                                           mode=0o644, phase=1,
+            plan.actions.append(GuardedFstab(FSTAB, None if s["fstab"] is None else old.encode(), new.encode(),
+                                             mode=0o644, phase=1, unmount=self.mount,
                                            why="mounted at boot; nofail and an automount keep the boot going "
                                                "without the server"))
         return plan
 
     def plan_notes(self) -> list[str]:
-        return ([LAB_NOTE] if self.lab else []) + super().plan_notes()
+        return ([LAB_NOTE] if any(userspace_nfs(self.cluster[n]) for n in self.names) else []) + super().plan_notes()
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
         down = outcomes[self.server].problem
         return {n: (f"the server {self.server} did not get ready: {down}" if down and n != self.server else None)
                 for n in nodes}
 
-    # ------------------------------------------------------------ applying
-    def _run_actions(self, node, nplan, phase, out, bar) -> None:
-        binds = [a for a in nplan.actions if isinstance(a, LabBind) and a.phase == phase]
-        if not binds:
-            return super()._run_actions(node, nplan, phase, out, bar)
-        from ..lab.share import bind_between
-        rest = [a for a in nplan.actions if a.phase == phase]
-        cut = rest.index(binds[0])
-        super()._run_actions(node, NodePlan(nplan.node, rest[:cut]), phase, out, bar)
-        if out.problem:
-            return
-        try:
-            bind_between(self.cluster.inventory, source=binds[0].source_node, path=binds[0].source_path,
-                         target_node=node.name, target=binds[0].target)
-        except Exception as e:  # reported on this node; the others go on
-            out.problem = f"the lab could not bind the export: {e}"
-            return
-        out.ran.append(binds[0].command)
-        bar.tick(node.name, binds[0].command)
-        super()._run_actions(node, NodePlan(nplan.node, rest[cut + 1:]), phase, out, bar)
-
-    def _write(self, node, change: FileChange) -> None:
-        """The fstab guard once more, on the node, right before the candidate replaces its fstab."""
-        if change.path == FSTAB and node.privileged and change.new is not None:
-            old = (node.read_file(FSTAB, privileged=True) or b"").decode()
-            try:
-                fstab_guard.guard(old, change.new.decode(), node_name=node.name, node=node)
-            except StepError:
-                node.sudo(f"umount {_q(self.mount)}", timeout=30)
-                raise
-        super()._write(node, change)
-
+    # ------------------------------------------------------------ undoing
     def rollback(self, *, nodes=None):
         """Put back every worker's previous fstab (its ``.clusterkit.bak``), unmounting the share first."""
         from ..backends.base import BACKUP_SUFFIX
@@ -339,7 +324,7 @@ class Nfs(Step):
         if not node.privileged:
             return None
         if node.name == self.server:
-            if self.lab:
+            if userspace_nfs(node):
                 r = node.sudo(f"kill -0 $(cat {GANESHA_PID}) && ss -Hltn 'sport = :2049' | grep -q 2049", timeout=30)
                 if not r.ok:
                     raise StepError("nfs-ganesha is not listening on port 2049", node=node.name, field="server")
@@ -351,7 +336,7 @@ class Nfs(Step):
         r = node.sudo(f"findmnt -n -o SOURCE,FSTYPE --mountpoint {_q(self.mount)}", timeout=30)
         if not r.ok:
             raise StepError(f"nothing is mounted at {self.mount}", node=node.name, field="mount")
-        if self.lab:
+        if userspace_nfs(node):
             ls = node.run(self.nfs_ls_command(), timeout=30)
             if not ls.ok:
                 raise StepError(f"nfs-ls cannot list the server's export: {ls.summary()}", node=node.name,
@@ -369,9 +354,9 @@ class Nfs(Step):
 
         Not run on the local backend (no server runs there).
         """
-        if self.cluster.backend == "local":
-            return self.cluster.each(lambda n: _not_here(n, "nfs-ls"), nodes=self.workers, command="nfs-ls")
-        return self.cluster.run(self.nfs_ls_command(), nodes=self.workers, timeout=30)
+        command = self.nfs_ls_command()
+        return self.cluster.each(lambda n: _not_here(n, "nfs-ls") if n.sandbox is not None else
+                                 n.run(command, timeout=30), nodes=self.workers, timeout=30, command=command)
 
     def roundtrip(self, *, writer: str | None = None):
         """Write a file into the shared folder on ``writer`` (a worker) and read it on every other node.
@@ -379,7 +364,7 @@ class Nfs(Step):
         The gathered view shows one block when every node read the same words.
         """
         writer = writer or (self.workers[0] if self.workers else self.server)
-        if self.cluster.backend == "local":
+        if any(self.cluster[n].sandbox is not None for n in self.names):
             return self.cluster.each(lambda n: _not_here(n, "the shared folder"), nodes=self.names,
                                      command="read the shared file")
         name = f"{self.mount}/hello-from-{writer}.txt"
@@ -403,10 +388,6 @@ def _ganesha_start() -> str:
 
 def _not_here(node, what: str) -> NodeResult:
     return NodeResult.failure(node.name, "refused", f"the local backend has no NFS: {what} is not there to try")
-
-
-def _q(text: str) -> str:
-    return shlex.quote(text)
 
 
 def _b(text: str | None) -> bytes | None:

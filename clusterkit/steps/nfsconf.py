@@ -11,6 +11,7 @@ import posixpath
 import re
 
 from .base import StepError
+from .blocks import without_block
 
 #: exports(5) options without a value.
 EXPORT_FLAGS = frozenset("""rw ro sync async subtree_check no_subtree_check root_squash no_root_squash
@@ -82,7 +83,7 @@ def export_options(extra: tuple[str, ...], *, root_squash: bool, where: str) -> 
 
 def exports_text(old: str, *, export: str, clients: str, options: tuple[str, ...]) -> str:
     """``/etc/exports`` with the managed block replaced (or added); other lines kept."""
-    keep = _without_block(old, EXPORTS_BEGIN, EXPORTS_END)
+    keep = without_block(old, EXPORTS_BEGIN, EXPORTS_END)
     for line in keep:
         fields = line.split("#", 1)[0].split()
         if fields and fields[0] == export:
@@ -153,18 +154,3 @@ EXPORT {{
     }}
 }}
 """
-
-
-def _without_block(text: str, begin: str, end: str) -> list[str]:
-    keep, inside = [], False
-    for line in text.splitlines():
-        if line.startswith(begin):
-            inside = True
-            continue
-        if inside:
-            inside = line.strip() != end
-            continue
-        keep.append(line)
-    while keep and not keep[-1].strip():
-        keep.pop()
-    return keep

@@ -1,8 +1,11 @@
-"""Reaching a node another way (a new address, another login) and switching the cluster over to it.
+"""Reaching a node another way (a new address, another login), and saving that to the inventory file.
 
-A switch also rewrites the inventory file (atomically, the old one kept as
-``.clusterkit.bak``), so a later ``clusterkit.connect()`` reaches the nodes
-the new way too. The packaged default inventory is never rewritten.
+:func:`node_at` makes a node for a spec on the cluster's backend (a probe at a
+new address, a read through another login); the cluster swaps such nodes in
+itself (:meth:`Cluster.reconnect`). :func:`save_inventory` rewrites the
+inventory file (atomically, the old one kept as ``.clusterkit.bak``) when asked,
+so a later ``clusterkit.connect()`` reaches the nodes the new way too. The
+packaged default inventory is never rewritten.
 """
 
 from __future__ import annotations
@@ -23,24 +26,10 @@ from ..inventory import DEFAULT_INVENTORY, Inventory, NodeSpec
 def node_at(cluster, spec: NodeSpec) -> Node:
     """A fresh Node for ``spec`` (say, a node's new address or login) on the cluster's backend."""
     one = replace(cluster.inventory, nodes={spec.name: spec}, primary=spec.name)
-    sandbox = None
     node = cluster.nodes.get(spec.name)
-    if getattr(node, "root", None) is not None:
-        sandbox = node.root.parent.parent
+    sandbox = node.sandbox.parent.parent if node is not None and node.sandbox is not None else None
     made = backends.make_nodes(cluster.backend, one, sandbox=sandbox, connect_timeout=cluster.connect_timeout)
     return made[spec.name]
-
-
-def switch(cluster, specs: list[NodeSpec]) -> None:
-    """Point the cluster's inventory, its nodes and its inventory file at new specs (once they answer)."""
-    if not specs:
-        return
-    cluster.inventory = cluster.inventory.with_nodes(specs)
-    for spec in specs:
-        old = cluster.nodes[spec.name]
-        cluster.nodes[spec.name] = node_at(cluster, spec)
-        old.close()
-    save_inventory(cluster.inventory)
 
 
 def save_inventory(inventory: Inventory) -> Path | None:

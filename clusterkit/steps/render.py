@@ -7,6 +7,7 @@ import html
 from ClusterShell.NodeSet import NodeSet
 
 from ..results import html_block
+from .actions import FileChange
 
 _ROW = "<tr><td style='vertical-align:top'><code>{node}</code></td><td style='text-align:left'>{body}</td></tr>"
 
@@ -45,8 +46,8 @@ def plan_text(plan) -> str:
             continue
         out.append(f"{name}: {_summary(nplan)}")
         out += [f"  note: {n}" for n in nplan.notes]
-        for a in nplan.actions:
-            if hasattr(a, "path"):
+        for a in nplan.steps():
+            if isinstance(a, FileChange):
                 out.append(f"  {a.kind} {a.path}" + (f"  ({a.why})" if a.why else ""))
                 out += ["    " + line for line in a.diff().splitlines()]
             else:
@@ -55,7 +56,7 @@ def plan_text(plan) -> str:
 
 
 def _action_html(a) -> str:
-    if hasattr(a, "path"):
+    if isinstance(a, FileChange):
         why = f" — {html.escape(a.why)}" if a.why else ""
         return (f"<details><summary>{a.kind} <code>{html.escape(a.path)}</code>{why}</summary>"
                 f"<pre style='margin:0'>{html.escape(a.diff())}</pre></details>")
@@ -70,7 +71,7 @@ def plan_html(plan) -> str:
             rows.append(_ROW.format(node=html.escape(name), body="nothing to change"))
             continue
         notes = "".join(f"<div><i>{html.escape(n)}</i></div>" for n in nplan.notes)
-        body = f"<b>{_summary(nplan)}</b>{notes}" + "".join(_action_html(a) for a in nplan.actions)
+        body = f"<b>{_summary(nplan)}</b>{notes}" + "".join(_action_html(a) for a in nplan.steps())
         rows.append(_ROW.format(node=html.escape(name), body=body))
     notes = "".join(f"<div><i>{html.escape(n)}</i></div>" for n in plan.notes)
     head = "nothing to change" if plan.empty else "click a file to see its diff"

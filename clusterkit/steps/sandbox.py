@@ -13,7 +13,7 @@ from __future__ import annotations
 import subprocess
 
 from ..lab.image import FRESH
-from .users import xauth_entry
+from .accounts import xauth_entry
 
 HOSTNAME = FRESH.hostname
 
@@ -105,7 +105,7 @@ def prepare(cluster) -> bool:
 
     Other backends start fresh by themselves (the lab) or are real boards: nothing is done.
     """
-    if cluster.backend != "local":
+    if any(node.sandbox is None for node in cluster):
         return False
     if all(node.read_file("/etc/passwd") is not None for node in cluster):
         return False
@@ -115,15 +115,15 @@ def prepare(cluster) -> bool:
 
 def fresh_image(cluster) -> None:
     """Lay a fresh image into every local node's sandbox (the local backend only; it writes no backups)."""
-    if cluster.backend != "local":
+    if any(node.sandbox is None for node in cluster):
         raise ValueError("fresh_image() prepares local sandboxes; the lab starts fresh by itself")
     for index, node in enumerate(cluster):
         for path, (data, mode) in image_files(index, len(cluster), uplink=cluster.inventory.uplink).items():
-            target = node.path(path)
+            target = node.local_path(path)
             for suffix in (".clusterkit.bak", ".clusterkit.orig"):
                 target.with_name(target.name + suffix).unlink(missing_ok=True)
             node.write_file(path, data, mode=mode, backup=False)
-        key = node.path("/etc/ssh/ssh_host_ed25519_key")
+        key = node.local_path("/etc/ssh/ssh_host_ed25519_key")
         if not key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{HOSTNAME}", "-f", str(key)],
                            check=True, capture_output=True)

@@ -34,7 +34,7 @@ from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .slurmconf import (CGROUP_CONF, CONF, KEY, KEY_BYTES, KEY_MIN, NO_CGROUP_DIR, SLURM_UID, SLURMD_TIMEOUT,
                         Hardware, cgroup_conf, check_partitions, own_checks, parse_slurmd_c, parse_with_slurm,
                         slurm_conf, this_machine)
-from .users import UID_MAX, UID_MIN, _table
+from .accounts import UID_MAX, UID_MIN, table as _table
 
 PIDS = {"munged": "/run/munge/munged.pid", "slurmctld": "/run/slurmctld.pid", "slurmd": "/run/slurmd.pid"}
 UNITS = {"munged": "munge", "slurmctld": "slurmctld", "slurmd": "slurmd"}
@@ -215,7 +215,7 @@ class Slurm(Step):
         if local and s["conf"] != self.conf or not local and not needed <= rt["have"]:
             pkgs = "munge slurmd slurm-client" + (" slurmctld" if name == self.primary else "")
             act(Command(f"DEBIAN_FRONTEND=noninteractive apt-get install -y {pkgs}",
-                        "Slurm and Munge from Debian (the package makes the slurm account)", by_file=local))
+                        "Slurm and Munge from Debian (the package makes the slurm account)"))
         elif not local and "slurm" not in _people(s["passwd"]):
             act(Command(f"groupadd -r -g {SLURM_UID} slurm && useradd -r -u {SLURM_UID} -g slurm -d /nonexistent "
                         "-M -s /usr/sbin/nologin slurm", f"the slurm account, UID {SLURM_UID} as Debian's package "
@@ -225,8 +225,7 @@ class Slurm(Step):
             act(FileChange(KEY, s["key"], self.key, mode=0o400, secret=True,
                            why="the cluster's Munge key: the same bytes on every node"))
         if key_changed or not local and rt["keyowner"] != "munge 400":
-            act(Command(f"chown munge:munge {KEY} && chmod 400 {KEY}", "only munged may read the key",
-                        by_file=local))
+            act(Command(f"chown munge:munge {KEY} && chmod 400 {KEY}", "only munged may read the key"))
         conf_changed = False
         for path, old, new in ((CONF, s["conf"], self.conf), (CGROUP_CONF, s["cgroup"], self.cgroup)):
             if old != new:
@@ -245,7 +244,7 @@ class Slurm(Step):
         if rt is None:
             if changed:
                 plan.actions.append(Command(f"systemctl enable {unit} && systemctl restart {unit}",
-                                            f"{daemon} reads the new files", phase=phase, by_file=True))
+                                            f"{daemon} reads the new files", phase=phase))
             return
         ready, log = READY[daemon]
         wait = (f"for i in $(seq 100); do {ready} && exit 0; sleep 0.1; done; "

@@ -57,7 +57,6 @@ class TimeSync(Step):
         self.stratum = stratum
         self.makestep = makestep
         self.upstream = (upstream,) if isinstance(upstream, str) else tuple(upstream)
-        self.lab = cluster.backend == "lab"
 
     def __repr__(self) -> str:
         return f"<TimeSync server={self.server} allow={self.allow} on {self.where}>"
@@ -123,14 +122,15 @@ class TimeSync(Step):
         changed = new != (s["conf"] or "")
         rt = s["runtime"]
         local = rt is None
-        if not local and not self.lab and "installed" not in rt:
+        shared = shared_clock(node)
+        if not local and not shared and "installed" not in rt:
             plan.actions.append(Command("DEBIAN_FRONTEND=noninteractive apt-get install -y chrony",
                                         "chrony (this removes systemd-timesyncd)", phase=phase))
         if changed:
             why = "serve the cluster, even offline" if phase == 0 else f"follow {self.server}"
             plan.actions.append(FileChange(CONF, None if s["conf"] is None else s["conf"].encode(), new.encode(),
                                            mode=0o644, why=why, phase=phase))
-        if self.lab:
+        if shared:
             if "enabled" not in rt:  # on a board, installing chrony enables it
                 plan.actions.append(Command("systemctl enable chrony", "started at every boot", phase=phase))
             if changed or "running" not in rt:
@@ -138,9 +138,8 @@ class TimeSync(Step):
         elif local:
             if changed:
                 plan.actions += [Command("systemctl disable --now systemd-timesyncd", "one time client only",
-                                         phase=phase, by_file=True, check=False),
-                                 Command("systemctl restart chrony", "read the new configuration", phase=phase,
-                                         by_file=True)]
+                                         phase=phase, check=False),
+                                 Command("systemctl restart chrony", "read the new configuration", phase=phase)]
         else:
             if "timesyncd" in rt:
                 plan.actions.append(Command("systemctl disable --now systemd-timesyncd", "one time client only",
@@ -151,7 +150,8 @@ class TimeSync(Step):
 
     def plan_notes(self) -> list[str]:
         notes = ["chrony replaces systemd-timesyncd (the Debian packages conflict: one time client per node)"]
-        return notes + ([LAB_NOTE] if self.lab else []) + super().plan_notes()
+        lab = any(shared_clock(self.cluster[n]) for n in self.names)
+        return notes + ([LAB_NOTE] if lab else []) + super().plan_notes()
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
         down = outcomes[self.server].problem
@@ -170,6 +170,11 @@ class TimeSync(Step):
         """Each node's offset, stratum and sources, from chronyc (see :mod:`clusterkit.clock`)."""
         from ..clock import skew
         return skew(self.cluster, nodes=self.names)
+
+
+def shared_clock(node) -> bool:
+    """Whether a node's clock is not its own to set (the lab's namespaces share the host's): chronyd runs with -x."""
+    return node.privileged and not node.traits.own_clock
 
 
 def check_subnet(value, *, node: str, fld: str) -> ipaddress.IPv4Network:

@@ -17,25 +17,19 @@ hidden), and on the local backend those rendered files go into the sandbox.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import shlex
-import struct
 import subprocess
 import time
+from dataclasses import replace
 
-from ..results import NodeResult
+from . import accounts as acc
+from .accounts import NAME, RESERVED, UID_MAX, UID_MIN, xauth_entry, xauth_hosts
+from .actions import Rendered
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError, node_home
+from .detached import DetachedScript
 from .keys import parse_public_key
 
-#: Debian's default NAME_REGEX for user and group names, 32 characters at most.
-NAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
-#: Debian's UID_MIN and UID_MAX for people (system accounts sit below).
-UID_MIN, UID_MAX = 1000, 59999
-#: Names that belong to the system or mean something to tools; never a person's login.
-RESERVED = frozenset("""root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc
-gnats nobody nogroup _apt sshd messagebus systemd-network systemd-resolve systemd-timesync avahi
-polkitd statd chrony _chrony dnsmasq admin sudo adm wheel staff users operator ftp halt shutdown""".split())
 #: Where a real node keeps the second phase's script and its log.
 PHASE2 = "/var/lib/clusterkit/users-phase2"
 #: Seconds the second phase waits for the old login's processes to end.
@@ -70,7 +64,6 @@ class Users(Step):
         self._root_password = root_password
         self.root_key = root_key
         self._hash: str | None = None
-        self.renamed: list[str] = []  #: nodes whose login was renamed by apply (the workbook follows)
 
     def __repr__(self) -> str:
         return f"<Users {self.name} uid={self.uid} gid={self.gid} on {self.where}>"
@@ -109,7 +102,7 @@ class Users(Step):
         state = {path: reader.text(path) for path in ACCOUNT_FILES}
         if state["/etc/passwd"] is None or state["/etc/group"] is None:
             return state
-        users = _table(state["/etc/passwd"])
+        users = acc.table(state["/etc/passwd"])
         for who in (self.name, self.rename):
             if who in users:
                 state[f"xauth:{who}"] = reader(users[who][5].rstrip("/") + "/.Xauthority")
@@ -132,7 +125,7 @@ class Users(Step):
         for n, s in states.items():
             if s["/etc/passwd"] is None or s["/etc/group"] is None:
                 raise StepError("has no /etc/passwd or /etc/group to read", node=n, field="/etc/passwd")
-            users, groups = _table(s["/etc/passwd"]), _table(s["/etc/group"])
+            users, groups = acc.table(s["/etc/passwd"]), acc.table(s["/etc/group"])
             source = self.name if self.name in users else (self.rename if self.rename in users else None)
             if source is not None and int(users[source][2]) < UID_MIN:
                 raise StepError(f"{source!r} is a system account (UID {users[source][2]}) on this node",
@@ -152,8 +145,8 @@ class Users(Step):
             for g in self.groups:
                 if g not in groups:
                     raise StepError(f"group {g!r} does not exist on this node", node=n, field="groups")
-            shadow = _table(s["/etc/shadow"] or "")
-            if self._root_password is None and self.root_key is None and not _usable(shadow.get("root")):
+            shadow = acc.table(s["/etc/shadow"] or "")
+            if self._root_password is None and self.root_key is None and not acc.usable(shadow.get("root")):
                 raise StepError("root has no usable login on this node: give root_password (from getpass) "
                                 "or root_key, the way back in if you lock yourself out", node=n, field="root_password")
 
@@ -161,17 +154,17 @@ class Users(Step):
     def node_plan(self, node, s: dict, states) -> NodePlan:
         plan = NodePlan(node.name)
         files = {p: s[p] or "" for p in ACCOUNT_FILES}
-        users = _table(files["/etc/passwd"])
+        users = acc.table(files["/etc/passwd"])
         renaming = self.name not in users and self.rename in users
         source = self.rename if renaming else (self.name if self.name in users else None)
         early: list = []  # phase 0: the way back in, the stale X authority
         late: list[Command] = []  # phase 1: as root, with the user logged out
         if source is None:
             files = self._render_new(files)
-            late += [Command(f"groupadd -g {self.gid} {self.name}", "the user's own group", by_file=True),
+            late += [Command(f"groupadd -g {self.gid} {self.name}", "the user's own group"),
                      Command(f"useradd -m -u {self.uid} -g {self.gid} -G {','.join(self.groups)} -s /bin/bash"
-                             + (f" -c {_sh(self.full_name)}" if self.full_name else "") + f" {self.name}",
-                             "a new user (no password yet: log in with keys, notebook 03)", by_file=True)]
+                             + (f" -c {shlex.quote(self.full_name)}" if self.full_name else "") + f" {self.name}",
+                             "a new user (no password yet: log in with keys, notebook 03)")]
             plan.notes.append(f"no {self.rename!r} to rename: adding {self.name!r}")
         else:
             old_uid, old_gid = int(users[source][2]), int(users[source][3])
@@ -182,34 +175,57 @@ class Users(Step):
             elif old_uid != self.uid:
                 plan.notes.append(f"{self.name!r} has UID {old_uid} here; it becomes {self.uid}")
             xauth = s.get(f"xauth:{source}")
-            if xauth is not None and (renaming or old_uid != self.uid or _stale_xauth(xauth, node.name)):
+            if xauth is not None and (renaming or old_uid != self.uid or acc.stale_xauth(xauth, node.name)):
                 path = users[source][5].rstrip("/") + "/.Xauthority"
                 early.append(FileChange(path, xauth, None, why="stale X authority (old user or host name)"))
-        shadow = _table(files["/etc/shadow"])
-        if self._root_password is not None and not _usable(shadow.get("root")):
-            files["/etc/shadow"] = _set_field(files["/etc/shadow"], "root", 1, self._password_hash())
+        shadow = acc.table(files["/etc/shadow"])
+        if self._root_password is not None and not acc.usable(shadow.get("root")):
+            files["/etc/shadow"] = acc.set_field(files["/etc/shadow"], "root", 1, self._password_hash())
             early.append(Command("chpasswd -e", "root's password: the way back in (hash on stdin, not shown)",
-                                 stdin=f"root:{self._password_hash()}\n", by_file=True))
+                                 stdin=f"root:{self._password_hash()}\n"))
         if self.root_key is not None:
             have = s.get("root_keys") or ""
             key = parse_public_key(self.root_key, node=node.name, fld="root_key")
             if key.blob not in have:
                 early += [Command("install -d -m 700 /root/.ssh", "root's SSH directory"),
                           FileChange("/root/.ssh/authorized_keys", None if s.get("root_keys") is None else have.encode(),
-                                     _add_line(have, key.line).encode(), mode=0o600,
+                                     acc.append_line(have, key.line).encode(), mode=0o600,
                                      why="root's key login: the way back in")]
         for path, hidden in ACCOUNT_FILES.items():
             old, new = s[path], files[path]
             if (old or "") != new:
-                plan.actions.append(FileChange(path, None if old is None else old.encode(), new.encode(),
-                                               why="what the commands below make of it", by_commands=True,
-                                               secret=hidden))
-        plan.actions += early + [Command(c.command, c.why, check=c.check, phase=1, by_file=c.by_file) for c in late]
+                plan.actions.append(Rendered(path, None if old is None else old.encode(), new.encode(),
+                                             why="what the commands below make of it", secret=hidden))
+        plan.actions += early
+        if late:
+            plan.actions.append(self._as_root(node, renaming, [replace(c, phase=1) for c in late]))
         return plan
+
+    def _as_root(self, node, renaming: bool, commands: list[Command]) -> DetachedScript:
+        """Phase two: the commands as root, once the login user has logged out (usermod refuses a busy user).
+
+        A detached root process runs them once no process of the workbook's
+        login is left (the plan refused a node where another program is logged
+        in as that user). The workbook logs out, then reads how each command
+        went through whichever login works now: the new name first, else the old
+        one, but only once the script is surely past usermod (a login in between
+        would make usermod fail). Where the rename was done, the workbook
+        follows it even if a later command failed.
+        """
+        spec = node.spec
+        login = spec.user or "pi"
+        renaming = renaming and login == self.rename
+        affected = login in (self.name, self.rename)
+        new = replace(spec, user=self.name)
+        logins = ((new, 0.0),) if renaming else ()
+        logins += ((spec, LOGOUT_WAIT + 5.0 if affected else 0.0),)
+        return DetachedScript(commands=tuple(commands), path=PHASE2, wait_for=login if affected else None,
+                              wait=LOGOUT_WAIT, logins=logins, follow=new if renaming else None,
+                              what="the rename", phase=1)
 
     def _render_existing(self, files: dict, source: str, old_uid: int, old_gid: int) -> tuple[dict, list]:
         name, cmds = self.name, []
-        groups = _table(files["/etc/group"])
+        groups = acc.table(files["/etc/group"])
         old_group = next((g for g, row in groups.items() if int(row[2]) == old_gid), None)
         home = node_home(name)
         if source != name:
@@ -217,60 +233,58 @@ class Users(Step):
             # with it, and usermod refuses to change the UID of a user who is logged in.
             uid = f"-u {self.uid} " if old_uid != self.uid else ""
             cmds.append(Command(f"usermod -l {name} -d {home} -m {uid}{source}",
-                                "login and home move" + (f", UID {old_uid} -> {self.uid}" if uid else ""),
-                                by_file=True))
+                                "login and home move" + (f", UID {old_uid} -> {self.uid}" if uid else "")))
             if uid:
-                files["/etc/passwd"] = _set_field(_rename(files["/etc/passwd"], source, name, home=home),
-                                                  name, 2, str(self.uid))
+                files["/etc/passwd"] = acc.set_field(acc.rename(files["/etc/passwd"], source, name, home=home),
+                                                     name, 2, str(self.uid))
                 old_uid = self.uid
             else:
-                files["/etc/passwd"] = _rename(files["/etc/passwd"], source, name, home=home)
-            files["/etc/shadow"] = _rename(files["/etc/shadow"], source, name)
+                files["/etc/passwd"] = acc.rename(files["/etc/passwd"], source, name, home=home)
+            files["/etc/shadow"] = acc.rename(files["/etc/shadow"], source, name)
             for path in ("/etc/group", "/etc/gshadow"):
-                files[path] = _rename_member(files[path], source, name)
+                files[path] = acc.rename_member(files[path], source, name)
             if old_group == source:
-                cmds.append(Command(f"groupmod -n {name} {source}", "the user's own group follows", by_file=True))
+                cmds.append(Command(f"groupmod -n {name} {source}", "the user's own group follows"))
                 for path in ("/etc/group", "/etc/gshadow"):
-                    files[path] = _rename(files[path], source, name)
+                    files[path] = acc.rename(files[path], source, name)
                 old_group = name
         if old_uid != self.uid:
-            cmds.append(Command(f"usermod -u {self.uid} {name}", f"UID {old_uid} -> {self.uid} (home files follow)",
-                                by_file=True))
-            files["/etc/passwd"] = _set_field(files["/etc/passwd"], name, 2, str(self.uid))
+            cmds.append(Command(f"usermod -u {self.uid} {name}", f"UID {old_uid} -> {self.uid} (home files follow)"))
+            files["/etc/passwd"] = acc.set_field(files["/etc/passwd"], name, 2, str(self.uid))
         if old_gid != self.gid:
             if old_group == name:
-                cmds.append(Command(f"groupmod -g {self.gid} {name}", f"GID {old_gid} -> {self.gid}", by_file=True))
-                files["/etc/group"] = _set_field(files["/etc/group"], name, 2, str(self.gid))
+                cmds.append(Command(f"groupmod -g {self.gid} {name}", f"GID {old_gid} -> {self.gid}"))
+                files["/etc/group"] = acc.set_field(files["/etc/group"], name, 2, str(self.gid))
             else:
-                cmds.append(Command(f"groupadd -g {self.gid} {name}", "the user's own group", by_file=True))
+                cmds.append(Command(f"groupadd -g {self.gid} {name}", "the user's own group"))
                 files = self._add_group(files)
-            cmds += [Command(f"usermod -g {self.gid} {name}", "primary group", by_file=True),
+            cmds += [Command(f"usermod -g {self.gid} {name}", "primary group"),
                      Command(f"find {home} -xdev -gid {old_gid} -exec chgrp -h {self.gid} {{}} +",
-                             "files in the home keep the old GID otherwise", by_file=True)]
-            files["/etc/passwd"] = _set_field(files["/etc/passwd"], name, 3, str(self.gid))
-        groups = _table(files["/etc/group"])
-        missing = [g for g in self.groups if name not in _members(groups[g])]
+                             "files in the home keep the old GID otherwise")]
+            files["/etc/passwd"] = acc.set_field(files["/etc/passwd"], name, 3, str(self.gid))
+        groups = acc.table(files["/etc/group"])
+        missing = [g for g in self.groups if name not in acc.members(groups[g])]
         if missing:
-            cmds.append(Command(f"usermod -aG {','.join(missing)} {name}", "admin groups", by_file=True))
+            cmds.append(Command(f"usermod -aG {','.join(missing)} {name}", "admin groups"))
             for g in missing:
                 for path in ("/etc/group", "/etc/gshadow"):
-                    files[path] = _add_member(files[path], g, name)
+                    files[path] = acc.add_member(files[path], g, name)
         return files, cmds
 
     def _render_new(self, files: dict) -> dict:
         files = self._add_group(files)
         gecos = self.full_name
-        files["/etc/passwd"] = _append(files["/etc/passwd"],
-                                       f"{self.name}:x:{self.uid}:{self.gid}:{gecos}:{node_home(self.name)}:/bin/bash")
-        files["/etc/shadow"] = _append(files["/etc/shadow"], f"{self.name}:!:20000:0:99999:7:::")
+        files["/etc/passwd"] = acc.append_line(files["/etc/passwd"],
+                                               f"{self.name}:x:{self.uid}:{self.gid}:{gecos}:{node_home(self.name)}:/bin/bash")
+        files["/etc/shadow"] = acc.append_line(files["/etc/shadow"], f"{self.name}:!:20000:0:99999:7:::")
         for g in self.groups:
             for path in ("/etc/group", "/etc/gshadow"):
-                files[path] = _add_member(files[path], g, self.name)
+                files[path] = acc.add_member(files[path], g, self.name)
         return files
 
     def _add_group(self, files: dict) -> dict:
-        files["/etc/group"] = _append(files["/etc/group"], f"{self.name}:x:{self.gid}:")
-        files["/etc/gshadow"] = _append(files["/etc/gshadow"], f"{self.name}:!::")
+        files["/etc/group"] = acc.append_line(files["/etc/group"], f"{self.name}:x:{self.gid}:")
+        files["/etc/gshadow"] = acc.append_line(files["/etc/gshadow"], f"{self.name}:!::")
         return files
 
     def _password_hash(self) -> str:
@@ -295,72 +309,6 @@ class Users(Step):
                 "user who is logged in; close it and apply again (nothing of the rename was done)")
         return verdict
 
-    def _run_actions(self, node, nplan, phase, out, bar) -> None:
-        if phase == 1 and node.privileged:
-            return self._logged_out(node, [a for a in nplan.actions if a.phase == 1], out, bar)
-        return super()._run_actions(node, nplan, phase, out, bar)
-
-    def _logged_out(self, node, commands: list[Command], out, bar) -> None:
-        """Run phase two as root once the login user has logged out (usermod refuses a busy user).
-
-        The commands go into a script that a detached root process runs once no
-        process of the old login is left (the plan refused a node where another
-        program is logged in as that user). The workbook logs out, then reads how
-        each command went through whichever login works now: the new name first,
-        else the old one. What really happened decides: where the rename was
-        done, the workbook follows it even if a later command failed.
-        """
-        from dataclasses import replace
-        from .reach import node_at
-        spec = node.spec
-        login = spec.user or "pi"
-        renaming = login == self.rename and any(c.command.startswith("usermod -l") for c in commands)
-        # usermod refuses a user who is logged in: when the workbook's login is the user being changed, the
-        # script waits for it to log out, and the workbook logs in under the old name again only once the
-        # script is surely past that point (a login in between would make usermod fail).
-        affected = login in (self.name, self.rename)
-        script = []
-        if affected:
-            script += [f"n=0; while pgrep -u {login} >/dev/null && [ $n -lt {LOGOUT_WAIT * 5} ]; do sleep 0.2; "
-                       "n=$((n+1)); done",
-                       f"if pgrep -u {login} >/dev/null; then echo \"busy: {login} is still logged in:\" "
-                       f"$(pgrep -u {login} -l | head -3 | tr '\\n' ' '); echo end; exit 1; fi"]
-        for i, c in enumerate(commands):
-            script.append(f"if {c.command}; then echo 'ok {i}'; else echo \"failed {i} $?\"; echo end; exit 1; fi")
-        script.append("echo end")
-        node.sudo(f"install -d -m 700 {posixpath.dirname(PHASE2)}", timeout=30)
-        node.write_file(PHASE2 + ".sh", ("\n".join(script) + "\n").encode(), mode=0o700, privileged=True, backup=False)
-        r = node.sudo(f"rm -f {PHASE2}.log; setsid nohup sh {PHASE2}.sh > {PHASE2}.log 2>&1 < /dev/null & echo started",
-                      timeout=30)
-        if not r.ok:
-            out.problem = f"could not start the rename as root: {r.summary()}"
-            return
-        node.close()
-        start = time.monotonic()
-        attempts = [(node_at(self.cluster, replace(spec, user=self.name)), start)] if renaming else []
-        attempts.append((node_at(self.cluster, spec), start + LOGOUT_WAIT + 5 if affected else start))
-        log, why = _read_phase2(attempts, deadline=start + LOGOUT_WAIT + 30)
-        lines = log.splitlines()
-        done = {int(line.split()[1]) for line in lines if line.startswith("ok ")}
-        out.ran += [c.command for i, c in enumerate(commands) if i in done]
-        for c in commands:
-            bar.tick(node.name, c.command)
-        if renaming and 0 in done:
-            self.renamed.append(node.name)
-        if "end" not in lines:
-            out.problem = f"could not read how the rename went (as {self.name!r} or {login!r}): {why}"
-        elif len(done) < len(commands):
-            failed = next(i for i in range(len(commands)) if i not in done)
-            said = "; ".join(ln for ln in lines if not ln.startswith(("ok ", "failed ")) and ln != "end")
-            out.problem = f"{commands[failed].command!r} failed" + (f": {said}" if said else "") + \
-                f" (log: {PHASE2}.log on the node)"
-
-    def settle(self, plan, outcomes) -> None:
-        """Where the login was renamed, the workbook logs in under the new name from now on."""
-        from dataclasses import replace
-        from .reach import switch
-        switch(self.cluster, [replace(self.cluster.inventory[n], user=self.name) for n in self.renamed])
-
     # ------------------------------------------------------------ checks
     def verify_node(self, node) -> str | None:
         if not node.privileged:
@@ -378,9 +326,11 @@ class Users(Step):
 
 def ids(cluster, name: str, *, nodes=None):
     """``id NAME`` on every node (on the local backend, as the sandbox's account files answer it)."""
-    if cluster.backend == "local":
-        return cluster.each(lambda n: _sandbox_id(n, name), nodes=nodes, command=f"id {name}")
-    return cluster.run(f"id {shlex.quote(name)}", nodes=nodes, timeout=30)
+    def one(node):
+        if node.sandbox is not None:
+            return acc.sandbox_id(node, name)
+        return node.run(f"id {shlex.quote(name)}", timeout=30)
+    return cluster.each(one, nodes=nodes, timeout=30, command=f"id {name}")
 
 
 def other_sessions(node, user: str) -> list[str]:
@@ -407,154 +357,4 @@ def other_sessions(node, user: str) -> list[str]:
         time.sleep(0.2)
 
 
-def _read_phase2(attempts: list, *, deadline: float) -> tuple[str, str]:
-    """The second phase's log once it says ``end``, read through the first login that works.
-
-    ``attempts``: (node, not before) pairs in order of preference. A login's
-    connection is closed again after every read that is not the last, so the
-    workbook never stays logged in while the script waits for a logout.
-    """
-    log, why = "", "no login answered"
-    try:
-        while True:
-            for n, not_before in attempts:
-                if time.monotonic() < not_before:
-                    continue
-                r = n.sudo(f"cat {PHASE2}.log", timeout=30)
-                if r.ok and "end" in r.stdout.split():
-                    return r.stdout, ""
-                n.close()
-                if r.ok:
-                    log = r.stdout
-                    break
-                why = r.summary()
-            if time.monotonic() > deadline:
-                return log, why
-            time.sleep(0.3)
-    finally:
-        for n, _ in attempts:
-            n.close()
-
-
-# ---------------------------------------------------------------- account files
-
-def _table(text: str) -> dict[str, list[str]]:
-    """name -> fields of a colon file (passwd, group, shadow, gshadow)."""
-    rows = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            fields = line.split(":")
-            rows.setdefault(fields[0], fields)
-    return rows
-
-
-def _edit(text: str, name: str, fn) -> str:
-    out = []
-    for line in text.splitlines(keepends=True):
-        if line.split(":", 1)[0] == name:
-            end = "\n" if line.endswith("\n") else ""
-            line = ":".join(fn(line.rstrip("\n").split(":"))) + end
-        out.append(line)
-    return "".join(out)
-
-
-def _set_field(text: str, name: str, index: int, value: str) -> str:
-    def change(fields):
-        fields[index] = value
-        return fields
-    return _edit(text, name, change)
-
-
-def _rename(text: str, old: str, new: str, *, home: str | None = None) -> str:
-    def change(fields):
-        fields[0] = new
-        if home is not None:
-            fields[5] = home
-        return fields
-    return _edit(text, old, change)
-
-
-def _members(fields: list[str]) -> list[str]:
-    return [m for m in fields[-1].split(",") if m]
-
-
-def _rename_member(text: str, old: str, new: str) -> str:
-    out = []
-    for line in text.splitlines(keepends=True):
-        fields = line.rstrip("\n").split(":")
-        if len(fields) >= 4:
-            for i in range(2 if len(fields) == 4 and not fields[2].isdigit() else 3, len(fields)):
-                fields[i] = ",".join(new if m == old else m for m in fields[i].split(","))
-            line = ":".join(fields) + ("\n" if line.endswith("\n") else "")
-        out.append(line)
-    return "".join(out)
-
-
-def _add_member(text: str, group: str, user: str) -> str:
-    def change(fields):
-        members = [m for m in fields[-1].split(",") if m]
-        if user not in members:
-            fields[-1] = ",".join(members + [user])
-        return fields
-    return _edit(text, group, change)
-
-
-def _append(text: str, line: str) -> str:
-    return (text if not text or text.endswith("\n") else text + "\n") + line + "\n"
-
-
-def _add_line(text: str, line: str) -> str:
-    return (text if not text or text.endswith("\n") else text + "\n") + line + "\n"
-
-
-def _usable(row: list[str] | None) -> bool:
-    """Whether a shadow row has a password one can log in with."""
-    return bool(row) and len(row) > 1 and row[1].startswith("$")
-
-
-def _sh(text: str) -> str:
-    import shlex
-    return shlex.quote(text)
-
-
-def _stale_xauth(data: bytes, node_name: str) -> bool:
-    """Whether an X authority file names a host other than ``node_name`` (the host was renamed)."""
-    return any(host != node_name for host in xauth_hosts(data))
-
-
-def xauth_hosts(data: bytes) -> list[str]:
-    """The host names of the local entries of an ``.Xauthority`` file (family 256, FamilyLocal)."""
-    hosts, i = [], 0
-    try:
-        while i + 2 <= len(data):
-            (family,) = struct.unpack(">H", data[i:i + 2])
-            i += 2
-            fields = []
-            for _ in range(4):
-                (n,) = struct.unpack(">H", data[i:i + 2])
-                fields.append(data[i + 2:i + 2 + n])
-                i += 2 + n
-            if family == 256:
-                hosts.append(fields[0].decode("ascii", "replace"))
-    except struct.error:
-        return ["(unreadable)"]
-    return hosts
-
-
-def xauth_entry(host: str, display: str = "0") -> bytes:
-    """One FamilyLocal MIT-MAGIC-COOKIE-1 entry, as the desktop writes on login (for tests and the lab image)."""
-    parts = [host.encode(), display.encode(), b"MIT-MAGIC-COOKIE-1", bytes(16)]
-    return struct.pack(">H", 256) + b"".join(struct.pack(">H", len(p)) + p for p in parts)
-
-
-def _sandbox_id(node, name: str):
-    """``id`` as a node's sandbox files answer it (the local backend cannot run ``id`` there)."""
-    users = _table((node.read_file("/etc/passwd") or b"").decode())
-    groups = _table((node.read_file("/etc/group") or b"").decode())
-    if name not in users:
-        return NodeResult.failure(node.name, "error", f"id: '{name}': no such user", command=f"id {name}")
-    uid, gid = users[name][2], users[name][3]
-    gname = next((g for g, r in groups.items() if r[2] == gid), gid)
-    extra = [f"{r[2]}({g})" for g, r in groups.items() if name in _members(r) or g == gname]
-    line = f"uid={uid}({name}) gid={gid}({gname}) groups={','.join(extra)}"
-    return NodeResult.done(node.name, line, stdout=line + "\n", command=f"id {name}")
+__all__ = ["Users", "ids", "other_sessions", "xauth_entry", "xauth_hosts", "NAME", "RESERVED", "UID_MIN", "UID_MAX"]

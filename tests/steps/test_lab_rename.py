@@ -7,13 +7,15 @@ import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 
 import clusterkit.lab
 from clusterkit import steps
 from clusterkit.lab import check
-from clusterkit.steps.base import Command
+from clusterkit.steps.actions import Command
+from clusterkit.steps.detached import DetachedScript
 from labnames import lab_name
 
 WHY = check.reason()
@@ -124,7 +126,10 @@ class FailsAfterRename(steps.Users):
 
     def node_plan(self, node, s, states):
         plan = super().node_plan(node, s, states)
-        plan.actions.append(Command("false", "a command that fails after the rename", phase=1))
+        script = plan.actions[-1]                 # phase two: the commands the detached root script runs
+        assert isinstance(script, DetachedScript)
+        plan.actions[-1] = replace(script, commands=script.commands
+                                   + (Command("false", "a command that fails after the rename", phase=1),))
         return plan
 
 

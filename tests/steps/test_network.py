@@ -123,6 +123,11 @@ def test_inventory_switches_to_the_new_address_once_it_answers(tmp_path):
         assert list(result.failed) == ["pc3"]
         assert step.switched == {"pc0": "10.0.0.1", "pc1": "10.0.0.2", "pc2": "10.0.0.3"}
         assert cluster.inventory["pc1"].host == "10.0.0.2" and cluster.inventory["pc3"].host == "192.168.1.23"
+        assert result.inventory_changes["pc2"] == {"host": ("192.168.1.22", "10.0.0.3")}
+        assert set(result.inventory_changes) == {"pc0", "pc1", "pc2"}
+        assert load_inventory(inv)["pc2"].host == "192.168.1.22"   # the file changes only when asked
+        saved = result.save_inventory()
+        assert saved.path == str(inv) and "pc[0-2]" in repr(saved)
     again = load_inventory(inv)
     assert again["pc2"].host == "10.0.0.3" and again["pc3"].host == "192.168.1.23"
     assert again["pc2"].address == "10.0.0.3"
