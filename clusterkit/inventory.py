@@ -20,6 +20,7 @@ from typing import Iterable, Mapping
 import yaml
 from ClusterShell.NodeSet import NodeSet, NodeSetParseError
 
+from .backends.registry import choices as backend_choices
 from .errors import InventoryError
 
 DEFAULT_INVENTORY = Path(__file__).with_name("data") / "default.yaml"
@@ -31,7 +32,6 @@ TOP_KEYS = (
 )
 #: Keys allowed in a per-node override under ``hosts:``.
 NODE_KEYS = ("address", "host", "port", "user")
-BACKENDS = ("auto", "local", "lab", "ssh")
 
 _HOSTNAME = re.compile(r"^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
 _CONNECT_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$")
@@ -298,8 +298,8 @@ def _from_mapping(data: dict, source: str) -> Inventory:
                              source=source, field="uplink")
 
     backend = data.get("backend", "auto")
-    if backend not in BACKENDS:
-        raise InventoryError(f"{backend!r} is not a backend; choose one of {', '.join(BACKENDS)}",
+    if backend not in backend_choices():
+        raise InventoryError(f"{backend!r} is not a backend; choose one of {', '.join(backend_choices())}",
                              source=source, field="backend")
     python = data.get("python", "python3")
     if not isinstance(python, str) or not python.strip():

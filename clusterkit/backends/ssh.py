@@ -41,6 +41,7 @@ from ..results import NodeResult
 from . import hostkeys
 from .base import BACKUP_SUFFIX, Node, backup_paths, temp_path
 from .channel import ChannelStream
+from .registry import Backend
 
 # paramiko logs a traceback for every node that does not greet; the row already says why, in one line.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
@@ -423,4 +424,16 @@ def make_ssh_nodes(inventory: Inventory, *, connect_timeout: float, known_hosts:
                                   connect_timeout=connect_timeout, ssh_config=ssh_config) for spec in inventory}
 
 
-__all__ = ["SSHNode", "Password", "make_ssh_nodes", "state_dir", "user_key_files", "SUDO_PASSWORD_ENV"]
+class SSHBackend(Backend):
+    """Real boards over SSH: the inventory names their hosts; the host keys are pinned per cluster."""
+
+    name = "ssh"
+
+    def make_nodes(self, inventory: Inventory, *, connect_timeout: float, sandbox: Path | None = None) -> dict:
+        return make_ssh_nodes(inventory, connect_timeout=connect_timeout)
+
+
+SSH = SSHBackend()
+
+
+__all__ = ["SSH", "SSHBackend", "SSHNode", "Password", "make_ssh_nodes", "state_dir", "user_key_files", "SUDO_PASSWORD_ENV"]

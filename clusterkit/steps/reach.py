@@ -10,25 +10,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
-from .. import backends
 from ..backends.base import BACKUP_SUFFIX, Node
 from ..inventory import DEFAULT_INVENTORY, Inventory, NodeSpec
 
 
 def node_at(cluster, spec: NodeSpec) -> Node:
     """A fresh Node for ``spec`` (say, a node's new address or login) on the cluster's backend."""
-    one = replace(cluster.inventory, nodes={spec.name: spec}, primary=spec.name)
-    sandbox = None
-    node = cluster.nodes.get(spec.name)
-    if getattr(node, "root", None) is not None:
-        sandbox = node.root.parent.parent
-    made = backends.make_nodes(cluster.backend, one, sandbox=sandbox, connect_timeout=cluster.connect_timeout)
-    return made[spec.name]
+    return cluster.node_for(spec)
 
 
 def switch(cluster, specs: list[NodeSpec]) -> None:
