@@ -68,7 +68,8 @@ def test_repr_and_tables(engines):
     assert repr(engines) == "<Engines(nodes=pc[0-3], backend=local, engines=4 running)>"
     text = engines.map.text().splitlines()
     assert text[0].split() == ["node", "engines", "cores"]
-    assert [line.split()[0] for line in text[1:]] == ["pc0", "pc1", "pc2", "pc3"]
+    assert [line.split()[0] for line in text[1:5]] == ["pc0", "pc1", "pc2", "pc3"]
+    assert text[5:] == ([engines.map.note] if engines.map.note else [])
     html = engines._repr_html_()
     assert "<table>" in html and "pc3" in html
 
