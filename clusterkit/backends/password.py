@@ -8,7 +8,6 @@ import threading
 
 #: Where a sudo password may come from when the inventory has none.
 SUDO_PASSWORD_ENV = "CLUSTERKIT_SUDO_PASSWORD"
-_MISSING = 44   # read_file's exit status for "no such file"
 
 
 class Password:

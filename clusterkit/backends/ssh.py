@@ -42,6 +42,8 @@ from .password import SUDO_PASSWORD_ENV, Password
 from .registry import Backend
 from .sshfail import ConnectError, connect_error, raise_unreachable
 
+_MISSING = 44   # read_file's exit status for "no such file"
+
 # paramiko logs a traceback for every node that does not greet; the row already says why, in one line.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
