@@ -61,13 +61,12 @@ def connect(inventory: str | os.PathLike | Inventory | None = None, *, backend: 
     or ``~/.cache/clusterkit/sandbox``).
     """
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
-    chosen = backends.resolve(backend or os.environ.get("CLUSTERKIT_BACKEND") or "auto", inv)
-    inv = backends.inventory_for(chosen, inv)
-    nodes = backends.make_nodes(chosen, inv, sandbox=Path(sandbox) if sandbox else None,
-                                connect_timeout=connect_timeout)
-    return Cluster(inv, nodes, backend=chosen, fanout=fanout, connect_timeout=connect_timeout,
-                   command_timeout=command_timeout)
-
+    kind = backends.resolve(backend or os.environ.get("CLUSTERKIT_BACKEND") or "auto", inv)
+    inv = kind.inventory_for(inv)
+    root = Path(sandbox) if sandbox else None
+    nodes = kind.make_nodes(inv, sandbox=root, connect_timeout=connect_timeout)
+    return Cluster(inv, nodes, backend=kind, fanout=fanout, connect_timeout=connect_timeout,
+                   command_timeout=command_timeout, sandbox=root)
 
 __all__ = [
     "connect", "Cluster", "Inventory", "NodeSpec", "load_inventory", "ClusterResult", "NodeResult",

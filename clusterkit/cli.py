@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import connect
+from . import backends, connect
 from .errors import ClusterkitError
 from .lab.cli import register as register_lab
 from .results import ClusterResult
@@ -53,7 +53,7 @@ def exit_status(result: ClusterResult) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--inventory", help="inventory file (default: $CLUSTERKIT_INVENTORY, else the built-in four nodes)")
-    p.add_argument("--backend", choices=("auto", "local", "lab", "ssh"),
+    p.add_argument("--backend", choices=backends.choices(),
                    help="how to reach the nodes (default: $CLUSTERKIT_BACKEND, else auto)")
 
 

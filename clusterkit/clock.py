@@ -149,17 +149,19 @@ def chart_range(values_ms: list[float]) -> tuple[float, float]:
 
 
 def skew(cluster, *, nodes=None) -> Skew:
-    """Ask every node's chronyd how far its clock is (never run on the local backend: no chronyd there)."""
-    if cluster.backend == "local":
-        clocks = {n: Clock(n, note="not measured: no chronyd runs on the local backend")
+    """Ask every node's chronyd how far its clock is (never run where the nodes are this machine: no chronyd there)."""
+    if cluster.kind.on_this_machine:
+        clocks = {n: Clock(n, note=f"not measured: no chronyd runs on the {cluster.backend} backend")
                   for n in cluster.inventory.select(nodes)}
-        return Skew(clocks, note="local backend: the nodes are sandboxes on this machine; no time service runs")
+        return Skew(clocks, note=f"{cluster.backend} backend: the nodes are sandboxes on this machine; "
+                                 "no time service runs")
     res = cluster.run(TRACKING, nodes=nodes, timeout=30)
     clocks = {}
     for n, r in res.items():
         clocks[n] = parse_tracking(n, r.stdout) if r.ok else Clock(n, note=f"chronyc: {r.summary()}")
-    note = ("lab: every node shares this machine's clock (chronyd -x); the offsets are chrony's estimates"
-            if cluster.backend == "lab" else "")
+    shared = not all(cluster[n].traits.own_clock for n in clocks)
+    note = (f"{cluster.backend}: every node shares this machine's clock (chronyd -x); the offsets are chrony's "
+            "estimates" if shared else "")
     return Skew(clocks, note=note)
 
 
@@ -171,7 +173,7 @@ def wait_for_sync(cluster, *, nodes=None, timeout: float = 60.0, interval: float
     deadline = time.monotonic() + timeout
     while True:
         s = skew(cluster, nodes=nodes)
-        if cluster.backend == "local" or all(c.synced for c in s.clocks.values()):
+        if cluster.kind.on_this_machine or all(c.synced for c in s.clocks.values()):
             return s
         if time.monotonic() >= deadline:
             late = [n for n, c in s.clocks.items() if not c.synced]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import html
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from ClusterShell.NodeSet import NodeSet
 
-from .backends import Node
+from . import backends
+from .backends.base import Node
 from .errors import ClusterkitError
-from .inventory import Inventory
+from .inventory import Inventory, NodeSpec
 from .results import ClusterResult, NodeResult
 
 #: Like clush's fanout: how many nodes are worked on at once.
@@ -29,19 +31,22 @@ class Cluster:
     """Every node of an inventory, reached through one backend.
 
     Use :func:`clusterkit.connect` to make one. A cluster is a context manager:
-    leaving the ``with`` block closes its connections.
+    leaving the ``with`` block closes its connections. ``backend``: the
+    :class:`~clusterkit.backends.Backend` that made the nodes, or its name.
     """
 
-    def __init__(self, inventory: Inventory, nodes: dict[str, Node], *, backend: str,
+    def __init__(self, inventory: Inventory, nodes: dict[str, Node], *, backend: str | backends.Backend,
                  fanout: int = DEFAULT_FANOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-                 command_timeout: float | None = None):
+                 command_timeout: float | None = None, sandbox: Path | None = None):
         if fanout < 1:
             raise ClusterkitError(f"must be at least 1, not {fanout}", field="fanout")
         if connect_timeout <= 0:
             raise ClusterkitError(f"must be positive, not {connect_timeout}", field="connect_timeout")
         self.inventory = inventory
         self.nodes = nodes
-        self.backend = backend
+        self.kind: backends.Backend = backends.get(backend) if isinstance(backend, str) else backend
+        self.backend: str = self.kind.name      #: the backend's name, to show ("on the lab backend")
+        self.sandbox = sandbox                  #: where the nodes' folders are, for a backend that has them
         self.fanout = fanout                    #: nodes worked on at once
         self.connect_timeout = connect_timeout  #: seconds before a node counts as unreachable
         self.command_timeout = command_timeout  #: default per-node command timeout (None: no limit)
@@ -62,6 +67,17 @@ class Cluster:
     @property
     def nodeset(self) -> NodeSet:
         return self.inventory.nodeset
+
+    @property
+    def python(self) -> str:
+        """The Python the nodes run (the agent, the engines, MPI programs)."""
+        return self.kind.python(self.inventory)
+
+    def node_for(self, spec: NodeSpec) -> Node:
+        """A fresh Node for ``spec`` (say, a node's new address or login) on this cluster's backend; the
+        cluster's own nodes are not changed."""
+        one = replace(self.inventory, nodes={spec.name: spec}, primary=spec.name)
+        return self.kind.make_nodes(one, connect_timeout=self.connect_timeout, sandbox=self.sandbox)[spec.name]
 
     def __getitem__(self, name: str) -> Node:
         try:

@@ -19,6 +19,7 @@ from typing import Iterable, Mapping
 import yaml
 from ClusterShell.NodeSet import NodeSet
 
+from .backends.registry import choices as backend_choices
 from .errors import InventoryError
 from .validate import (CONNECT_HOST_RE, HOSTNAME_RE, INTERFACE_RE, assign_addresses, check_keys, check_name,
                        check_user, expand, node_names, port_number)
@@ -32,7 +33,6 @@ TOP_KEYS = (
 )
 #: Keys allowed in a per-node override under ``hosts:``.
 NODE_KEYS = ("address", "host", "port", "user")
-BACKENDS = ("auto", "local", "lab", "ssh")
 
 @dataclass(frozen=True)
 class NodeSpec:
@@ -293,8 +293,8 @@ def _from_mapping(data: dict, source: str) -> Inventory:
                              source=source, field="uplink")
 
     backend = data.get("backend", "auto")
-    if backend not in BACKENDS:
-        raise InventoryError(f"{backend!r} is not a backend; choose one of {', '.join(BACKENDS)}",
+    if backend not in backend_choices():
+        raise InventoryError(f"{backend!r} is not a backend; choose one of {', '.join(backend_choices())}",
                              source=source, field="backend")
     python = data.get("python", "python3")
     if not isinstance(python, str) or not python.strip():

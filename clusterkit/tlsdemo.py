@@ -72,7 +72,7 @@ class TlsDemo:
         for fld, n in (("server", self.server), ("client", self.client)):
             if n not in inv.nodes:
                 raise ClusterkitError(f"not a node of this cluster ({inv.nodeset})", node=n, field=fld)
-        self.local = cluster.backend == "local"
+        self.local = cluster.kind.on_this_machine   # the nodes share this machine's network
         self.host = "127.0.0.1" if self.local else (inv[self.server].address or self.server)
         self.port = port or (_free_port() if self.local else 8443)
         self.pid: str | None = None
@@ -142,7 +142,8 @@ class TlsDemo:
             f"<tr style='background:{'#e6f4ea' if a.ok else '#fce8e6'}'><td>{html.escape(a.client)}</td>"
             f"<td>{html.escape(a.clock)}</td><td>{'ok' if a.ok else 'refused'}</td>"
             f"<td>{html.escape(a.verdict)}</td></tr>" for a in self.attempts)
-        where = "on this machine (local backend)" if self.local else f"on {html.escape(self.server)}"
+        where = (f"on this machine ({html.escape(self.cluster.backend)} backend)" if self.local
+                 else f"on {html.escape(self.server)}")
         return (f"<div><b>TLS server {where}, port {self.port}</b>, certificate valid from when it was made"
                 "<table><tr><th>client</th><th>client's clock</th><th>handshake</th><th>openssl says</th></tr>"
                 f"{rows}</table></div>")

@@ -141,6 +141,12 @@ class Node(ABC):
         raise NodeError(f"the {self.backend} backend's files are reached through the node, not on this machine",
                         node=self.name, field="path")
 
+    def env(self) -> dict[str, str]:
+        """The environment of a process on this machine that stands for the node (its name, its sandbox, its
+        ``hostname``): only for a node of a backend whose nodes are this machine."""
+        raise NodeError(f"the {self.backend} backend's processes run on the node, not on this machine",
+                        node=self.name, field="environment")
+
     def close(self) -> None:
         """Release connections; the node may be used again afterwards (it reconnects)."""
 

@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 from ..errors import NodeError
-from ..inventory import NodeSpec
+from ..inventory import Inventory, NodeSpec
 from ..results import NodeResult
 from .base import Node, Stream, Traits, backup_paths, temp_path
+from .registry import Backend
 
 REFUSED = "the local backend has no root, so this privileged command was not run: {cmd}"
 
@@ -136,6 +137,7 @@ class LocalNode(Node):
             hostname.write_text(spec.name + "\n")
 
     def env(self) -> dict[str, str]:
+        """This process's environment, plus the node's name, its sandbox, and the ``hostname`` that answers it."""
         env = dict(os.environ)
         env.update(CLUSTERKIT_NODE=self.name, CLUSTERKIT_ROOT=str(self.root), HOSTNAME=self.name,
                    PATH=f"{self.bin}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}")
@@ -196,3 +198,21 @@ class LocalNode(Node):
         except OSError as e:
             raise NodeError(f"cannot write {path}: {e.strerror}", node=self.name, field="path") from None
 
+
+
+class LocalBackend(Backend):
+    """Nodes that are folders of this machine (``sandbox/INVENTORY/NODE``): no root, no network of their own."""
+
+    name = "local"
+    fallback = True
+    on_this_machine = True
+    agent_scope = "node"      # local nodes share this machine: each agent counts only its node's processes
+    agent_leds = "virtual"
+
+    def make_nodes(self, inventory: Inventory, *, connect_timeout: float,
+                   sandbox: Path | None = None) -> dict[str, LocalNode]:
+        root = (sandbox or default_sandbox_root()) / inventory.name
+        return {s.name: LocalNode(s, root=root / s.name) for s in inventory}
+
+
+LOCAL = LocalBackend()

@@ -19,14 +19,11 @@ Host keys are pinned in one known_hosts file per cluster (see :mod:`.hostkeys`).
 
 from __future__ import annotations
 
-import errno
-import getpass
 import hashlib
 import logging
 import os
 import select
 import shlex
-import socket
 import threading
 import time
 import weakref
@@ -41,48 +38,15 @@ from ..results import NodeResult
 from . import hostkeys
 from .base import BACKUP_SUFFIX, Node, backup_paths, temp_path
 from .channel import ChannelStream
+from .password import SUDO_PASSWORD_ENV, Password
+from .registry import Backend
+from .sshfail import ConnectError, connect_error, raise_unreachable
+
+_MISSING = 44   # read_file's exit status for "no such file"
 
 # paramiko logs a traceback for every node that does not greet; the row already says why, in one line.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
-
-#: Where a sudo password may come from when the inventory has none.
-SUDO_PASSWORD_ENV = "CLUSTERKIT_SUDO_PASSWORD"
-_MISSING = 44   # read_file's exit status for "no such file"
-
-
-class Password:
-    """A password asked for at most once and shared by a cluster's nodes; its repr never shows it."""
-
-    def __init__(self, value: str | None = None, *, env: str = SUDO_PASSWORD_ENV, prompt: bool = True):
-        self._value = value
-        self._env = env
-        self._prompt = prompt
-        self._lock = threading.Lock()
-
-    def known(self) -> str | None:
-        """The password if it is already given (inventory or environment), without asking."""
-        with self._lock:
-            if self._value is None:
-                self._value = os.environ.get(self._env) or None
-            return self._value
-
-    def get(self, why: str) -> str | None:
-        """The password, asking once when it is not given; None when there is none to be had."""
-        with self._lock:
-            if self._value is None:
-                self._value = os.environ.get(self._env) or None
-            if self._value is None and self._prompt:
-                self._prompt = False            # ask once; a refused prompt is not asked again
-                try:
-                    self._value = getpass.getpass(f"{why}: ") or None
-                except (Exception, KeyboardInterrupt):
-                    self._value = None
-            return self._value
-
-    def __repr__(self) -> str:
-        return "<Password set>" if self._value else "<Password not set>"
-
 
 #: Every SSH node of this process with an open connection (for :meth:`SSHNode.close_twins`).
 _OPEN: "weakref.WeakSet[SSHNode]" = weakref.WeakSet()
@@ -165,7 +129,7 @@ class SSHNode(Node):
             except Exception as e:
                 conn.close()
                 self._conn = None
-                raise _connect_error(self, e) from None
+                raise connect_error(self, e) from None
             conn.transport.set_keepalive(15)
             _OPEN.add(self)
             return conn.transport
@@ -298,7 +262,7 @@ class SSHNode(Node):
         result, out, _ = run(script, stdin=None, timeout=60 + self.connect_timeout, shown=f"read {path}")
         if result.exit_code == _MISSING:
             return None
-        _raise_unreachable(self, result)
+        raise_unreachable(self, result)
         if not result.ok:
             raise NodeError(f"cannot read {path}: {result.summary()}", node=self.name, field="path")
         return out
@@ -322,7 +286,7 @@ class SSHNode(Node):
                   f"{keep}mv -f -- {tmp} {q}; trap - EXIT")
         run = self._sudo_exec if privileged else self._exec
         result, out, _ = run(script, stdin=data, timeout=60 + self.connect_timeout, shown=f"write {path}")
-        _raise_unreachable(self, result)
+        raise_unreachable(self, result)
         if not result.ok:
             raise NodeError(f"cannot write {path}: {result.summary()}", node=self.name, field="path")
         return path.replace("$HOME/", "") + BACKUP_SUFFIX if b"saved" in out else None
@@ -353,53 +317,6 @@ def _kill(chan: paramiko.Channel) -> None:
         pass
 
 
-class ConnectError(NodeError):
-    """A node that could not be reached or logged in to; ``status`` is its row's status."""
-
-    def __init__(self, message: str, *, node: str, field: str, status: str):
-        self.status = status
-        super().__init__(message, node=node, field=field)
-
-
-def _raise_unreachable(node: SSHNode, result: NodeResult) -> None:
-    """A file operation on a node that did not answer fails with that row's status, not as a file error."""
-    if result.status in ("timeout", "unreachable"):
-        raise ConnectError(result.error or result.summary(), node=node.name, field="connect", status=result.status)
-
-
-def _connect_error(node: SSHNode, e: Exception) -> ConnectError:
-    """One line a learner can act on, for whatever stopped the connection."""
-    where = f"{node.spec.host}:{node.spec.port}"
-    t = node.connect_timeout
-
-    def err(message: str, field: str = "connect", status: str = "unreachable") -> ConnectError:
-        return ConnectError(message, node=node.name, field=field, status=status)
-
-    if isinstance(e, NodeError):             # the host key is not trusted yet
-        return err(e.message, e.field or "connect", "error")
-    if isinstance(e, paramiko.BadHostKeyException):
-        return err(hostkeys.changed_key_error(node.name, node.known_hosts, e).message, "host key", "error")
-    if isinstance(e, paramiko.AuthenticationException):
-        return err(f"{where} refused the login as {node.spec.user or 'the default user'} ({e}): is the key "
-                   f"authorised or the password right?", "login", "error")
-    if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
-        if all(getattr(x, "errno", None) == errno.EHOSTUNREACH for x in e.errors.values()):
-            return err(f"no route to {where}: nothing answers at that address (cable, address, or the node is off)")
-        return err(f"{where} refused the connection (is sshd running?)")
-    if isinstance(e, (socket.timeout, TimeoutError)):
-        return err(f"no answer from {where} within {t:g} s", status="timeout")
-    if isinstance(e, socket.gaierror):
-        return err(f"cannot resolve {node.spec.host}: {e.strerror}")
-    if isinstance(e, paramiko.SSHException) and ("banner" in str(e) or "No existing session" in str(e)):
-        return err(f"{where} took the connection but sshd did not greet within {t:g} s (frozen or overloaded?)",
-                   status="timeout")
-    if isinstance(e, OSError):
-        return err(f"{where}: {e.strerror or e}")
-    if isinstance(e, (paramiko.SSHException, EOFError)):
-        return err(f"{where}: SSH failed: {e or type(e).__name__}", status="error")
-    return err(f"{where}: {type(e).__name__}: {e}", status="error")
-
-
 def state_dir(inventory: Inventory) -> Path:
     """Where the workbook host keeps a cluster's keys and known_hosts: ``$CLUSTERKIT_STATE/NAME``,
     else ``~/.local/share/clusterkit/NAME``."""
@@ -423,4 +340,16 @@ def make_ssh_nodes(inventory: Inventory, *, connect_timeout: float, known_hosts:
                                   connect_timeout=connect_timeout, ssh_config=ssh_config) for spec in inventory}
 
 
-__all__ = ["SSHNode", "Password", "make_ssh_nodes", "state_dir", "user_key_files", "SUDO_PASSWORD_ENV"]
+class SSHBackend(Backend):
+    """Real boards over SSH: the inventory names their hosts; the host keys are pinned per cluster."""
+
+    name = "ssh"
+
+    def make_nodes(self, inventory: Inventory, *, connect_timeout: float, sandbox: Path | None = None) -> dict:
+        return make_ssh_nodes(inventory, connect_timeout=connect_timeout)
+
+
+SSH = SSHBackend()
+
+
+__all__ = ["SSH", "SSHBackend", "SSHNode", "Password", "make_ssh_nodes", "state_dir", "user_key_files", "SUDO_PASSWORD_ENV"]

@@ -7,11 +7,12 @@ start order). ``stop()``, the end of a ``with`` block, or the end of the Python
 process that started them (even by SIGKILL, as when nbval kills a kernel) ends
 every engine and the controller.
 
-- local backend: engines on this machine, one set per node, each started with
-  its node's environment (``CLUSTERKIT_NODE``, its sandbox home as working
+- nodes that are this machine (the local backend,
+  :attr:`~clusterkit.backends.Backend.on_this_machine`): engines on this machine, one set per node, each
+  started with its node's environment (``CLUSTERKIT_NODE``, its sandbox home as working
   directory), so it answers with its node's name and the dashboard counts its
   load as that node's;
-- lab and ssh: each node's engines start over the cluster's own SSH
+- other nodes (lab and ssh): each node's engines start over the cluster's own SSH
   connection with the inventory's Python, on a leash held by that connection
   (:mod:`clusterkit.compute.remote`); MPI engines start under ``mpiexec`` over
   SSH, one rank block per node (:mod:`clusterkit.compute.mpi`).
@@ -76,6 +77,8 @@ class Engines:
             raise ComputeError(f"must be 'clusterkit' or 'ipyparallel', not {ssh_launcher!r}", field="ssh_launcher")
         self.cluster = cluster
         self.backend: str = cluster.backend
+        #: Whether the engines (and mpiexec) are processes of this machine, each with its node's environment.
+        self.here: bool = cluster.kind.on_this_machine
         self.nodes = cluster.select(nodes)
         self.per_node = per_node
         self.mpi = mpi
@@ -100,11 +103,11 @@ class Engines:
         return self.client is not None
 
     def _engine_sets(self) -> tuple[list[EngineSet], type | None, dict]:
-        """The engine sets to start, the launcher class, and the controller's settings for this backend.
+        """The engine sets to start, the launcher class, and the controller's settings for these nodes.
 
         No launcher class: clusterkit starts the engines itself, over the nodes' SSH connections.
         """
-        if self.backend == "local":
+        if self.here:
             sets = ([local_mpi_engine_set(self.nodes, per_node=self.per_node)] if self.mpi
                     else local_engine_sets(self.nodes, per_node=self.per_node))
             return sets, NodeMPIEngineSetLauncher if self.mpi else LocalEngineSetLauncher, {"ip": "127.0.0.1"}
@@ -143,7 +146,7 @@ class Engines:
                 expected += self._start_on_nodes()
             for s in sets:
                 self._ipp.start_engines_sync(s.n, s.id, **s.launcher)
-                if self.backend == "local" or self.mpi:  # mpiexec runs here; the SSH launcher's pids are on the nodes
+                if self.here or self.mpi:  # mpiexec runs here; the SSH launcher's pids are on the nodes
                     self._groups.extend(self._launched_pids(s.id))
             self.client = self._ipp.connect_client_sync()
             self._wait_for_engines(expected)
@@ -272,15 +275,8 @@ class Engines:
         if node not in self.map.nodes:
             raise ComputeError(f"not one of the engines' nodes ({self.nodeset})", node=node, field="node")
         engines = [e for e in self.map.engines if e.node == node]
-        if self.backend == "local":
-            for e in engines:
-                try:
-                    os.kill(e.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        else:
-            pids = " ".join(str(e.pid) for e in engines)
-            self.cluster[node].run(f"kill -9 {pids}", timeout=10)
+        pids = " ".join(str(e.pid) for e in engines)
+        self.cluster[node].run(f"kill -9 {pids}", timeout=10)
         return [e.id for e in engines]
 
     # ------------------------------------------------------------ stop

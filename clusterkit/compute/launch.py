@@ -16,7 +16,6 @@ from pathlib import Path
 from ipyparallel.cluster.launcher import LocalEngineSetLauncher, MPIEngineSetLauncher
 from traitlets import List, Unicode
 
-from ..backends.local import LocalNode
 from ..errors import ClusterkitError
 
 #: The leash, run as a file (it imports only the standard library).
@@ -32,9 +31,15 @@ def engine_command(python: str = sys.executable) -> list[str]:
     return [python, "-m", "ipyparallel.engine"]
 
 
-def node_environment(node: LocalNode) -> dict[str, str]:
-    """What a local node adds to this process's environment (its name, its sandbox, its ``hostname``)."""
+def node_environment(node) -> dict[str, str]:
+    """What a node that is this machine adds to this process's environment (its name, its sandbox, its
+    ``hostname``); a node of another kind raises NodeError."""
     return {k: v for k, v in node.env().items() if os.environ.get(k) != v}
+
+
+def _engine_args(node) -> list[str]:
+    """A local engine's arguments: it starts in its node's home (in the node's sandbox)."""
+    return [f"--work-dir={node.local_path('.')}", "--log-level=WARN"]
 
 
 #: A variable kept last in ``mpiexec``'s environment (see ``NodeMPIEngineSetLauncher.get_env``).
@@ -83,16 +88,11 @@ class NodeMPIEngineSetLauncher(MPIEngineSetLauncher):
 
 def local_engine_sets(nodes: list, *, per_node: int) -> list[EngineSet]:
     """One engine set per local node: its environment, its sandbox home as the working directory."""
-    sets = []
-    for node in nodes:
-        if not isinstance(node, LocalNode):
-            raise ClusterkitError("local engines need local nodes", node=node.name, field="backend")
-        sets.append(EngineSet(id=node.name, n=per_node, launcher={
-            "engine_cmd": leashed(engine_command()),
-            "engine_args": [f"--work-dir={node.home}", "--log-level=WARN"],
-            "environment": node_environment(node),
-        }))
-    return sets
+    return [EngineSet(id=node.name, n=per_node, launcher={
+        "engine_cmd": leashed(engine_command()),
+        "engine_args": _engine_args(node),
+        "environment": node_environment(node),
+    }) for node in nodes]
 
 
 def find_mpiexec() -> str:
@@ -113,11 +113,7 @@ def local_mpi_engine_set(nodes: list, *, per_node: int, mpiexec: str | None = No
         import mpi4py  # noqa: F401  (the engines need it; say so here rather than in an engine log)
     except ImportError:
         raise ClusterkitError("MPI engines need mpi4py (`pip install clusterkit[mpi]`)", field="mpi") from None
-    blocks = []
-    for node in nodes:
-        if not isinstance(node, LocalNode):
-            raise ClusterkitError("local MPI engines need local nodes", node=node.name, field="backend")
-        blocks.append((per_node, node_environment(node), [f"--work-dir={node.home}", "--log-level=WARN"]))
+    blocks = [(per_node, node_environment(node), _engine_args(node)) for node in nodes]
     return EngineSet(id="mpi", n=per_node * len(nodes), launcher={
         "mpi_cmd": leashed([mpiexec or find_mpiexec()]),
         "engine_cmd": engine_command(),

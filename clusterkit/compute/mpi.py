@@ -131,12 +131,11 @@ def command_for(cluster, program: list[str], *, per_node: int = 1) -> MpiCommand
     the interpreter when it is a Python file: ``["/shared/pi_ring.py"]``.
     """
     names = [n.name for n in cluster]
-    if cluster.backend == "local":
+    if cluster.kind.on_this_machine:
         ranks = [n for n in names for _ in range(per_node)]
-        return local_command(ranks=len(ranks), program=python_program(*program), nodes=ranks)
+        return local_command(ranks=len(ranks), program=python_program(*program, python=cluster.python), nodes=ranks)
     hydra = _hydra_for(cluster, list(cluster), per_node=per_node, wdir=os.path.dirname(program[0]) or None)
-    return MpiCommand(hydra.argv + ["-n", str(per_node * len(cluster))] + [cluster.inventory.python, *program],
-                      hydra.env)
+    return MpiCommand(hydra.argv + ["-n", str(per_node * len(cluster))] + [cluster.python, *program], hydra.env)
 
 
 def _hydra_for(cluster, nodes: list, *, per_node: int, wdir: str | None, address: str | None = None,
@@ -164,7 +163,7 @@ def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSe
     address = controller_for(cluster, nodes)
     hydra = _hydra_for(cluster, nodes, per_node=per_node, wdir=None, address=address,
                        env_list=("IPP_CONNECTION_INFO",))
-    python = cluster.inventory.python
+    python = cluster.python
     blocks = [(per_node, {"CLUSTERKIT_NODE": n.name}, ["--log-level=WARN"]) for n in nodes]
     engine_set = EngineSet(id="mpi", n=per_node * len(nodes), launcher={
         "mpi_cmd": leashed(hydra.argv), "engine_cmd": [python, "-m", "ipyparallel.engine"],
@@ -177,20 +176,20 @@ def place_program(cluster, name: str, text: str, *, folder: str = SHARED) -> str
 
     On the lab and boards the folder is the NFS export of notebook 04, mounted
     at the same path on every worker, so one file is everyone's program. On the
-    local backend it is that folder in the primary's sandbox, which every local
-    rank can read.
+    local backend (a primary with a sandbox) it is that folder in the primary's
+    sandbox, which every local rank can read.
     """
     if "/" in name or not name:
         raise ClusterkitError(f"must be a file name, not {name!r}", field="name")
     primary = cluster.primary
     path = f"{folder.rstrip('/')}/{name}"
-    if cluster.backend == "local":
-        primary.path(folder).mkdir(parents=True, exist_ok=True)
+    if primary.sandbox is not None:
+        primary.local_path(folder).mkdir(parents=True, exist_ok=True)
     elif not primary.run(f"test -d {shlex.quote(folder)} -a -w {shlex.quote(folder)}", timeout=30).ok:
         raise ClusterkitError(f"{folder} is not a folder this user can write: share it first (notebook 04, "
                               f"steps.Nfs)", node=primary.name, field="folder")
     primary.write_file(path, text.encode(), mode=0o755, backup=False)
-    return str(primary.path(path)) if cluster.backend == "local" else path
+    return str(primary.local_path(path)) if primary.sandbox is not None else path
 
 
 # ------------------------------------------------------------ on MPI engines

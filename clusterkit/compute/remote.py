@@ -86,7 +86,7 @@ def ssh_engine_config(inventory: Inventory, nodes: list[str], *, per_node: int, 
     Each engine is started as ``env CLUSTERKIT_NODE=NODE PYTHON -m ipyparallel.engine``,
     so it knows its node even on boards that all still answer ``raspberrypi``.
     """
-    python = inventory.python
+    python = inventory.python   # a node's own, over SSH
     engines = {name: {"n": per_node, "engine_cmd": ["env", f"CLUSTERKIT_NODE={name}", python, "-m",
                                                     "ipyparallel.engine"]} for name in nodes}
     ssh = ["-F", str(ssh_config)]
@@ -125,7 +125,7 @@ class NodeEngines:
 
     def __init__(self, cluster, nodes: list, *, per_node: int, connection_info: dict):
         self.cluster = cluster
-        command = engines_command(cluster.inventory.python, per_node=per_node)
+        command = engines_command(cluster.python, per_node=per_node)
         secret = json.dumps(connection_info)
 
         def start(node):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 import threading
 import time
 from dataclasses import dataclass
 
-from ..backends import Node
-from ..backends.base import Stream
+from .. import backends
+from ..backends.base import Node, Stream
 from ..errors import ClusterkitError
 from ..sample import Sample
 
@@ -19,21 +17,9 @@ RESTART_AFTER = 3.0
 
 
 def agent_command(node: Node, *, python: str, interval: float) -> str:
-    """How a node starts its agent: which processes count as the node depends on the backend.
-
-    Local nodes share this machine, so each agent measures only its node's
-    processes (``--scope node``) with this kernel's Python; a lab node's PID
-    namespace holds only its own processes (``--scope pidns``); a board is the
-    whole machine and drives its Blinkt! when it has one.
-    """
-    if node.backend == "local":
-        python, scope, leds = sys.executable, "node", "virtual"
-    elif node.backend == "lab":
-        scope, leds = "pidns", "virtual"
-    else:
-        scope, leds = "host", "auto"
-    return (f"{shlex.quote(python)} -m clusterkit.agent --node {shlex.quote(node.name)} --scope {scope} "
-            f"--leds {leds} --interval {interval:g}")
+    """How a node starts its agent (``python``: the inventory's): its backend says which processes count as
+    the node and which Python runs it (:meth:`~clusterkit.backends.Backend.agent_command`)."""
+    return backends.get(node.backend).agent_command(node, python=python, interval=interval)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 import threading
 
 from ..results import ClusterResult
@@ -14,8 +13,7 @@ class Burn(threading.Thread):
 
     def __init__(self, cluster, *, seconds: float, nodes=None, cores: int = 1):
         super().__init__(daemon=True, name="clusterkit-burn")
-        python = sys.executable if cluster.backend == "local" else cluster.inventory.python
-        loop = f"{shlex.quote(python)} -c 'while 1: pass'"
+        loop = f"{shlex.quote(cluster.python)} -c 'while 1: pass'"
         # ``timeout`` ends each loop even when nobody waits for it.
         self.command = " & ".join([f"timeout {seconds:g} {loop}"] * cores) + " & wait"
         self.cluster, self.nodes, self.seconds = cluster, nodes, seconds

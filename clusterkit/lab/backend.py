@@ -9,47 +9,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..backends.base import Traits
+from ..backends.registry import Backend
+from ..backends.ssh import SSHNode, make_ssh_nodes
 from ..errors import ClusterkitError
 from ..inventory import DEFAULT_INVENTORY, Inventory, load_inventory
 from . import check, find, up
 from .net import DEFAULT_CLUSTER_NETWORK
 
 
+class LabNode(SSHNode):
+    """A lab node: the SSH backend's code, on a node of the lab."""
+
+    backend = "lab"
+    #: Namespaces on this host: its kernel, clock and cores are the host's; the lab's boot script
+    #: starts what is enabled, not systemd.
+    traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
+
+
 def _is_lab_inventory(inventory: Inventory) -> bool:
     return inventory.backend == "lab" and Path(inventory.source).with_name("lab.json").is_file()
-
-
-def auto_choice(inventory: Inventory) -> str | None:
-    """"lab" when ``auto`` should use the lab for this inventory, else None (the caller decides)."""
-    if _is_lab_inventory(inventory):
-        return "lab"
-    if Path(inventory.source) != DEFAULT_INVENTORY:
-        return None
-    lab = find(inventory.name)
-    if lab is not None and lab.running:
-        return "lab"
-    return "lab" if check.reason() is None else None
-
-
-def lab_inventory(inventory: Inventory, *, timeout: float = 60.0) -> Inventory:
-    """The inventory of the lab behind ``inventory``: its own when a lab wrote it, else the running lab of
-    that name (brought up with as many nodes when this machine can, and none runs)."""
-    if _is_lab_inventory(inventory):
-        return inventory
-    lab = find(inventory.name)
-    if lab is None or not lab.running:
-        why = check.reason()
-        if why is not None:
-            raise ClusterkitError(f"no lab {inventory.name} is up and this machine cannot start one: {why}",
-                                  field="backend")
-        expected = [f"{inventory.name}{i}" for i in range(len(inventory))]
-        if list(inventory.nodes) != expected:
-            raise ClusterkitError(f"a lab's nodes are named {inventory.name}0, {inventory.name}1, …; "
-                                  f"this inventory has {inventory.nodeset}", field="nodes")
-        network = inventory.network
-        lab = up(n=len(inventory), name=inventory.name, timeout=timeout,
-                 network=None if network in (None, DEFAULT_CLUSTER_NETWORK) else str(network))
-    return load_inventory(lab.inventory_path)
 
 
 def known_hosts_for(inventory: Inventory) -> Path:
@@ -63,24 +42,63 @@ def known_hosts_for(inventory: Inventory) -> Path:
     return lab.known_hosts_path
 
 
-def make_lab_nodes(inventory: Inventory, *, connect_timeout: float) -> dict:
-    """One SSH node per lab node, trusting the host keys the lab made, logging in with the workshop password.
+class LabBackend(Backend):
+    """Namespaces on this host, each a node with its own sshd, reached like boards; the host can bind between
+    them (the workers' share)."""
 
-    The host's own ``~/.ssh`` (config, keys, agent) plays no part: a lab is the same for everyone.
-    """
-    from ..backends.base import Traits
-    from ..backends.ssh import SSHNode, make_ssh_nodes
+    name = "lab"
+    agent_scope = "pidns"     # a lab node's PID namespace holds only its own processes
+    agent_leds = "virtual"
 
-    class LabNode(SSHNode):
-        """A lab node: the SSH backend's code, on a node of the lab."""
+    def why_not(self, inventory: Inventory) -> str | None:
+        if _is_lab_inventory(inventory):
+            return None
+        lab = find(inventory.name)
+        if lab is not None and lab.running:
+            return None
+        why = check.reason()
+        return None if why is None else f"no lab {inventory.name} is up and this machine cannot start one: {why}"
 
-        backend = "lab"
-        #: Namespaces on this host: its kernel, clock and cores are the host's; the lab's boot script
-        #: starts what is enabled, not systemd.
-        traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
+    def claims(self, inventory: Inventory) -> bool:
+        if _is_lab_inventory(inventory):
+            return True
+        return Path(inventory.source) == DEFAULT_INVENTORY and self.why_not(inventory) is None
 
-    return make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
-                          node_class=LabNode, ssh_config=False)
+    def inventory_for(self, inventory: Inventory, *, timeout: float = 60.0) -> Inventory:
+        """The inventory of the lab behind ``inventory``: its own when a lab wrote it, else the running lab of
+        that name (brought up with as many nodes when this machine can, and none runs)."""
+        if _is_lab_inventory(inventory):
+            return inventory
+        lab = find(inventory.name)
+        if lab is None or not lab.running:
+            why = self.why_not(inventory)
+            if why is not None:
+                raise ClusterkitError(why, field="backend")
+            expected = [f"{inventory.name}{i}" for i in range(len(inventory))]
+            if list(inventory.nodes) != expected:
+                raise ClusterkitError(f"a lab's nodes are named {inventory.name}0, {inventory.name}1, …; "
+                                      f"this inventory has {inventory.nodeset}", field="nodes")
+            network = inventory.network
+            lab = up(n=len(inventory), name=inventory.name, timeout=timeout,
+                     network=None if network in (None, DEFAULT_CLUSTER_NETWORK) else str(network))
+        return load_inventory(lab.inventory_path)
+
+    def make_nodes(self, inventory: Inventory, *, connect_timeout: float, sandbox: Path | None = None) -> dict:
+        """One SSH node per lab node, trusting the host keys the lab made, logging in with the workshop password.
+
+        The host's own ``~/.ssh`` (config, keys, agent) plays no part: a lab is the same for everyone.
+        """
+        return make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
+                              node_class=LabNode, ssh_config=False)
+
+    def host_bind(self, inventory: Inventory, *, source: str, path: str, target_node: str, target: str) -> None:
+        """The lab's kernel has no NFS client: the host binds the primary's export into the worker
+        (:mod:`clusterkit.lab.share`)."""
+        from .share import bind_between
+        bind_between(inventory, source=source, path=path, target_node=target_node, target=target)
 
 
-__all__ = ["auto_choice", "lab_inventory", "make_lab_nodes", "known_hosts_for"]
+LAB = LabBackend()
+
+
+__all__ = ["LAB", "LabBackend", "LabNode", "known_hosts_for"]

@@ -116,10 +116,10 @@ def test_all(cluster, *, nodes=None) -> Table:
             continue
         row.answers = "yes"
         _fill(row, r.stdout)
-    local = cluster.backend == "local"
+    local = cluster.kind.on_this_machine
     note = ""
     if local:
-        note = ("local backend: every node is this machine, so disk, load and uptime are this machine's; "
+        note = (f"{cluster.backend} backend: every node is this machine, so disk, load and uptime are this machine's; "
                 "no cluster network to ping and no chronyd (n/a); names are looked up in each sandbox's /etc/hosts")
         for row in rows.values():
             row.by_address = row.by_name = "not run"
@@ -206,8 +206,8 @@ def temperatures(cluster, *, nodes=None) -> Table:
             continue
         value, source = parse_temperature(r.stdout)
         rows.append([n, NA if value is None else f"{value:.1f} °C", source])
-    note = ("local backend: every node is this machine, so this is this machine's sensor"
-            if cluster.backend == "local" else "")
+    note = (f"{cluster.backend} backend: every node is this machine, so this is this machine's sensor"
+            if cluster.kind.on_this_machine else "")
     return Table("Temperatures", ("node", "temperature", "sensor"), rows, note=note)
 
 

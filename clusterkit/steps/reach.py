@@ -13,23 +13,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
-from .. import backends
 from ..backends.base import BACKUP_SUFFIX, Node
 from ..inventory import DEFAULT_INVENTORY, Inventory, NodeSpec
 
 
 def node_at(cluster, spec: NodeSpec) -> Node:
     """A fresh Node for ``spec`` (say, a node's new address or login) on the cluster's backend."""
-    one = replace(cluster.inventory, nodes={spec.name: spec}, primary=spec.name)
-    node = cluster.nodes.get(spec.name)
-    sandbox = node.sandbox.parent.parent if node is not None and node.sandbox is not None else None
-    made = backends.make_nodes(cluster.backend, one, sandbox=sandbox, connect_timeout=cluster.connect_timeout)
-    return made[spec.name]
+    return cluster.node_for(spec)
 
 
 def save_inventory(inventory: Inventory) -> Path | None:

@@ -115,7 +115,7 @@ def test_up_with_another_size_is_refused(lab):
 
 def test_connect_picks_the_lab_for_its_inventory(lab):
     inv = clusterkit.load_inventory(lab.inventory_path)
-    assert clusterkit.backends.resolve("auto", inv) == "lab"
+    assert clusterkit.backends.resolve("auto", inv).name == "lab"
     assert backend.known_hosts_for(inv) == lab.known_hosts_path
 
 

@@ -1,0 +1,148 @@
+"""A fourth kind of node, registered by this test alone: one module's worth of code, one registry entry.
+
+The toy's nodes are folders of this machine whose commands run as subprocesses there (their own
+``systemctl`` and ``hostname`` on the PATH, like an image's); in their own world they act as root.
+Through it go ``connect``, ``Cluster.run``, a step's ``plan()`` and the node agent, with nothing in
+clusterkit told about the toy but the registry.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import clusterkit
+from clusterkit import backends
+from clusterkit.backends.base import Node, Traits
+from clusterkit.backends.local import ProcessStream, run_process
+from clusterkit.dashboard.feed import AgentFeed, agent_command
+from clusterkit.errors import NodeError
+from clusterkit.inventory import parse_inventory
+from clusterkit.results import NodeResult
+
+try:
+    from clusterkit.steps import BootTarget
+except ImportError:  # before BootTarget moved to the steps
+    from clusterkit.ops.boot import BootTarget
+
+#: The toy image's own programs: what a step asks a node, answered from the node's folder.
+SYSTEMCTL = """#!/bin/sh
+link="$TOY_ROOT/etc/systemd/system/default.target"
+case "$1" in
+  get-default) if [ -L "$link" ]; then basename "$(readlink "$link")"; else echo graphical.target; fi ;;
+  *) echo "toy systemctl: $1 is not here" >&2; exit 1 ;;
+esac
+"""
+TOY_INVENTORY = "name: toy\nnodes: toy[0-2]\nbackend: toy\n"
+HOSTNAME = '#!/bin/sh\ncat "$TOY_ROOT/etc/hostname"\n'
+
+
+class ToyNode(Node):
+    backend = "toy"
+    privileged = True     # root of its own folder
+    remote = False
+    traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=True)
+
+    def __init__(self, spec, *, root: Path):
+        super().__init__(spec)
+        self.root = root
+        for name, text in (("usr/bin/systemctl", SYSTEMCTL), ("usr/bin/hostname", HOSTNAME),
+                           ("etc/hostname", spec.name + "\n")):
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            target.chmod(0o755)
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, TOY_ROOT=str(self.root), CLUSTERKIT_NODE=self.name,
+                    PATH=f"{self.root}/usr/bin:{os.environ['PATH']}")
+
+    def run(self, command, *, timeout=None, stdin=None) -> NodeResult:
+        return run_process(["/bin/sh", "-c", command], node=self.name, command=command, timeout=timeout,
+                           stdin=stdin, env=self.env(), cwd=self.root)
+
+    sudo = run
+
+    def _file(self, path: str) -> Path:
+        if not path.startswith("/"):
+            raise NodeError("toy paths are absolute", node=self.name, field="path")
+        return self.root / path.lstrip("/")
+
+    def read_file(self, path, *, privileged=False):
+        f = self._file(path)
+        return f.read_bytes() if f.exists() else None
+
+    def write_file(self, path, data, *, mode=None, privileged=False, backup=True):
+        f = self._file(path)
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(data)
+        return None
+
+    def open_stream(self, command):
+        return ProcessStream(["/bin/sh", "-c", f"exec {command}"], env=self.env(), cwd=self.root)
+
+
+class ToyBackend(backends.Backend):
+    name = "toy"
+    on_this_machine = True
+    agent_scope = "node"
+    agent_leds = "virtual"
+
+    def make_nodes(self, inventory, *, connect_timeout, sandbox=None):
+        return {s.name: ToyNode(s, root=sandbox / "toy" / s.name) for s in inventory}
+
+
+@pytest.fixture
+def toy(tmp_path):
+    backends.register(ToyBackend())
+    inv = parse_inventory(TOY_INVENTORY, source="toy.yaml")
+    with clusterkit.connect(inv, sandbox=tmp_path) as cluster:
+        yield cluster
+    backends.unregister("toy")
+
+
+def test_the_registry_gives_the_toy_its_name_everywhere(toy):
+    assert "toy" in backends.names() and backends.get("toy") is toy.kind
+    assert toy.backend == "toy" and "backend=toy" in repr(toy)
+    assert toy.python == backends.get("toy").python(toy.inventory)
+
+
+def test_cluster_run_goes_through_the_toy(toy):
+    result = toy.run("hostname")
+    assert result.ok
+    assert {n: r.stdout.strip() for n, r in result.items()} == {"toy0": "toy0", "toy1": "toy1", "toy2": "toy2"}
+
+
+def test_a_step_plans_through_the_toy(toy):
+    plan = BootTarget(toy).plan()
+    assert plan["toy0"].empty                       # the primary keeps its desktop
+    assert not plan["toy1"].empty and not plan["toy2"].empty
+    assert "systemctl set-default multi-user.target" in plan.text() and "toy backend" in plan.text()
+
+
+def test_the_agent_runs_through_the_toy(toy):
+    node = toy["toy1"]
+    command = agent_command(node, python=toy.python, interval=0.2)
+    assert "--scope node" in command
+    feed = AgentFeed(node, command=command).start()
+    try:
+        deadline = time.monotonic() + 30
+        while feed.state.seq < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        feed.close()
+    assert feed.state.seq >= 2, feed.state.reason
+    assert feed.state.sample["node"] == "toy1"
+
+
+def test_another_backend_cannot_bind_from_the_host(toy):
+    with pytest.raises(clusterkit.ClusterkitError, match="not supported on the toy backend"):
+        toy.kind.host_bind(toy.inventory, source="toy0", path="/srv", target_node="toy1", target="/mnt")
+
+
+def test_an_unregistered_backend_is_refused_in_one_line(tmp_path):
+    with pytest.raises(clusterkit.InventoryError, match="'toy' is not a backend; choose one of auto, local, lab, ssh"):
+        parse_inventory(TOY_INVENTORY, source="toy.yaml")
