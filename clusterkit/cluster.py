@@ -24,9 +24,6 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 #: Extra seconds the fan-out waits for a backend beyond its own timeouts.
 GRACE = 1.0
 
-NodeSelection = "str | Iterable[str] | None"
-
-
 class Cluster:
     """Every node of an inventory, reached through one backend.
 

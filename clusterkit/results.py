@@ -28,6 +28,14 @@ def html_block(inner: str) -> str:
     return f'<div class="{NO_MATH}">{inner}</div>'
 
 
+def html_table(head: list[str], rows: list[tuple[list[str], bool]]) -> str:
+    """A small table for a notebook: each row's cells (already HTML) and whether it went well (green, else red)."""
+    th = "".join(f"<th style='text-align:left'>{h}</th>" for h in head)
+    body = "".join(f"<tr style='background:{'#e6f4ea' if ok else '#fce8e6'}'>"
+                   + "".join(f"<td style='text-align:left'>{c}</td>" for c in cells) + "</tr>" for cells, ok in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
 @dataclass(frozen=True)
 class NodeResult:
     """What one command did on one node.

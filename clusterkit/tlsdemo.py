@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from .errors import ClusterkitError
+from .results import html_block, html_table
 
 #: Where the demo keeps its files, relative to the login's home on each node.
 DIR = ".clusterkit-tls"
@@ -138,15 +139,12 @@ class TlsDemo:
         return f"<TlsDemo server={self.server}:{self.port} client={self.client} {len(self.attempts)} handshakes>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr style='background:{'#e6f4ea' if a.ok else '#fce8e6'}'><td>{html.escape(a.client)}</td>"
-            f"<td>{html.escape(a.clock)}</td><td>{'ok' if a.ok else 'refused'}</td>"
-            f"<td>{html.escape(a.verdict)}</td></tr>" for a in self.attempts)
+        rows = [([html.escape(a.client), html.escape(a.clock), "ok" if a.ok else "refused", html.escape(a.verdict)], a.ok)
+                for a in self.attempts]
         where = (f"on this machine ({html.escape(self.cluster.backend)} backend)" if self.local
                  else f"on {html.escape(self.server)}")
-        return (f"<div><b>TLS server {where}, port {self.port}</b>, certificate valid from when it was made"
-                "<table><tr><th>client</th><th>client's clock</th><th>handshake</th><th>openssl says</th></tr>"
-                f"{rows}</table></div>")
+        return html_block(f"<b>TLS server {where}, port {self.port}</b>, certificate valid from when it was made"
+                          + html_table(["client", "client's clock", "handshake", "openssl says"], rows))
 
 
 def _free_port() -> int:

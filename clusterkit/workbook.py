@@ -26,7 +26,7 @@ from typing import Callable
 from ClusterShell.NodeSet import NodeSet
 
 from .errors import ClusterkitError
-from .results import html_block
+from .results import html_block, html_table
 
 #: The setup notebooks, in the order their steps build on each other.
 CHAIN = ("01_users", "02_network", "03_keys", "04_nfs", "05_time")
@@ -163,14 +163,10 @@ class Report:
         return f"<Report {self.title}: {len(self.stages)} steps>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr style='background:#e6f4ea'><td><code>{html.escape(s.notebook)}</code></td>"
-            f"<td style='text-align:left'>{html.escape(s.what)}</td>"
-            f"<td style='text-align:left'>{html.escape(s.outcome)}</td></tr>" for s in self.stages)
+        rows = [([f"<code>{html.escape(s.notebook)}</code>", html.escape(s.what), html.escape(s.outcome)], True)
+                for s in self.stages]
         note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
-        return html_block(f"<b>{html.escape(self.title)}</b>{note}<table><thead><tr><th>notebook</th>"
-                          f"<th style='text-align:left'>step</th><th style='text-align:left'>result</th></tr></thead>"
-                          f"<tbody>{rows}</tbody></table>")
+        return html_block(f"<b>{html.escape(self.title)}</b>{note}" + html_table(["notebook", "step", "result"], rows))
 
 
 # ---------------------------------------------------------------- the two calls
@@ -187,12 +183,12 @@ def needs(cluster, notebook: str, *, user: str = "alice", uid: int = 1000) -> Re
                               field="notebook")
     who = Who(user, uid)
     wanted = NEEDS[notebook]
-    if cluster.backend == "local":
+    if all(node.sandbox is not None for node in cluster):     # folders of this machine: only files to write
         from .steps import sandbox
         sandbox.prepare(cluster)
         report = reapply(cluster, *wanted, user=user, uid=uid)
         report.title = f"{notebook} starts where {wanted[-1]} leaves the nodes"
-        report.note = ("local backend: the nodes are sandbox folders on this machine, so the earlier steps are "
+        report.note = (f"{cluster.backend} backend: the nodes are sandbox folders on this machine, so the earlier steps are "
                        "applied into them again (only files; nothing runs)")
         return report
     report = Report(f"{notebook} starts where {wanted[-1]} leaves the nodes")

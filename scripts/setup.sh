@@ -68,8 +68,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 elif [ ! -w "$CLUSTERKIT_VENV" ]; then
     # Another user's venv (a normal user sharing root's): used as it is.
     echo "setup: using $CLUSTERKIT_VENV as it is (not yours to update)"
-elif [ "$("$CLUSTERKIT_VENV/bin/python" -c 'import clusterkit, os; print(os.path.dirname(os.path.dirname(clusterkit.__file__)))' 2>/dev/null)" != "$here" ]; then
-    # The dependencies are in place; refresh clusterkit itself only (an editable
+elif [ "$("$CLUSTERKIT_VENV/bin/python" -I -c 'import clusterkit, os; print(os.path.dirname(os.path.dirname(clusterkit.__file__)))' 2>/dev/null)" != "$here" ]; then
+    # The dependencies are in place; refresh clusterkit itself only (-I: not the checkout in the current
+    # directory, which would always look current; an editable
     # install of this checkout is current already and is kept).
     "$CLUSTERKIT_VENV/bin/pip" install -q --no-deps --force-reinstall "$here" >/dev/null 2>&1 || { echo "setup: installing clusterkit failed"; exit 1; }
 fi

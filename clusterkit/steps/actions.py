@@ -256,21 +256,14 @@ class HostBind(Command):
     target: str = ""
 
     def apply(self, run: Run) -> None:
-        bind = getattr(getattr(run.cluster, "kind", None), "host_bind", None) or _lab_bind
         try:
-            bind(run.cluster.inventory, source=self.source_node, path=self.source_path, target_node=run.node.name,
-                 target=self.target)
+            run.cluster.kind.host_bind(run.cluster.inventory, source=self.source_node, path=self.source_path,
+                                       target_node=run.node.name, target=self.target)
         except Exception as e:  # reported on this node; the others go on
             run.out.problem = f"the {run.cluster.backend} backend could not bind the export: {e}"
             return
         run.out.ran.append(self.command)
         run.tick(self.command)
-
-
-def _lab_bind(inventory, **where) -> None:
-    """The lab's bind, until the cluster's Backend object (``cluster.kind.host_bind``) offers it."""
-    from ..lab.share import bind_between
-    bind_between(inventory, **where)
 
 
 def execute(actions: list[Action], run: Run) -> None:

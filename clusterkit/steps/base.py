@@ -207,6 +207,19 @@ class Step:
         """Before ``phase`` (1, 2, …): per node, None to go on or the reason it stops here."""
         return {n: None for n in nodes}
 
+    def after(self, first: str, what: str, nodes: list[str], outcomes: dict[str, "NodeOutcome"]) -> dict[str, str | None]:
+        """A :meth:`gate` where the other nodes go on only if ``first`` (a server: ``what``) went through."""
+        down = outcomes[first].problem
+        return {n: (f"{what} {first} is not ready: {down}" if down and n != first else None) for n in nodes}
+
+    @staticmethod
+    def must(node: Node, command: str, *, field: str, failing: str):
+        """Run a live check on a node; raise :class:`StepError` (``failing``: what it means) when it fails."""
+        r = node.run(command, timeout=30)
+        if not r.ok:
+            raise StepError(f"{failing}: {r.summary()}", node=node.name, field=field)
+        return r
+
     def settle(self, plan: Plan, outcomes: dict[str, NodeOutcome]) -> None:
         """After the last phase, before verification (network: the new addresses must answer).
 

@@ -298,9 +298,7 @@ class Nfs(Step):
         return ([LAB_NOTE] if any(userspace_nfs(self.cluster[n]) for n in self.names) else []) + super().plan_notes()
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
-        down = outcomes[self.server].problem
-        return {n: (f"the server {self.server} did not get ready: {down}" if down and n != self.server else None)
-                for n in nodes}
+        return self.after(self.server, "the server", nodes, outcomes)
 
     # ------------------------------------------------------------ undoing
     def rollback(self, *, nodes=None):

@@ -265,17 +265,14 @@ class Slurm(Step):
                                         phase=phase))
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
-        down = outcomes[self.primary].problem
-        return {n: (f"the controller {self.primary} is not ready: {down}" if down and n != self.primary else None)
-                for n in nodes}
+        return self.after(self.primary, "the controller", nodes, outcomes)
 
     # ------------------------------------------------------------ checks
     def verify_node(self, node) -> str | None:
         if not node.privileged:
             return None
-        r = node.run("munge -n </dev/null | unmunge >/dev/null", timeout=30)
-        if not r.ok:
-            raise StepError(f"munge cannot encode and decode here: {r.summary()}", node=node.name, field="munged")
+        self.must(node, "munge -n </dev/null | unmunge >/dev/null", field="munged",
+                  failing="munge cannot encode and decode here")
         if node.name not in self.compute:
             return "munged answers"
         script = (f"for i in $(seq 100); do s=$(sinfo -h -N -n {node.name} -o %T 2>/dev/null | head -n1); "

@@ -154,16 +154,12 @@ class TimeSync(Step):
         return notes + ([LAB_NOTE] if lab else []) + super().plan_notes()
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
-        down = outcomes[self.server].problem
-        return {n: (f"the time server {self.server} is not ready: {down}" if down and n != self.server else None)
-                for n in nodes}
+        return self.after(self.server, "the time server", nodes, outcomes)
 
     def verify_node(self, node) -> str | None:
         if not node.privileged:
             return None
-        r = node.run("chronyc -n tracking", timeout=30)
-        if not r.ok:
-            raise StepError(f"chronyc cannot reach chronyd: {r.summary()}", node=node.name, field="chronyd")
+        self.must(node, "chronyc -n tracking", field="chronyd", failing="chronyc cannot reach chronyd")
         return "chronyd answers chronyc"
 
     def skew(self):

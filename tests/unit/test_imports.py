@@ -153,13 +153,10 @@ def test_every_module_has_a_layer():
         layer(name)
 
 
-@pytest.mark.xfail(strict=True, reason="Part B: steps/keys <-> steps/users, and steps/nfs -> lab.share (which "
-                                       "closes lab -> workbook -> steps -> lab); Part A: backends -> lab")
 def test_no_import_cycles():
     assert cycles(graph()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="Part A: backends -> lab.backend")
 def test_arrows_point_down():
     assert upward(graph()) == []
 

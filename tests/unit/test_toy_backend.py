@@ -135,7 +135,7 @@ def test_the_agent_runs_through_the_toy(toy):
     finally:
         feed.close()
     assert feed.state.seq >= 2, feed.state.reason
-    assert feed.state.sample["node"] == "toy1"
+    assert feed.state.sample.node == "toy1"
 
 
 def test_another_backend_cannot_bind_from_the_host(toy):

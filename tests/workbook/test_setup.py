@@ -94,3 +94,15 @@ def test_a_normal_user_gets_clusterkit_in_a_fresh_login_shell():
         # -f: a lab node's process may use the same UID; it is not this user's and is left running.
         gone = subprocess.run(["userdel", "-r", "-f", user], capture_output=True, text=True)
     assert gone.returncode == 0, gone.stderr
+
+
+def test_the_venv_runs_this_checkout_after_setup():
+    """Kernels and lab nodes import clusterkit from the venv, never from a checkout's folder: after setup.sh
+    (run from this checkout, as test.sh runs it) the venv's clusterkit is this checkout's, file for file."""
+    setup_sh()
+    where = subprocess.run([str(VENV / "bin" / "python"), "-I", "-c",
+                            "import clusterkit, os; print(os.path.dirname(clusterkit.__file__))"],
+                           cwd="/", capture_output=True, text=True, check=True).stdout.strip()
+    for f in sorted((ROOT / "clusterkit").rglob("*.py")):
+        installed = Path(where) / f.relative_to(ROOT / "clusterkit")
+        assert installed.read_bytes() == f.read_bytes(), f"{installed} is not this checkout's {f}"
