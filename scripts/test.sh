@@ -52,6 +52,8 @@ PY
 pytest_run "library tests" tests
 CLUSTERKIT_BACKEND=local pytest_run "notebooks on local" --nbval-lax -p no:cacheprovider notebooks
 if why="$(python -m clusterkit.lab.check 2>&1)"; then
+    # A fresh lab, as a class starts from: one left up (a run that was stopped half-way) is taken down first.
+    python -m clusterkit.cli lab down >/dev/null
     if python -m clusterkit.cli lab up >/dev/null; then
         # 09 ends by shutting every node down; as a learner then does, `lab up` powers them on for 10 onwards.
         CLUSTERKIT_BACKEND=lab pytest_run "notebooks on lab" --nbval-lax -p no:cacheprovider notebooks/0[0-9]_*.ipynb
