@@ -1,4 +1,4 @@
-"""Names of the labs that tests bring up.
+"""The labs that tests bring up: their names, their marks, and bringing one up and down.
 
 ``CLUSTERKIT_TEST_LAB_TAG`` (one lower-case letter) is appended to every test
 lab's name, so two test runs on one machine (two developers' work trees) bring
@@ -7,6 +7,12 @@ up distinct labs, with distinct namespaces, links and subnets. CI sets none.
 
 import os
 import re
+from contextlib import contextmanager
+
+import pytest
+
+import clusterkit.lab
+from clusterkit.lab import check
 
 TAG = os.environ.get("CLUSTERKIT_TEST_LAB_TAG", "")
 if not re.fullmatch(r"[a-z]?", TAG):
@@ -16,3 +22,22 @@ if not re.fullmatch(r"[a-z]?", TAG):
 def lab_name(base: str) -> str:
     """``base`` with this run's tag (a lab name is at most 8 characters and ends in a letter)."""
     return base + TAG
+
+
+#: Why the lab cannot run here (None when it can).
+REASON = check.reason()
+#: The marks of a module of lab tests: ``lab``, skipped with the check's reason where the lab cannot run.
+LAB_MARKS = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
+
+
+@contextmanager
+def running_lab(name: str, n: int, state):
+    """A lab of ``n`` nodes with its own workbook state (keys, known hosts), taken down afterwards whatever happens."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLUSTERKIT_STATE", str(state))
+        lab = clusterkit.lab.up(n=n, name=name)
+        try:
+            yield lab
+        finally:
+            clusterkit.lab.down(name=name)
+

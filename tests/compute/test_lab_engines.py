@@ -10,29 +10,21 @@ import time
 
 import pytest
 
-import clusterkit.lab
 from clusterkit import steps
 from clusterkit.compute import ComputeError, mpi
-from clusterkit.lab import check
-from labnames import lab_name
+from labnames import LAB_MARKS, lab_name, running_lab
 
-REASON = check.reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
+pytestmark = LAB_MARKS
 NAME = lab_name("teng")
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("state")))
-        running = clusterkit.lab.up(n=3, name=NAME)
-        try:
-            running.prepare(keys=True)      # notebooks 01-03
-            with running.connect() as c:    # notebook 04
-                assert steps.Nfs(c, owner="alice").apply(progress=False).ok
-            yield running
-        finally:
-            clusterkit.lab.down(name=NAME)
+    with running_lab(NAME, 3, tmp_path_factory.mktemp("state")) as running:
+        running.prepare(keys=True)      # notebooks 01-03
+        with running.connect() as c:    # notebook 04
+            assert steps.Nfs(c, owner="alice").apply(progress=False).ok
+        yield running
 
 
 #: What is left of engines on a node: engines, their nannies, leashes, MPI proxies.

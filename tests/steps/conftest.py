@@ -33,3 +33,10 @@ def take_snapshot(cluster) -> dict[str, dict[str, bytes | None]]:
                 files[str(p.relative_to(node.root))] = p.read_bytes()
         out[node.name] = files
     return out
+
+
+@pytest.fixture
+def cluster(lab):
+    """A cluster on the module's ``lab`` fixture (lab tests), closed afterwards."""
+    with lab.connect() as c:
+        yield c

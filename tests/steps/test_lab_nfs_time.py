@@ -8,33 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-import clusterkit.lab
 from clusterkit import clock
-from clusterkit.lab import check
 from clusterkit.steps import Nfs, TimeSync
-from labnames import lab_name
+from labnames import LAB_MARKS, lab_name, running_lab
 
-REASON = check.reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
+pytestmark = LAB_MARKS
 NAME = lab_name("ts2lab")
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("state")))
-        running = clusterkit.lab.up(n=3, name=NAME)
-        try:
-            running.prepare(keys=False)      # notebooks 01-02
-            yield running
-        finally:
-            clusterkit.lab.down(name=NAME)
-
-
-@pytest.fixture
-def cluster(lab):
-    with lab.connect() as c:
-        yield c
+    with running_lab(NAME, 3, tmp_path_factory.mktemp("state")) as running:
+        running.prepare(keys=False)      # notebooks 01-02
+        yield running
 
 
 def test_ganesha_serves_and_every_worker_reads_the_share(lab, cluster):

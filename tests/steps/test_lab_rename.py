@@ -11,26 +11,19 @@ from dataclasses import replace
 
 import pytest
 
-import clusterkit.lab
 from clusterkit import steps
-from clusterkit.lab import check
 from clusterkit.steps.actions import Command
 from clusterkit.steps.detached import DetachedScript
-from labnames import lab_name
+from labnames import LAB_MARKS, lab_name, running_lab
 
-WHY = check.reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(WHY is not None, reason=f"lab: {WHY}")]
+pytestmark = LAB_MARKS
 NAME = lab_name("trename")
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLUSTERKIT_STATE", str(tmp_path / "state"))
-    running = clusterkit.lab.up(n=2, name=NAME)
-    try:
+def lab(tmp_path):
+    with running_lab(NAME, 2, tmp_path / "state") as running:
         yield running
-    finally:
-        clusterkit.lab.down(name=NAME)
 
 
 def users(cluster, cls=steps.Users):

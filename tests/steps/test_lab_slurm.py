@@ -12,16 +12,13 @@ import time
 
 import pytest
 
-import clusterkit.lab
 from clusterkit.compute import mpi, slurm
-from clusterkit.lab import check
 from clusterkit.lab.wait import wait_for_sshd
 from clusterkit.steps import Nfs, Slurm
 from clusterkit.steps.slurmconf import KEY
-from labnames import lab_name
+from labnames import LAB_MARKS, lab_name, running_lab
 
-REASON = check.reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
+pytestmark = LAB_MARKS
 NAME = lab_name("tsl")
 N = 3
 NODES = [f"{NAME}{i}" for i in range(N)]
@@ -30,26 +27,15 @@ TIMEOUT = 10   # SlurmdTimeout for this lab: a stopped node is DOWN within about
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("state")))
-        running = clusterkit.lab.up(n=N, name=NAME)
-        try:
-            running.prepare(keys=False)      # notebooks 01-03
-            with running.connect() as c:
-                shared = Nfs(c, owner="alice").apply(progress=False)   # notebook 04
-                assert shared.ok, shared.text()
-                first = Slurm(c, slurmd_timeout=TIMEOUT).apply(progress=False)
-                assert first.ok, first.text()
-            running.first_apply = first
-            yield running
-        finally:
-            clusterkit.lab.down(name=NAME)
-
-
-@pytest.fixture
-def cluster(lab):
-    with lab.connect() as c:
-        yield c
+    with running_lab(NAME, N, tmp_path_factory.mktemp("state")) as running:
+        running.prepare(keys=False)      # notebooks 01-02
+        with running.connect() as c:
+            shared = Nfs(c, owner="alice").apply(progress=False)   # notebook 04
+            assert shared.ok, shared.text()
+            first = Slurm(c, slurmd_timeout=TIMEOUT).apply(progress=False)
+            assert first.ok, first.text()
+        running.first_apply = first
+        yield running
 
 
 def test_daemons_run_inside_the_nodes_and_a_second_apply_changes_nothing(lab, cluster):

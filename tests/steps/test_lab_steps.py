@@ -10,31 +10,18 @@ import subprocess
 
 import pytest
 
-import clusterkit.lab
 from clusterkit import steps
-from clusterkit.lab import check
 from clusterkit.lab.image import FRESH
-from labnames import lab_name
+from labnames import LAB_MARKS, lab_name, running_lab
 
-WHY = check.reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(WHY is not None, reason=f"lab: {WHY}")]
+pytestmark = LAB_MARKS
 NAME = lab_name("tpsteps")
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLUSTERKIT_STATE", str(tmp_path / "state"))
-    running = clusterkit.lab.up(n=4, name=NAME)
-    try:
+def lab(tmp_path):
+    with running_lab(NAME, 4, tmp_path / "state") as running:
         yield running
-    finally:
-        clusterkit.lab.down(name=NAME)
-
-
-@pytest.fixture
-def cluster(lab):
-    with lab.connect() as c:
-        yield c
 
 
 def files(lab, paths) -> dict:
