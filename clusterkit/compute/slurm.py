@@ -73,20 +73,23 @@ def runs_slurm(cluster) -> bool:
 
 def run(cluster, command: str, *, timeout: float = 120.0) -> ClusterResult:
     """A plain Slurm command (``sinfo``, ``srun -N 4 hostname``) on the login node, as the cluster's user."""
-    node = login(cluster)
     if not runs_slurm(cluster):
-        row = NodeResult.failure(node.name, "refused", NO_SLURM.format(node=node.name), command=command)
-        return ClusterResult({node.name: row}, command=command)
-    return cluster.run(command, nodes=[node.name], timeout=timeout)
+        return _refused(cluster, command)
+    return cluster.run(command, nodes=[login(cluster).name], timeout=timeout)
 
 
 def admin(cluster, command: str, *, timeout: float = 60.0) -> ClusterResult:
     """A Slurm command that needs root (``scontrol update …``) on the login node."""
-    node = login(cluster)
     if not runs_slurm(cluster):
-        row = NodeResult.failure(node.name, "refused", NO_SLURM.format(node=node.name), command=command)
-        return ClusterResult({node.name: row}, command=f"sudo {command}")
-    return cluster.sudo(command, nodes=[node.name], timeout=timeout)
+        return _refused(cluster, f"sudo {command}")
+    return cluster.sudo(command, nodes=[login(cluster).name], timeout=timeout)
+
+
+def _refused(cluster, command: str) -> ClusterResult:
+    """The login node's row where no Slurm can run (the local backend): refused, saying why."""
+    name = login(cluster).name
+    return ClusterResult({name: NodeResult.failure(name, "refused", NO_SLURM.format(node=name), command=command)},
+                         command=command)
 
 
 def _one(result: ClusterResult) -> NodeResult:
@@ -157,8 +160,6 @@ def sbatch(cluster, script: str, *, name: str, folder: str = SHARED, options: st
     Its output files land in the same folder, which every node sees. ``options``
     are sbatch options on the command line (``"-N 2"``); they win over the script's.
     """
-    if "/" in name or not name:
-        raise ClusterkitError(f"must be a file name, not {name!r}", field="name")
     from .mpi import place_program
     path = place_program(cluster, name, script, folder=folder)
     command = f"cd {shlex.quote(folder)} && sbatch --parsable {options} {shlex.quote(name)}".replace("  ", " ")
