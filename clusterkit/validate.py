@@ -8,9 +8,11 @@ with the same patterns (``HOSTNAME_RE``, ``INTERFACE_RE``).
 
 from __future__ import annotations
 
+import base64
 import difflib
 import ipaddress
 import re
+import struct
 
 from ClusterShell.NodeSet import NodeSet, NodeSetParseError
 
@@ -24,6 +26,45 @@ CONNECT_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$")
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 #: A network interface name (at most 15 characters).
 INTERFACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+#: Key types an OpenSSH 9 server accepts for users.
+KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+             "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
+
+
+def split_public_key(text: str) -> tuple[str, str, str]:
+    """One OpenSSH public key line ``TYPE BASE64 [COMMENT]`` as (type, blob, comment).
+
+    Checks a known type, valid base64, and that the blob names the same type;
+    raises ValueError with a one-line reason (never the key material). The
+    callers (``steps.keys``, ``firstboot``) wrap it in their error with the node and field.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("is empty; paste one line such as 'ssh-ed25519 AAAA… you@laptop'")
+    if "PRIVATE KEY" in text:
+        raise ValueError("this is a PRIVATE key: never share it; give the .pub file")
+    lines = [ln for ln in text.strip().splitlines() if ln.strip() and not ln.startswith("#")]
+    if len(lines) != 1:
+        raise ValueError(f"expected one key line, got {len(lines)}")
+    parts = lines[0].split(None, 2)
+    if len(parts) < 2:
+        raise ValueError("expected 'TYPE BASE64 [COMMENT]'")
+    ktype, blob = parts[0], parts[1]
+    comment = parts[2].strip() if len(parts) > 2 else ""
+    if ktype not in KEY_TYPES:
+        raise ValueError(f"unknown key type {ktype[:40]!r} (options before the key are not accepted here)")
+    if not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", blob):
+        raise ValueError("the key is not valid base64")
+    try:
+        raw = base64.b64decode(blob, validate=True)
+        (n,) = struct.unpack(">I", raw[:4])
+        inner = raw[4:4 + n].decode("ascii")
+    except (ValueError, struct.error, UnicodeDecodeError):
+        raise ValueError("the key's data is damaged (not an OpenSSH key blob)") from None
+    if inner != ktype:
+        raise ValueError(f"the key says {ktype!r} but its data is {inner[:40]!r}")
+    if ktype == "ssh-ed25519" and len(raw) != 51:
+        raise ValueError("the ed25519 key has the wrong length (truncated when copied?)")
+    return ktype, blob, comment
 
 
 def node_names(value, source: str) -> list[str]:

@@ -15,24 +15,19 @@ a node where it fails keeps its password login and is reported.
 
 from __future__ import annotations
 
-import base64
-import re
 import shlex
 import shutil
-import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..validate import KEY_TYPES, split_public_key
 from .accounts import NAME
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .render import matrix
 
-#: Key types an OpenSSH 9 server accepts for users.
-KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-             "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
 DROP_IN = "/etc/ssh/sshd_config.d/50-clusterkit.conf"
 KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
 DROP_IN_TEXT = ("# clusterkit: key logins only, now that key login was verified on this node.\n"
@@ -57,35 +52,11 @@ class PublicKey:
 
 
 def parse_public_key(text: str, *, node: str | None = None, fld: str = "key") -> PublicKey:
-    """Check one ``TYPE BASE64 [COMMENT]`` line: known type, valid base64, and the blob names the same type."""
-    if not isinstance(text, str) or not text.strip():
-        raise StepError("is empty; paste one line such as 'ssh-ed25519 AAAA… you@laptop'", node=node, field=fld)
-    if "PRIVATE KEY" in text:
-        raise StepError("this is a PRIVATE key: never share it; give the .pub file", node=node, field=fld)
-    lines = [ln for ln in text.strip().splitlines() if ln.strip() and not ln.startswith("#")]
-    if len(lines) != 1:
-        raise StepError(f"expected one key line, got {len(lines)}", node=node, field=fld)
-    parts = lines[0].split(None, 2)
-    if len(parts) < 2:
-        raise StepError("expected 'TYPE BASE64 [COMMENT]'", node=node, field=fld)
-    ktype, blob = parts[0], parts[1]
-    comment = parts[2].strip() if len(parts) > 2 else ""
-    if ktype not in KEY_TYPES:
-        raise StepError(f"unknown key type {ktype[:40]!r} (options before the key are not accepted here)",
-                        node=node, field=fld)
-    if not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", blob):
-        raise StepError("the key is not valid base64", node=node, field=fld)
+    """Check one ``TYPE BASE64 [COMMENT]`` line (:func:`clusterkit.validate.split_public_key`)."""
     try:
-        raw = base64.b64decode(blob, validate=True)
-        (n,) = struct.unpack(">I", raw[:4])
-        inner = raw[4:4 + n].decode("ascii")
-    except (ValueError, struct.error, UnicodeDecodeError):
-        raise StepError("the key's data is damaged (not an OpenSSH key blob)", node=node, field=fld) from None
-    if inner != ktype:
-        raise StepError(f"the key says {ktype!r} but its data is {inner[:40]!r}", node=node, field=fld)
-    if ktype == "ssh-ed25519" and len(raw) != 51:
-        raise StepError("the ed25519 key has the wrong length (truncated when copied?)", node=node, field=fld)
-    return PublicKey(ktype, blob, comment)
+        return PublicKey(*split_public_key(text))
+    except ValueError as e:
+        raise StepError(str(e), node=node, field=fld) from None
 
 
 def state_dir(cluster) -> Path:
