@@ -25,13 +25,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("clusterkit.errors", "clusterkit.results", "clusterkit.inventory", "clusterkit.kernel",
               "clusterkit.sample", "clusterkit.validate", "clusterkit.workloads",
               "clusterkit.backends.registry")),  # the backends' names: the inventory checks them
+    ("cards", ("clusterkit.firstboot",)),  # the files for each card: the VM lab builds Cards itself
     ("backends", ("clusterkit.backends",)),
     ("lab", ("clusterkit.lab",)),  # the lab's nodes are the ssh backend's, in namespaces it makes
     ("cluster", ("clusterkit", "clusterkit.cluster")),  # the package itself: connect()
     ("work", ("clusterkit.steps", "clusterkit.ops", "clusterkit.compute", "clusterkit.agent", "clusterkit.leds",
               "clusterkit.clock", "clusterkit.tlsdemo")),
     ("views", ("clusterkit.dashboard", "clusterkit.workbook", "clusterkit.kiosk")),
-    ("cli", ("clusterkit.cli", "clusterkit.lab.cli")),
+    ("cli", ("clusterkit.cli", "clusterkit.lab.cli", "clusterkit.firstboot.cli")),
 ]
 
 #: Deferred imports that reach up on purpose (importer, imported): the front doors of the API.
