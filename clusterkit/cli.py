@@ -1,5 +1,6 @@
 """``clusterkit`` on the command line, with the flags clush users know: ``run``, ``nodes``, the
-operations (``test``, ``temps``, ``reboot``, ``poweroff``) and ``lab`` (:mod:`clusterkit.lab.cli`).
+operations (``test``, ``temps``, ``reboot``, ``poweroff``), ``lab`` (:mod:`clusterkit.lab.cli`) and
+``firstboot`` (:mod:`clusterkit.firstboot.cli`).
 
 A subcommand imports what it runs when it runs, so the command starts quickly.
 
@@ -17,6 +18,7 @@ import sys
 
 from . import backends, connect
 from .errors import ClusterkitError
+from .firstboot.cli import register as register_firstboot
 from .lab.cli import register as register_lab
 from .results import ClusterResult
 
@@ -147,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.set_defaults(func=cmd_nodes)
 
     register_lab(sub, _common)  # ``clusterkit lab up|status|down``
+    register_firstboot(sub, _common)  # ``clusterkit firstboot write|copy``
     for name, func, text in (("test", cmd_test, "test all: one row per node"),
                              ("temps", cmd_temps, "every node's temperature"),
                              ("reboot", cmd_power, "reboot every node safely (workers first)"),

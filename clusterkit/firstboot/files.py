@@ -19,7 +19,8 @@ from .render import CARD_FILES, check_release, render
 
 #: What marks a Raspberry Pi's boot partition.
 BOOT_MARKERS = ("config.txt", "cmdline.txt")
-BOOT_FS_TYPES = ("vfat", "msdos")
+#: vfat and msdos: the kernel's FAT; fuse.fusefat: FAT through FUSE (a host whose kernel has no vfat).
+BOOT_FS_TYPES = ("vfat", "msdos", "fuse.fusefat")
 
 
 def write(cards: Iterable[Card], out_dir: str | os.PathLike, *, release: str = "trixie", force: bool = False,
