@@ -98,8 +98,9 @@ def register(subparsers, add_common) -> None:
     fb = subparsers.add_parser("firstboot", help="the files that go on each card's boot partition",
                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = fb.add_subparsers(dest="firstboot_command", required=True)
+    # No abbreviations: "--wifi-psk SECRET" must not pass as --wifi-psk-file.
     w = sub.add_parser("write", help="write each node's card files to OUT/NODE/", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     w.add_argument("-i", "--inventory", help="inventory file (default: $CLUSTERKIT_INVENTORY, else the built-in four nodes)")
     w.add_argument("-w", dest="nodes", metavar="NODESET", help="only these nodes (default: all)")
     w.add_argument("--user", required=True, help="the person's login name (no default user exists)")

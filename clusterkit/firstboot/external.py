@@ -45,21 +45,22 @@ def check_files(files: Mapping[str, bytes], *, node: str, secrets: Sequence[str]
         root = Path(tmp)
         ci = shutil.which("cloud-init")
         if ci and USER_DATA in files:
-            _run([ci, "schema", "--config-file", str(_put(root / USER_DATA, files[USER_DATA]))],
-                 node=node, fld=USER_DATA, tool="cloud-init schema", secrets=secrets)
+            path = _put(root / USER_DATA, files[USER_DATA])
+            _run([ci, "schema", "--config-file", str(path)], node=node, fld=USER_DATA, tool="cloud-init schema",
+                 secrets=secrets, path=path)
             ran.append(f"cloud-init schema ({USER_DATA})")
             if (NETWORK_CONFIG in files and b"\n  wifis:" not in files[NETWORK_CONFIG]
                     and _cloud_init_checks_network(ci)):
                 path = _put(root / NETWORK_CONFIG, files[NETWORK_CONFIG])
                 _run([ci, "schema", "--schema-type", "network-config", "--config-file", str(path)],
-                     node=node, fld=NETWORK_CONFIG, tool="cloud-init schema", secrets=secrets)
+                     node=node, fld=NETWORK_CONFIG, tool="cloud-init schema", secrets=secrets, path=path)
                 ran.append(f"cloud-init schema ({NETWORK_CONFIG})")
         netplan = shutil.which("netplan")
         if netplan and NETWORK_CONFIG in files:
             target = root / "netplan"
-            _put(target / "etc" / "netplan" / "50-cloud-init.yaml", files[NETWORK_CONFIG])
+            path = _put(target / "etc" / "netplan" / "50-cloud-init.yaml", files[NETWORK_CONFIG])
             _run([netplan, "generate", "--root-dir", str(target)], node=node, fld=NETWORK_CONFIG,
-                 tool="netplan generate", secrets=secrets)
+                 tool="netplan generate", secrets=secrets, path=path)
             ran.append(f"netplan generate ({NETWORK_CONFIG})")
     return ran
 
@@ -71,13 +72,13 @@ def _put(path: Path, data: bytes) -> Path:
     return path
 
 
-def _run(argv: list[str], *, node: str, fld: str, tool: str, secrets: Sequence[str]) -> None:
+def _run(argv: list[str], *, node: str, fld: str, tool: str, secrets: Sequence[str], path: Path) -> None:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         raise ClusterkitError(f"{tool} did not answer within {TIMEOUT} s", node=node, field=fld) from None
     if done.returncode != 0:
-        text = mask(done.stderr + done.stdout, secrets)
+        text = mask(done.stderr + done.stdout, secrets).replace(str(path), fld)   # name the file, not the temp copy
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("Traceback")]
         reason = "; ".join(lines[:3])[:400] or f"exit code {done.returncode}"
         raise ClusterkitError(f"{tool} refused it: {reason}", node=node, field=fld)

@@ -62,7 +62,11 @@ def write(cards: Iterable[Card], out_dir: str | os.PathLike, *, release: str = "
         folder = out / node
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
-            _write_atomic(folder / name, data, 0o600 if CARD_FILES[name] else 0o644)
+            path, mode = folder / name, 0o600 if CARD_FILES[name] else 0o644
+            if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
+                path.chmod(mode)        # the same card again: nothing to write
+            else:
+                _write_atomic(path, data, mode)
         for path in stale.get(node, []):
             path.unlink()
         written[node] = folder
