@@ -15,7 +15,9 @@ from typing import Iterable, Mapping
 from ..errors import ClusterkitError
 from .card import Card
 from .checks import check_cards
+from .cloudinit import SSH, USER_DATA
 from .render import CARD_FILES, check_release, render
+from .userconf import USERCONF
 
 #: What marks a Raspberry Pi's boot partition.
 BOOT_MARKERS = ("config.txt", "cmdline.txt")
@@ -79,9 +81,9 @@ def read(node_dir: str | os.PathLike) -> dict[str, bytes]:
     if not folder.is_dir():
         raise ClusterkitError(f"{folder} is not a folder", field="node_dir")
     files = {name: (folder / name).read_bytes() for name in CARD_FILES if (folder / name).is_file()}
-    if not files or set(files) == {"ssh"}:
+    if not files or set(files) == {SSH}:      # the empty ssh file alone is not a card
         raise ClusterkitError(f"{folder} holds no card files ({', '.join(CARD_FILES)})", field="node_dir")
-    if "user-data" in files and "userconf.txt" in files:
+    if USER_DATA in files and USERCONF in files:
         raise ClusterkitError(f"{folder} holds both a trixie card (user-data) and a bookworm one (userconf.txt)",
                               field="node_dir")
     return files
