@@ -5,6 +5,7 @@ and those below; ``tests/unit/test_imports.py`` checks it):
 
 1. ``errors``, ``results``, ``inventory`` (its field checks in ``validate``),
    ``sample`` (the node agent's line), ``kernel`` (are we in a notebook).
+   Just above them, ``firstboot``: the files that go on each card before a board boots.
 2. ``backends``: the one :class:`~clusterkit.backends.base.Node` interface, and
    one registered Backend object per kind of node (``backends/registry.py``):
    how its nodes are made, what inventory they imply, which Python they run,
