@@ -47,7 +47,7 @@ class FatImage:
         need_root_tools("fusefat")
         self.fuse = subprocess.Popen(["fusefat", "-f", "-o", "rw+", self.loop, str(self.mountpoint)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):   # until the mount is there (or fusefat gave up)
+        for _ in range(600):   # until the mount is there (or fusefat gave up)
             if os.path.ismount(self.mountpoint) or self.fuse.poll() is not None:
                 break
             time.sleep(0.05)
