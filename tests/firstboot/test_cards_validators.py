@@ -100,3 +100,19 @@ def test_write_runs_the_validators_before_writing(cards, tmp_path, monkeypatch):
         write(cards, tmp_path / "out")
     assert e.value.node == "pc0"
     assert not (tmp_path / "out").exists()
+
+
+def test_debian_cloud_init_renders_a_virtual_boards_network(card, cloud_init_bin, tmp_path):
+    """Without netplan (a Debian image), cloud-init renders the network-config itself for NetworkManager:
+    the cluster address with no gateway, and the wired uplink found by its MAC address, on DHCP."""
+    vm = replace(card, uplink=Uplink(interface="wlan0", mac="52:54:00:AB:CD:EF"))
+    (tmp_path / "network-config").write_bytes(render(vm)["network-config"])
+    done = subprocess.run([str(cloud_init_bin / "cloud-init"), "devel", "net-convert", "-p",
+                           str(tmp_path / "network-config"), "-k", "yaml", "-d", str(tmp_path / "out"), "-D", "debian",
+                           "-O", "network-manager"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    conns = tmp_path / "out" / "etc" / "NetworkManager" / "system-connections"
+    eth0 = (conns / "cloud-init-eth0.nmconnection").read_text()
+    assert "method=manual" in eth0 and "address1=10.0.0.1/24" in eth0 and "gateway" not in eth0
+    uplink = (conns / "cloud-init-wlan0.nmconnection").read_text()
+    assert "mac-address=52:54:00:AB:CD:EF" in uplink and "method=auto" in uplink
