@@ -71,7 +71,11 @@ class Backend:
         import shlex
         python = sys.executable if self.on_this_machine else python
         return (f"{shlex.quote(python)} -m clusterkit.agent --node {shlex.quote(node.name)} "
-                f"--scope {self.agent_scope} --leds {self.agent_leds} --interval {interval:g}")
+                f"--scope {self.scope_of(node)} --leds {self.agent_leds} --interval {interval:g}")
+
+    def scope_of(self, node: Node) -> str:
+        """Which processes ``node``'s agent counts (:attr:`agent_scope`, unless a node of this kind differs)."""
+        return self.agent_scope
 
     def host_bind(self, inventory: Inventory, *, source: str, path: str, target_node: str, target: str) -> None:
         """Bind ``source``'s directory ``path`` at ``target`` inside ``target_node``, from the host (the lab's

@@ -27,6 +27,21 @@ class LabNode(SSHNode):
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
 
 
+class VMBoardNode(SSHNode):
+    """A virtual board of the VM lab: the SSH backend's code, on a machine with its own kernel, clock, cores
+    and systemd, as a real board."""
+
+    backend = "lab"
+    traits = Traits(own_kernel=True, own_clock=True, own_cores=True, init_system=True)
+
+
+def _lab_kind(inventory: Inventory) -> str:
+    """"vm" or "ns", from the lab.json beside a lab's inventory."""
+    from .record import Record
+    directory = Path(inventory.source).parent
+    return Record.load(directory).kind if (directory / "lab.json").is_file() else "ns"
+
+
 def _is_lab_inventory(inventory: Inventory) -> bool:
     return inventory.backend == "lab" and Path(inventory.source).with_name("lab.json").is_file()
 
@@ -88,8 +103,13 @@ class LabBackend(Backend):
 
         The host's own ``~/.ssh`` (config, keys, agent) plays no part: a lab is the same for everyone.
         """
+        node_class = VMBoardNode if _lab_kind(inventory) == "vm" else LabNode
         return make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
-                              node_class=LabNode, ssh_config=False)
+                              node_class=node_class, ssh_config=False)
+
+    def scope_of(self, node) -> str:
+        """A virtual board is a whole machine: its agent counts every process on it."""
+        return "host" if node.traits.own_kernel else self.agent_scope
 
     def host_bind(self, inventory: Inventory, *, source: str, path: str, target_node: str, target: str) -> None:
         """The lab's kernel has no NFS client: the host binds the primary's export into the worker
@@ -101,4 +121,4 @@ class LabBackend(Backend):
 LAB = LabBackend()
 
 
-__all__ = ["LAB", "LabBackend", "LabNode", "known_hosts_for"]
+__all__ = ["LAB", "LabBackend", "LabNode", "VMBoardNode", "known_hosts_for"]

@@ -28,20 +28,23 @@ def router_links(names: LabNames) -> list[str]:
 
 
 def start_router(*, names: LabNames, uplink: ipaddress.IPv4Network, reservations: dict[str, str],
-                 state: Path) -> procs.Proc:
-    """Address the router's link and start dnsmasq there; returns its process."""
+                 state: Path, ns: str | None = None, interface: str = "eth0") -> procs.Proc:
+    """Address the router's link and start dnsmasq there; returns its process.
+
+    ``ns`` and ``interface``: where it serves (default: its own namespace's ``eth0``; the VM lab's router
+    serves on the venue bridge inside the VM lab's namespace)."""
     addr = uplink_address(uplink, ROUTER_HOST)
-    ns = names.router_ns
-    ip("-n", ns, "addr", "add", f"{addr}/{uplink.prefixlen}", "dev", "eth0")
+    ns = ns or names.router_ns
+    ip("-n", ns, "addr", "add", f"{addr}/{uplink.prefixlen}", "dev", interface)
     ip("-n", ns, "link", "set", "lo", "up")
-    ip("-n", ns, "link", "set", "eth0", "up")
+    ip("-n", ns, "link", "set", interface, "up")
     hosts = state / "dhcp-hosts"
     hosts.write_text("".join(f"{m},{a},infinite\n" for m, a in reservations.items()))
     first = uplink_address(uplink, 100)
     last = uplink_address(uplink, 250)
     command = [
         "ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-        "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", "--interface=eth0",
+        "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", f"--interface={interface}",
         "--except-interface=lo", "--user=root", "--group=root", f"--pid-file={state / 'dnsmasq.pid'}",
         f"--dhcp-leasefile={state / 'dnsmasq.leases'}", f"--dhcp-hostsfile={hosts}",
         f"--dhcp-range={first},{last},{uplink.netmask},12h", "--dhcp-authoritative", "--no-ping",

@@ -44,18 +44,21 @@ class Record:
     uplink: str                  #: the venue Wi-Fi subnet (wlan0, DHCP)
     router: procs.Proc | None
     boards: dict[str, Board]
+    kind: str = "ns"             #: "ns" (namespaces on this host) or "vm" (virtual boards)
+    release: str | None = None   #: a VM lab's Debian release
 
     @classmethod
     def load(cls, directory: Path) -> "Record":
         data = json.loads((directory / "lab.json").read_text())
         return cls(name=data["name"], slot=data["slot"], network=data["network"], uplink=data["uplink"],
                    router=procs.Proc.from_dict(data.get("router")),
-                   boards={d["name"]: Board.from_dict(d) for d in data["nodes"]})
+                   boards={d["name"]: Board.from_dict(d) for d in data["nodes"]},
+                   kind=data.get("kind", "ns"), release=data.get("release"))
 
     def save(self, directory: Path) -> None:
         data = {"name": self.name, "slot": self.slot, "network": self.network, "uplink": self.uplink,
                 "router": self.router.to_dict() if self.router else None,
-                "nodes": [b.to_dict() for b in self.boards.values()]}
+                "nodes": [b.to_dict() for b in self.boards.values()], "kind": self.kind, "release": self.release}
         write_atomic(directory / "lab.json", json.dumps(data, indent=1) + "\n", 0o644)
 
 

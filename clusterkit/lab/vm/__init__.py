@@ -1,0 +1,1 @@
+"""Virtual boards: the lab's second kind, QEMU machines with their own kernel, systemd and clock."""

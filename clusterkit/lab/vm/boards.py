@@ -1,0 +1,313 @@
+"""The VM lab: virtual boards booted from their cards, behind a venue router, in a namespace of their own.
+
+``sudo clusterkit lab up --vm -n 3`` makes:
+
+- one network namespace ``ck-NAME-vm`` holding the cluster bridge, the venue
+  ("Wi-Fi") bridge, one tap per board on each, and the venue router (dnsmasq,
+  addresses reserved by MAC); it has no link out;
+- two veths from this host into it, so that the workbook reaches the boards on
+  their DHCP addresses with the SSH backend's own code, as it reaches a
+  namespace lab's nodes (this host is ``.2`` on the venue network and the last
+  address of the cluster network);
+- per board a card (:mod:`.seed`) written from :mod:`clusterkit.firstboot`,
+  as an instructor flashes a box of cards: every board boots as
+  ``raspberrypi`` with the user ``pi`` and the workshop password (one board
+  with another UID), no keys, no time service, ``eth0`` without an address, as
+  :data:`clusterkit.lab.image.FRESH` describes; and a copy-on-write overlay
+  over the image (:mod:`.image`).
+
+A board's first boot under TCG takes a minute or more (cloud-init, host keys).
+Once booted, each board is snapshotted (QEMU's ``savevm``) into the image
+cache, keyed by its image, its card and its wiring; a later ``lab up`` of the
+same boards starts from that snapshot ("fresh boards") in seconds, and the
+lab sets each board's clock to this host's through the guest agent, as a board
+with a battery-backed clock would have it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ...errors import ClusterkitError
+from .. import dhcp, net, procs
+from ..image import FreshImage
+from ..record import Board, Record, write_inventory
+from ..wait import sshd_answers
+from . import image as vmimage
+from . import machine, seed
+
+WIRED, WIFI = 0x0e, 0x0a
+#: The snapshot every fresh board starts from.
+SNAPSHOT = "fresh"
+#: Seconds a board's first boot may take (TCG, one core per board at best).
+FIRST_BOOT_TIMEOUT = 900.0
+#: Seconds a cold boot (power on, reboot) may take.
+BOOT_TIMEOUT = 600.0
+
+
+class Names:
+    """What one VM lab makes: its namespace, the links inside, and the two host-side veths."""
+
+    def __init__(self, lab: str):
+        self.lab = lab
+        self.ns = f"ck-{lab}-vm"
+        self.host_wired = f"ck{lab}-hc"      #: this host on the cluster network
+        self.host_uplink = f"ck{lab}-hu"     #: this host on the venue network
+        self.cluster_bridge, self.uplink_bridge = "cluster", "venue"
+
+    @staticmethod
+    def tap(index: int, kind: str) -> str:
+        return f"b{index}{kind}"
+
+
+def board_files(lab_dir: Path, name: str) -> machine.Files:
+    return machine.Files(lab_dir / "nodes" / name)
+
+
+def card_for(image: FreshImage, *, index: int, count: int, password: str, uplink_mac: str):
+    """The card an instructor flashes for board ``index``: the image's first user and the venue's uplink."""
+    from ...firstboot import Card, Uplink
+    uid = image.uid_of(index, count)
+    return Card(node=f"board{index}", hostname=image.hostname, user=image.user, uid=uid,
+                password_hash=_lab_hash(password, uid, index), password_login=True,
+                sudo_password=image.sudo_needs_password, keys=(), groups=tuple(image.groups),
+                wired=None, uplink=Uplink(interface="wlan0", mac=uplink_mac))
+
+
+def _lab_hash(password: str, uid: int, index: int) -> str:
+    """The workshop password's SHA-512 crypt hash with a salt fixed by the board, so that the same board
+    gets the same card (and its snapshot is found again); the password itself is public (README)."""
+    salt = hashlib.sha256(f"clusterkit-lab/{index}/{uid}".encode()).hexdigest()[:16]
+    r = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"], input=password + "\n",
+                       capture_output=True, text=True, check=True)
+    return r.stdout.strip()
+
+
+def render_card(card) -> dict[str, bytes]:
+    """The card's files. Always cloud-init's: a virtual board of either release is Debian with cloud-init
+    (a bookworm Raspberry Pi OS card's userconf.txt is for Pi OS images only)."""
+    from ...firstboot import render
+    return render(card, release="trixie")
+
+
+def build(*, name: str, count: int, network: str | None, image: FreshImage, labs_dir: Path, password: str,
+          other_labs: list, release: str, log=print) -> None:
+    """Make VM lab ``name`` in ``labs_dir/name`` and boot its boards; on failure remove what was made."""
+    from ..build import teardown
+    names = Names(name)
+    clash = sorted(({l for l in net.existing_links() if l.startswith(f"ck{name}-")}
+                    | {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}))
+    if clash:
+        raise ClusterkitError(f"links or namespaces of lab {name} are left over ({', '.join(clash[:4])}); "
+                              f"`clusterkit lab down --name {name}` removes them", field="name")
+    built = vmimage.build(release, log=log)
+    taken = net.host_networks()
+    for other in other_labs:
+        taken += [ipaddress.IPv4Network(other.network), ipaddress.IPv4Network(other.uplink)]
+    cluster, uplink = net.choose_subnets(network=network, taken=taken)
+    slots = {other.slot for other in other_labs}
+    slot = next(s for s in range(len(slots) + 1) if s not in slots)
+    directory = labs_dir / name
+    directory.mkdir(mode=0o755)
+    try:
+        _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink, slot=slot,
+              image=image, password=password, built=built, log=log)
+    except BaseException:
+        teardown(name, lab=Record.load(directory) if (directory / "lab.json").exists() else None,
+                 labs_dir=labs_dir)
+        raise
+
+
+def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipaddress.IPv4Network,
+          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str,
+          built: vmimage.Image, log) -> None:
+    (directory / "nodes").mkdir(mode=0o700)
+    hosts = list(cluster.hosts())
+    reservations, boards = {}, []
+    for i in range(count):
+        node_name = f"{name}{i}"
+        host = str(net.uplink_address(uplink, net.FIRST_NODE_HOST + i))
+        reservations[net.mac(slot, i, WIFI)] = host
+        boards.append(Board(name=node_name, index=i, uid=image.uid_of(i, count), host=host, address=str(hosts[i])))
+    ns = names.ns
+    net.ip_batch([f"netns add {ns}",
+                  f"link add {names.host_wired} type veth peer name hc netns {ns}",
+                  f"link add {names.host_uplink} type veth peer name hu netns {ns}"])
+    inside = [f"link add {names.cluster_bridge} type bridge forward_delay 0 stp_state 0",
+              f"link add {names.uplink_bridge} type bridge forward_delay 0 stp_state 0",
+              f"link set hc master {names.cluster_bridge} up",
+              f"link set hu master {names.uplink_bridge} up",
+              f"link set {names.cluster_bridge} up",
+              f"link set {names.uplink_bridge} up"]
+    for b in boards:
+        for kind, bridge in (("c", names.cluster_bridge), ("w", names.uplink_bridge)):
+            tap = names.tap(b.index, kind)
+            inside += [f"tuntap add dev {tap} mode tap", f"link set {tap} master {bridge} up"]
+    r = subprocess.run(["ip", "-n", ns, "-batch", "-"], input="\n".join(inside) + "\n", capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ClusterkitError(f"setting up the VM lab's links failed: {r.stderr.strip()}", field="lab")
+    net.ip_batch([f"addr add {hosts[-1]}/{cluster.prefixlen} dev {names.host_wired}",
+                  f"addr add {net.uplink_address(uplink, net.WORKBOOK_HOST)}/{uplink.prefixlen} dev {names.host_uplink}",
+                  f"link set {names.host_wired} up", f"link set {names.host_uplink} up"])
+    for link in (names.host_wired, names.host_uplink):
+        net.set_sysctl(f"net/ipv4/conf/{link}/forwarding", "0")
+        net.set_sysctl(f"net/ipv6/conf/{link}/disable_ipv6", "1")
+    router = dhcp.start_router(names=net.LabNames(name), uplink=uplink, reservations=reservations,
+                               state=directory, ns=ns, interface=names.uplink_bridge)
+    record = Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards},
+                    kind="vm", release=built.release)
+    record.save(directory)
+    started = []
+    for b in boards:
+        files = board_files(directory, b.name)
+        files.dir.mkdir(mode=0o700)
+        card = card_for(image, index=b.index, count=count, password=password, uplink_mac=net.mac(slot, b.index, WIFI))
+        card_files = render_card(card)
+        seed.write_card(files.card, card_files)
+        key = _snapshot_key(built, card_files, slot=slot, index=b.index, cluster=cluster, uplink=uplink)
+        started.append((b, files, key))
+    keys: dict[str, str] = {}
+
+    def boot(item) -> tuple[Board, str]:
+        b, files, key = item
+        return b, _boot_fresh(directory, names, b, files, key, built, slot, log=log)
+
+    with ThreadPoolExecutor(max_workers=len(started)) as pool:
+        for b, hostkey in pool.map(boot, started):
+            keys[b.name] = hostkey
+    record = Record.load(directory)
+    record.save(directory)
+    known = "".join(f"{b.host},{b.address} {keys[b.name]}\n" for b in boards)
+    (directory / "known_hosts").write_text(known)
+    (directory / "known_hosts").chmod(0o644)
+    write_inventory(directory / "inventory.yaml", {
+        "name": name, "nodes": f"{name}[0-{count - 1}]" if count > 1 else f"{name}0",
+        "primary": f"{name}0", "user": image.user, "network": str(cluster), "backend": "lab",
+        "password": password, "python": vmimage.PYTHON,
+        "hosts": {b.name: {"host": b.host} for b in boards}})
+
+
+def _snapshot_key(built: vmimage.Image, card: dict[str, bytes], *, slot: int, index: int, cluster, uplink) -> str:
+    h = hashlib.sha256()
+    for part in (built.dir.name, seed.digest(card), slot, index, str(cluster), str(uplink),
+                 machine.MEMORY_MIB, machine.accel(), _qemu_version()):
+        h.update(str(part).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _qemu_version() -> str:
+    return subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+
+
+def snapshot_dir(key: str) -> Path:
+    return vmimage.CACHE / "boards" / key
+
+
+def qemu_command(directory: Path, names: Names, board: Board, files: machine.Files, built: vmimage.Image,
+                 slot: int, *, loadvm: str | None = None, rtc_base: str = "utc") -> list[str]:
+    return machine.command(
+        name=board.name, files=files, kernel=built.kernel, initrd=built.initrd,
+        wired_tap=names.tap(board.index, "c"), wired_mac=net.mac(slot, board.index, WIRED),
+        uplink_tap=names.tap(board.index, "w"), uplink_mac=net.mac(slot, board.index, WIFI),
+        share=Path(__file__).resolve().parents[2], loadvm=loadvm, rtc_base=rtc_base)
+
+
+def _boot_fresh(directory: Path, names: Names, board: Board, files: machine.Files, key: str,
+                built: vmimage.Image, slot: int, *, log) -> str:
+    """Start one fresh board (from its snapshot, else by a first boot that makes the snapshot); returns its
+    host key line (``type base64``)."""
+    cached = snapshot_dir(key)
+    if (cached / "root.qcow2").is_file() and (cached / "hostkey").is_file():
+        subprocess.run(["cp", "--sparse=always", str(cached / "root.qcow2"), str(files.overlay)], check=True)
+        proc = machine.start(qemu_command(directory, names, board, files, built, slot, loadvm=SNAPSHOT),
+                             ns=names.ns, files=files)
+        _set_supervisor(directory, board.name, proc)
+        if not machine.agent_ready(files, timeout=60):
+            raise ClusterkitError("the board's guest agent did not answer after its snapshot", node=board.name,
+                                  field="lab")
+        machine.set_clock(files)
+        _mount_share(files)
+        _wait_ssh(board, files, proc, timeout=60)
+        return (cached / "hostkey").read_text().strip()
+    log(f"{board.name}: first boot from its card (a minute or more under TCG; snapshotted for next time)")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(built.disk),
+                    str(files.overlay)], check=True, capture_output=True)
+    proc = machine.start(qemu_command(directory, names, board, files, built, slot), ns=names.ns, files=files)
+    _set_supervisor(directory, board.name, proc)
+    deadline = time.monotonic() + FIRST_BOOT_TIMEOUT
+    while "finished at" not in machine.console_text(files) or "Cloud-init" not in machine.console_text(files):
+        if not procs.alive(proc):
+            raise ClusterkitError("the board stopped during its first boot: " + _tail(files), node=board.name,
+                                  field="lab")
+        if time.monotonic() > deadline:
+            raise ClusterkitError(f"cloud-init did not finish within {FIRST_BOOT_TIMEOUT:.0f} s: " + _tail(files),
+                                  node=board.name, field="lab")
+        time.sleep(1)
+    _wait_ssh(board, files, proc, timeout=max(30.0, deadline - time.monotonic()))
+    if not machine.agent_ready(files, timeout=60):
+        raise ClusterkitError("the board's guest agent did not answer", node=board.name, field="lab")
+    hostkey = machine.guest_exec(files, "cat /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
+    if len(hostkey) < 2:
+        raise ClusterkitError("the board made no ed25519 host key", node=board.name, field="lab")
+    line = f"{hostkey[0]} {hostkey[1]}"
+    # Settle, then snapshot: the monitor's savevm, with the machine paused while the overlay is copied.
+    # QEMU refuses to snapshot while the guest holds the 9p share: unmount it for the snapshot.
+    machine.guest_exec(files, f"umount {vmimage.SHARE_MOUNT}; sync")
+    machine.qmp(files, "stop")
+    try:
+        machine.hmp(files, f"savevm {SNAPSHOT}")
+        tmp = cached.with_name(f".{cached.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        subprocess.run(["cp", "--sparse=always", str(files.overlay), str(tmp / "root.qcow2")], check=True)
+        (tmp / "hostkey").write_text(line + "\n")
+        shutil.rmtree(cached, ignore_errors=True)
+        os.replace(tmp, cached)
+    finally:
+        machine.qmp(files, "cont")
+        _mount_share(files)
+    return line
+
+
+def _mount_share(files: machine.Files) -> None:
+    r = machine.guest_exec(files, f"systemctl start {vmimage.share_unit()}")
+    if r.returncode != 0:
+        raise ClusterkitError(f"the board could not mount clusterkit from the host: {r.stderr.strip()}",
+                              field="lab")
+
+
+def _set_supervisor(directory: Path, name: str, proc: procs.Proc) -> None:
+    import fcntl
+    with open(directory / ".record.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = Record.load(directory)
+        b = record.boards[name]
+        record.boards[name] = Board(**{**b.__dict__, "supervisor": proc})
+        record.save(directory)
+
+
+def _wait_ssh(board: Board, files: machine.Files, proc: procs.Proc, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not sshd_answers(board.host, timeout=1.0):
+        if not procs.alive(proc):
+            raise ClusterkitError("the board stopped before sshd answered: " + _tail(files), node=board.name,
+                                  field="lab")
+        if time.monotonic() > deadline:
+            raise ClusterkitError(f"sshd did not answer on {board.host} within {timeout:.0f} s: " + _tail(files),
+                                  node=board.name, field="lab")
+        time.sleep(0.5)
+
+
+def _tail(files: machine.Files) -> str:
+    lines = [ln for ln in machine.console_text(files).splitlines() if ln.strip()][-3:]
+    return " | ".join(ln.strip()[-160:] for ln in lines) or "(nothing on its console)"
+
+
+__all__ = ["build", "Names", "board_files", "card_for", "qemu_command", "snapshot_dir", "SNAPSHOT"]
