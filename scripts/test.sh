@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test on a fresh machine: installs what is missing (scripts/setup.sh),
 # then the unit, local, lab and browser tests, then every notebook with nbval on
-# the local backend and, where this machine can run the lab, on the lab.
+# the local backend and, where this machine can run the lab, on the lab; then, where
+# it can run virtual boards (QEMU), notebooks 00-06 and 09 and the VM tests on the VM lab.
 # A pytest run that collects no test fails here (pytest's exit 5). The last line is
 # the verdict over all the runs: "total: N passed, N failed, N skipped" (errors
 # count as failed; a run that ends badly without counting one failure counts one).
@@ -49,7 +50,7 @@ PY
     fi
 }
 
-pytest_run "library tests" tests
+pytest_run "library tests" -m "not vm" tests
 CLUSTERKIT_BACKEND=local pytest_run "notebooks on local" --nbval-lax -p no:cacheprovider notebooks
 if why="$(python -m clusterkit.lab.check 2>&1)"; then
     # A fresh lab, as a class starts from: one left up (a run that was stopped half-way) is taken down first.
@@ -70,6 +71,25 @@ if why="$(python -m clusterkit.lab.check 2>&1)"; then
     fi
 else
     echo "=== notebooks on lab: not run, this machine cannot run the lab (${why%%$'\n'*})"
+fi
+if why="$(python -m clusterkit.lab.vm.check 2>&1)"; then
+    # Virtual boards (TCG here: minutes per boot). The same notebooks on real boots, then the tests of what
+    # must be real, on the boards as the notebooks left them; 09's shutdown comes before the tests' `lab up`.
+    python -m clusterkit.cli lab down >/dev/null
+    echo "=== the VM lab: $why"
+    if python -m clusterkit.cli lab up --vm; then
+        vmstate="$(mktemp -d)"
+        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the VM lab" --nbval-lax \
+            -p no:cacheprovider notebooks/0[0-6]_*.ipynb notebooks/09_*.ipynb
+        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_VM_LAB=pc pytest_run "VM lab tests" -m vm -p no:cacheprovider \
+            -s tests/vmlab
+        python -m clusterkit.cli lab down >/dev/null || { echo "VM lab: lab down failed"; count; }
+    else
+        echo "the VM lab did not come up, which counts as a failure"
+        count
+    fi
+else
+    echo "=== the VM lab: not run (${why%%$'\n'*})"
 fi
 echo "total: $passed passed, $failed failed, $skipped skipped"
 exit $status

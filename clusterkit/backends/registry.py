@@ -45,6 +45,14 @@ class Backend:
     #: The agent's LED strip: "auto" (a Blinkt! where there is one) or "virtual".
     agent_leds: str = "auto"
 
+    #: Seconds a reboot of its nodes may take, from the command to SSH answering again (a Pi 4 boots in
+    #: well under a minute; the rest is margin for a slow card).
+    reboot_seconds: float = 180.0
+
+    def reboot_timeout(self, inventory: Inventory) -> float:
+        """How long to wait for ``inventory``'s nodes to come back from a reboot."""
+        return self.reboot_seconds
+
     def why_not(self, inventory: Inventory) -> str | None:
         """Why this backend cannot reach ``inventory``'s nodes from here (one line), or None when it can."""
         return None

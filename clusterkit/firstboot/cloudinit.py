@@ -40,8 +40,11 @@ def user_data(card: Card) -> str:
         lines.append(f"timezone: {card.timezone}")
     lines += [
         f"# {u}'s own group gets the same number as the UID (useradd would take the next free one).",
+        "# bootcmd runs at every boot: cloud-init-per makes this once per card (a renamed user's group",
+        "# keeps the number, and groupadd would refuse it at the next boot).",
         "bootcmd:",
-        f"  - [sh, -c, \"getent group {u} >/dev/null || groupadd --gid {card.uid} {u}\"]",
+        f"  - [cloud-init-per, instance, clusterkit-group, sh, -c,",
+        f"     \"getent group {u} >/dev/null || getent group {card.uid} >/dev/null || groupadd --gid {card.uid} {u}\"]",
         "users:",
         f"  - name: {u}",
         f"    uid: {card.uid}",

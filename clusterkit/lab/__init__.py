@@ -59,11 +59,13 @@ def status(*, name: str | None = None) -> list[Lab]:
 
 def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = None,
        timeout: float = UP_TIMEOUT, image: FreshImage = FRESH, vm: bool = False, release: str | None = None,
-       log=print) -> Lab:
+       cards: list | None = None, log=print) -> Lab:
     """Bring lab ``name`` up with ``n`` nodes (default 4) and return it; needs root.
 
     ``vm``: virtual boards (QEMU machines of ``release``, default trixie, booted from their cards; see
-    :mod:`clusterkit.lab.vm`) instead of namespaces. ``log``: where a VM lab says what takes long.
+    :mod:`clusterkit.lab.vm`) instead of namespaces; ``cards``: the boards' own first-boot cards
+    (:class:`clusterkit.firstboot.Card`, one per board) instead of the instructor's fresh ones. ``log``: where
+    a VM lab says what takes long.
 
     When the lab already runs, nodes that were powered off are started again
     (the lab's ``powered_on`` names them) and the lab is returned as it is.
@@ -78,6 +80,8 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
         vmimage.check_release(release or vmimage.DEFAULT_RELEASE)
     if why is not None:
         raise ClusterkitError(why, field="lab")
+    if cards is not None and not vm:
+        raise ClusterkitError("cards boot virtual boards only (vm=True)", field="cards")
     net.check_lab_name(name)
     if n is not None and not 1 <= n <= net.MAX_NODES:
         raise ClusterkitError(f"a lab has 1 to {net.MAX_NODES} nodes, not {n}", field="n")
@@ -106,7 +110,8 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
             from .vm import boards
             from .vm.image import DEFAULT_RELEASE
             boards.build(name=name, count=n or DEFAULT_COUNT, network=network, image=image, labs_dir=LABS_DIR,
-                         password=WORKSHOP_PASSWORD, other_labs=others, release=release or DEFAULT_RELEASE, log=log)
+                         password=WORKSHOP_PASSWORD, other_labs=others, release=release or DEFAULT_RELEASE, log=log,
+                         cards=cards)
         else:
             build(name=name, count=n or DEFAULT_COUNT, network=network, image=image, labs_dir=LABS_DIR,
                   password=WORKSHOP_PASSWORD, other_labs=others)

@@ -107,6 +107,13 @@ class LabBackend(Backend):
         return make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
                               node_class=node_class, ssh_config=False)
 
+    def reboot_timeout(self, inventory: Inventory) -> float:
+        """Virtual boards under TCG (no hardware virtualisation) boot in minutes, not seconds."""
+        if _lab_kind(inventory) == "vm":
+            from .vm.machine import accel
+            return 900.0 if accel() == "tcg" else self.reboot_seconds
+        return self.reboot_seconds
+
     def scope_of(self, node) -> str:
         """A virtual board is a whole machine: its agent counts every process on it."""
         return "host" if node.traits.own_kernel else self.agent_scope

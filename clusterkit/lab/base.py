@@ -90,7 +90,9 @@ class Lab:
             workbook.reapply(c, "01_users", "02_network", *(("03_keys",) if keys else ()), user=user, uid=uid)
 
     def _save(self) -> None:
-        Record(self.name, self.slot, self.network, self.uplink, self.router, self.boards).save(self.dir)
+        """Write the boards back to ``lab.json``, keeping everything else it records (kind, release, image)."""
+        import dataclasses
+        dataclasses.replace(Record.load(self.dir), boards=self.boards).save(self.dir)
 
     # ------------------------------------------------------------ nodes
     def pid(self, name: str) -> int | None:

@@ -46,6 +46,7 @@ class Record:
     boards: dict[str, Board]
     kind: str = "ns"             #: "ns" (namespaces on this host) or "vm" (virtual boards)
     release: str | None = None   #: a VM lab's Debian release
+    image: str | None = None     #: a VM lab's image folder (its boards' base disk, kernel and initrd)
 
     @classmethod
     def load(cls, directory: Path) -> "Record":
@@ -53,12 +54,13 @@ class Record:
         return cls(name=data["name"], slot=data["slot"], network=data["network"], uplink=data["uplink"],
                    router=procs.Proc.from_dict(data.get("router")),
                    boards={d["name"]: Board.from_dict(d) for d in data["nodes"]},
-                   kind=data.get("kind", "ns"), release=data.get("release"))
+                   kind=data.get("kind", "ns"), release=data.get("release"), image=data.get("image"))
 
     def save(self, directory: Path) -> None:
         data = {"name": self.name, "slot": self.slot, "network": self.network, "uplink": self.uplink,
                 "router": self.router.to_dict() if self.router else None,
-                "nodes": [b.to_dict() for b in self.boards.values()], "kind": self.kind, "release": self.release}
+                "nodes": [b.to_dict() for b in self.boards.values()], "kind": self.kind, "release": self.release,
+                "image": self.image}
         write_atomic(directory / "lab.json", json.dumps(data, indent=1) + "\n", 0o644)
 
 

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from ..backends.registry import Backend
 from ..errors import ClusterkitError
 from ..results import NodeResult
 
@@ -33,8 +34,9 @@ COMMANDS = {"poweroff": "sync; poweroff", "reboot": "sync; reboot"}
 LABELS = {"poweroff": "Shut down", "reboot": "Reboot"}
 #: Seconds a node may keep answering after its ``poweroff`` before it counts as still up.
 DOWN_TIMEOUT = 30.0
-#: Seconds a reboot may take before a node counts as not back.
-REBOOT_TIMEOUT = 180.0
+#: Seconds a reboot of boards may take before a node counts as not back (each backend says its own:
+#: ``Backend.reboot_timeout``; virtual boards without hardware virtualisation take longer).
+REBOOT_TIMEOUT = Backend.reboot_seconds
 #: When PID 1 started: changes with every boot, on a board and on a lab node alike.
 BOOT_MARK = "ps -o lstart= -p 1"
 
@@ -207,14 +209,17 @@ class PowerReport:
 
 
 def power_all(cluster, action: str, *, timeout: float = 30.0, down_timeout: float = DOWN_TIMEOUT,
-              reboot_timeout: float = REBOOT_TIMEOUT, on_step: Callable[[PowerStep], None] | None = None,
+              reboot_timeout: float | None = None, on_step: Callable[[PowerStep], None] | None = None,
               on_back: Callable[[PowerStep], None] | None = None) -> PowerReport:
-    """Power off or reboot every node, workers first; a reboot waits until they are back (at most ``reboot_timeout``)."""
+    """Power off or reboot every node, workers first; a reboot waits until they are back (at most ``reboot_timeout``,
+    by default what the backend says its nodes' reboot takes: :data:`REBOOT_TIMEOUT` for boards)."""
     if action not in COMMANDS:
         raise ClusterkitError(f"is poweroff or reboot, not {action!r}", field="action")
     if action == "poweroff":
         return PowerReport(action, power_in_order(cluster, action, timeout=timeout, down_timeout=down_timeout,
                                                   on_step=on_step))
+    if reboot_timeout is None:
+        reboot_timeout = cluster.kind.reboot_timeout(cluster.inventory)
     if reboot_timeout <= 0:
         raise ClusterkitError(f"must be positive, not {reboot_timeout}", field="timeout")
     before = {n: r.stdout.strip() for n, r in cluster.run(BOOT_MARK, timeout=30).items() if r.ok}
@@ -229,7 +234,7 @@ def stop_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: 
     return power_all(cluster, "poweroff", timeout=timeout, on_step=_printer(progress))
 
 
-def reboot_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: float = REBOOT_TIMEOUT) -> PowerReport:
+def reboot_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: float | None = None) -> PowerReport:
     """Reboot every node (workers first), then wait until each answers again; nothing happens without ``confirm=True``."""
     if confirm is not True:
         return PowerReport("reboot", [], confirmed=False)

@@ -32,7 +32,10 @@ def test_trixie_files_and_their_fields(card, password_hash, pubkey):
     assert user["sudo"] == "ALL=(ALL:ALL) ALL"
     assert "sudo" in user["groups"] and "gpio" not in user["groups"]
     assert ud["ssh_pwauth"] is False and ud["ssh_genkeytypes"] == ["ed25519"]
-    assert ud["bootcmd"] == [["sh", "-c", "getent group alice >/dev/null || groupadd --gid 1000 alice"]]
+    # Once per card, not at every boot (bootcmd's own rhythm): a renamed user's group keeps its number.
+    assert ud["bootcmd"] == [["cloud-init-per", "instance", "clusterkit-group", "sh", "-c",
+                              "getent group alice >/dev/null || getent group 1000 >/dev/null || "
+                              "groupadd --gid 1000 alice"]]
     assert ["systemctl", "enable", "--now", "--no-block", "ssh"] in ud["runcmd"]
     assert "ssh_import_id" not in ud       # skipped without ssh-import-id: keys go in directly
     text = files["user-data"].decode()

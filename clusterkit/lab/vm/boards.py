@@ -98,8 +98,20 @@ def render_card(card) -> dict[str, bytes]:
 
 
 def build(*, name: str, count: int, network: str | None, image: FreshImage, labs_dir: Path, password: str,
-          other_labs: list, release: str, log=print) -> None:
-    """Make VM lab ``name`` in ``labs_dir/name`` and boot its boards; on failure remove what was made."""
+          other_labs: list, release: str, log=print, cards: list | None = None) -> None:
+    """Make VM lab ``name`` in ``labs_dir/name`` and boot its boards; on failure remove what was made.
+
+    ``cards``: one :class:`clusterkit.firstboot.Card` per board instead of the instructor's fresh cards (for
+    example from :func:`clusterkit.firstboot.cards_for`, for the lab's cluster network). A virtual board has
+    no radio: its uplink is the venue NIC, on DHCP, whatever the card says about Wi-Fi.
+    """
+    if cards is not None:
+        if len(cards) != count:
+            raise ClusterkitError(f"{len(cards)} cards for {count} boards", field="cards")
+        users = {c.user for c in cards}
+        if len(users) != 1:
+            raise ClusterkitError(f"the cards name different users ({', '.join(sorted(users))}); a lab's "
+                                  "inventory has one", field="cards")
     from ..build import teardown
     names = Names(name)
     clash = sorted(({l for l in net.existing_links() if l.startswith(f"ck{name}-")}
@@ -118,7 +130,7 @@ def build(*, name: str, count: int, network: str | None, image: FreshImage, labs
     directory.mkdir(mode=0o755)
     try:
         _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink, slot=slot,
-              image=image, password=password, built=built, log=log)
+              image=image, password=password, built=built, log=log, cards=cards)
     except BaseException:
         teardown(name, lab=Record.load(directory) if (directory / "lab.json").exists() else None,
                  labs_dir=labs_dir)
@@ -127,7 +139,10 @@ def build(*, name: str, count: int, network: str | None, image: FreshImage, labs
 
 def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipaddress.IPv4Network,
           uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str,
-          built: vmimage.Image, log) -> None:
+          built: vmimage.Image, log, cards: list | None) -> None:
+    import dataclasses
+
+    from ...firstboot import Uplink
     (directory / "nodes").mkdir(mode=0o700)
     hosts = list(cluster.hosts())
     reservations, boards = {}, []
@@ -135,7 +150,8 @@ def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipad
         node_name = f"{name}{i}"
         host = str(net.uplink_address(uplink, net.FIRST_NODE_HOST + i))
         reservations[net.mac(slot, i, WIFI)] = host
-        boards.append(Board(name=node_name, index=i, uid=image.uid_of(i, count), host=host, address=str(hosts[i])))
+        uid = cards[i].uid if cards else image.uid_of(i, count)
+        boards.append(Board(name=node_name, index=i, uid=uid, host=host, address=str(hosts[i])))
     ns = names.ns
     net.ip_batch([f"netns add {ns}",
                   f"link add {names.host_wired} type veth peer name hc netns {ns}",
@@ -162,13 +178,15 @@ def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipad
     router = dhcp.start_router(names=net.LabNames(name), uplink=uplink, reservations=reservations,
                                state=directory, ns=ns, interface=names.uplink_bridge)
     record = Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards},
-                    kind="vm", release=built.release)
+                    kind="vm", release=built.release, image=str(built.dir))
     record.save(directory)
     started = []
     for b in boards:
         files = board_files(directory, b.name)
         files.dir.mkdir(mode=0o700)
-        card = card_for(image, index=b.index, count=count, password=password, uplink_mac=net.mac(slot, b.index, WIFI))
+        mac = net.mac(slot, b.index, WIFI)
+        card = (dataclasses.replace(cards[b.index], uplink=Uplink(interface="wlan0", mac=mac)) if cards
+                else card_for(image, index=b.index, count=count, password=password, uplink_mac=mac))
         card_files = render_card(card)
         seed.write_card(files.card, card_files)
         key = _snapshot_key(built, card_files, slot=slot, index=b.index, cluster=cluster, uplink=uplink)
@@ -189,15 +207,15 @@ def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipad
     (directory / "known_hosts").chmod(0o644)
     write_inventory(directory / "inventory.yaml", {
         "name": name, "nodes": f"{name}[0-{count - 1}]" if count > 1 else f"{name}0",
-        "primary": f"{name}0", "user": image.user, "network": str(cluster), "backend": "lab",
-        "password": password, "python": vmimage.PYTHON,
+        "primary": f"{name}0", "user": cards[0].user if cards else image.user, "network": str(cluster),
+        "backend": "lab", **({} if cards else {"password": password}), "python": vmimage.PYTHON,
         "hosts": {b.name: {"host": b.host} for b in boards}})
 
 
 def _snapshot_key(built: vmimage.Image, card: dict[str, bytes], *, slot: int, index: int, cluster, uplink) -> str:
     h = hashlib.sha256()
     for part in (built.dir.name, seed.digest(card), slot, index, str(cluster), str(uplink),
-                 machine.MEMORY_MIB, machine.accel(), _qemu_version()):
+                 machine.MEMORY_MIB, machine.KERNEL_ARGS, machine.accel(), _qemu_version()):
         h.update(str(part).encode() + b"\0")
     return h.hexdigest()[:16]
 
@@ -211,12 +229,12 @@ def snapshot_dir(key: str) -> Path:
 
 
 def qemu_command(directory: Path, names: Names, board: Board, files: machine.Files, built: vmimage.Image,
-                 slot: int, *, loadvm: str | None = None, rtc_base: str = "utc") -> list[str]:
+                 slot: int, *, loadvm: str | None = None, rtc_base: str = "utc", kernel_args: str = "") -> list[str]:
     return machine.command(
         name=board.name, files=files, kernel=built.kernel, initrd=built.initrd,
         wired_tap=names.tap(board.index, "c"), wired_mac=net.mac(slot, board.index, WIRED),
         uplink_tap=names.tap(board.index, "w"), uplink_mac=net.mac(slot, board.index, WIFI),
-        share=Path(__file__).resolve().parents[2], loadvm=loadvm, rtc_base=rtc_base)
+        share=Path(__file__).resolve().parents[2], loadvm=loadvm, rtc_base=rtc_base, kernel_args=kernel_args)
 
 
 def _boot_fresh(directory: Path, names: Names, board: Board, files: machine.Files, key: str,

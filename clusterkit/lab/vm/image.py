@@ -56,6 +56,8 @@ PACKAGES = (
     "openssh-server", "network-manager", "iproute2", "iputils-ping", "netbase", "ca-certificates", "openssl",
     "chrony", "nfs-common", "nfs-kernel-server", "sudo", "procps", "less", "e2fsprogs", "dosfstools",
     "python3", "python3-venv", "cloud-init", "qemu-guest-agent", "util-linux-extra",
+    # notebook 05 shows a client two years behind with libfaketime, as on a board
+    "faketime",
 )
 #: What the boards' Python gets from PyPI, at the workbook's own versions (those installed here).
 PYPI = ("psutil", "ipyparallel", "numpy", "PyYAML", "ClusterShell", "fabric")
@@ -97,9 +99,6 @@ Options=trans=virtio,version=9p2000.L,ro,nofail
 [Install]
 WantedBy=multi-user.target
 """
-
-#: The emergency and rescue shells accept root's password on the console (notebook 01 keeps one).
-SULOGIN_DROPIN = "[Service]\nEnvironment=SYSTEMD_SULOGIN_FORCE=1\n"
 
 #: The modules a board's initrd needs (a small initrd boots faster under TCG).
 INITRD_MODULES = "virtio_pci\nvirtio_blk\nvirtio_net\nvirtio_console\next4\n"
@@ -205,7 +204,7 @@ def pypi_pins() -> list[str]:
 def recipe(release: str) -> dict:
     """Everything that decides the image's content: its cache key is a hash of this."""
     return {"release": release, "packages": list(PACKAGES), "pypi": pypi_pins(), "masked": list(MASKED),
-            "disabled": list(DISABLED), "cloud_cfg": CLOUD_CFG, "share": SHARE_UNIT, "sulogin": SULOGIN_DROPIN,
+            "disabled": list(DISABLED), "cloud_cfg": CLOUD_CFG, "share": SHARE_UNIT,
             "initrd": INITRD_MODULES, "size": ROOT_SIZE, "version": 3}
 
 
@@ -241,8 +240,6 @@ def _customize(release: str) -> list[str]:
         f"cat > \"$1\"/etc/cloud/cloud.cfg.d/90-clusterkit.cfg <<'EOF'\n{CLOUD_CFG}EOF",
         f"cat > \"$1\"/etc/systemd/system/{_unit_name(SHARE_MOUNT)} <<'EOF'\n{SHARE_UNIT}EOF",
         f'ln -sf /etc/systemd/system/{_unit_name(SHARE_MOUNT)} "$1"/etc/systemd/system/multi-user.target.wants/',
-        'for s in emergency rescue; do mkdir -p "$1"/etc/systemd/system/$s.service.d; '
-        f"printf '{SULOGIN_DROPIN.replace(chr(10), chr(92) + 'n')}' > \"$1\"/etc/systemd/system/$s.service.d/clusterkit.conf; done",
         f"printf '{INITRD_MODULES.replace(chr(10), chr(92) + 'n')}' > \"$1\"/etc/initramfs-tools/modules",
         'sed -i "s/^MODULES=.*/MODULES=list/" "$1"/etc/initramfs-tools/initramfs.conf',
         'chroot "$1" update-initramfs -u -k all >/dev/null',

@@ -29,6 +29,10 @@ from ...errors import ClusterkitError
 from .. import procs
 
 MEMORY_MIB = 1024
+#: The kernel's command line: the serial console is the board's screen; ``mitigations=off`` and
+#: ``cryptomgr.notests`` spare an emulated CPU work that protects nothing in a lab.
+KERNEL_ARGS = ("console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet systemd.show_status=auto "
+               "mitigations=off cryptomgr.notests")
 #: TCG's translation cache: QEMU's default (a quarter of guest memory and more) costs ~500 MiB per board.
 TB_SIZE_MIB = 256
 
@@ -74,8 +78,11 @@ def _kvm_works() -> bool:
 
 def command(*, name: str, files: Files, kernel: Path, initrd: Path, wired_tap: str, wired_mac: str,
             uplink_tap: str, uplink_mac: str, share: Path, rtc_base: str = "utc", loadvm: str | None = None,
-            accelerator: str | None = None) -> list[str]:
-    """The qemu-system-x86_64 command line of one board (daemonised, pid in ``files.pidfile``)."""
+            accelerator: str | None = None, kernel_args: str = "") -> list[str]:
+    """The qemu-system-x86_64 command line of one board (daemonised, pid in ``files.pidfile``).
+
+    ``kernel_args``: added to the kernel's command line, as a line added to a Pi's ``cmdline.txt``
+    (``init=/bin/sh`` to mend a board that no longer boots)."""
     acc = accelerator or accel()
     cmd = ["qemu-system-x86_64", "-name", f"{name},process=qemu-{name}", "-machine", "q35",
            "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none",
@@ -83,7 +90,7 @@ def command(*, name: str, files: Files, kernel: Path, initrd: Path, wired_tap: s
     cmd += (["-accel", "kvm", "-cpu", "host"] if acc == "kvm"
             else ["-accel", f"tcg,tb-size={TB_SIZE_MIB}", "-cpu", "max"])
     cmd += ["-kernel", str(kernel), "-initrd", str(initrd),
-            "-append", "console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet systemd.show_status=auto",
+            "-append", f"{KERNEL_ARGS} {kernel_args}".strip(),
             "-drive", f"file={files.overlay},if=virtio,format=qcow2,discard=unmap",
             "-drive", f"file={files.card},if=virtio,format=raw,readonly=on",
             "-netdev", f"tap,id=wired,ifname={wired_tap},script=no,downscript=no",

@@ -11,6 +11,7 @@ board's screen and keyboard.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from ...errors import ClusterkitError
 from .. import procs
@@ -29,7 +30,10 @@ class VMLab(Lab):
     def __init__(self, directory):
         super().__init__(directory)
         from ..record import Record
-        self.release: str = Record.load(directory).release or vmimage.DEFAULT_RELEASE
+        record = Record.load(directory)
+        self.release: str = record.release or vmimage.DEFAULT_RELEASE
+        #: The image its boards were made from (a newer build of the same release does not change them).
+        self.image = vmimage.Image(self.release, Path(record.image)) if record.image else vmimage.image_for(self.release)
         self.vm_names = boards.Names(self.name)
 
     def files(self, name: str) -> machine.Files:
@@ -51,15 +55,20 @@ class VMLab(Lab):
             command = f"printf %s {shlex.quote(base64.b64encode(input.encode()).decode())} | base64 -d | ({command})"
         return machine.guest_exec(self.files(name), command, timeout=timeout)
 
-    def start_node(self, name: str, *, rtc_base: str = "utc") -> None:
-        """Power board ``name`` on: a real boot of its disk. No-op when it runs."""
+    def start_node(self, name: str, *, rtc_base: str = "utc", kernel_args: str = "") -> None:
+        """Power board ``name`` on: a real boot of its disk. No-op when it runs.
+
+        ``rtc_base``: its hardware clock (QEMU's ``-rtc base=``: "utc" is this host's time, or a date such as
+        "2024-12-02T10:00:00" for a board whose clock is wrong); ``kernel_args``: added to its kernel's command
+        line for this boot, as a line added to a Pi's ``cmdline.txt`` (``init=/bin/sh``)."""
         board = self._board(name)
         if procs.alive(board.supervisor):
             return
-        built = vmimage.image_for(self.release)
+        built = self.image
         files = self.files(name)
         proc = machine.start(boards.qemu_command(self.dir, self.vm_names, board, files, built, self.slot,
-                                                 rtc_base=rtc_base), ns=self.vm_names.ns, files=files)
+                                                 rtc_base=rtc_base, kernel_args=kernel_args),
+                             ns=self.vm_names.ns, files=files)
         self.boards[name] = Board(**{**board.__dict__, "supervisor": proc})
         self._save()
 
