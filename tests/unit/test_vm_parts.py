@@ -109,3 +109,25 @@ def test_cards_boot_virtual_boards_only():
     with pytest.raises(ClusterkitError) as e:
         clusterkit.lab.up(name="tnever", cards=[], vm=False)
     assert e.value.field in ("cards", "lab")
+
+
+def test_each_backend_says_how_long_its_reboot_takes(tmp_path, monkeypatch):
+    import json
+
+    from clusterkit.backends import registry
+    from clusterkit.inventory import load_inventory
+    from clusterkit.lab.backend import LAB
+    from clusterkit.ops import power
+
+    assert power.REBOOT_TIMEOUT == registry.get("ssh").reboot_timeout(None) == 180.0
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("name: pc\nnodes: pc[0-1]\nprimary: pc0\nbackend: lab\n")
+    record = {"name": "pc", "slot": 0, "network": "10.0.0.0/24", "uplink": "172.30.0.0/24", "router": None,
+              "nodes": [], "kind": "ns"}
+    (tmp_path / "lab.json").write_text(json.dumps(record))
+    assert LAB.reboot_timeout(load_inventory(inv)) == 180.0
+    (tmp_path / "lab.json").write_text(json.dumps({**record, "kind": "vm"}))
+    monkeypatch.setenv("CLUSTERKIT_VM_ACCEL", "tcg")
+    assert LAB.reboot_timeout(load_inventory(inv)) == 900.0
+    monkeypatch.setenv("CLUSTERKIT_VM_ACCEL", "kvm")
+    assert LAB.reboot_timeout(load_inventory(inv)) == 180.0
