@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import socket
+import sys
 from dataclasses import dataclass
 
 from ClusterShell.NodeSet import NodeSet
@@ -35,7 +36,7 @@ def identity() -> dict:
     rank = os.environ.get("PMI_RANK") or os.environ.get("OMPI_COMM_WORLD_RANK")
     return {"node": os.environ.get("CLUSTERKIT_NODE") or socket.gethostname(), "host": socket.gethostname(),
             "pid": os.getpid(), "cores": os.cpu_count() or 1, "rank": int(rank) if rank else None,
-            "machine": machine_id()}
+            "machine": machine_id(), "python": "%d.%d" % sys.version_info[:2]}
 
 
 @dataclass(frozen=True)

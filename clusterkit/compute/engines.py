@@ -87,6 +87,8 @@ class Engines:
         #: kept to measure against: benchmarks/bench_engines_lab.py).
         self.ssh_launcher = ssh_launcher
         self.client: ipp.Client | None = None
+        #: Set when the nodes' Python differs from this kernel's (what then fails, and what to do).
+        self.python_warning: str | None = None
         self._remote = None  # NodeEngines, when the engines were started over the cluster's connections
         self.map: EngineMap | None = None
         self._ipp: ipp.Cluster | None = None
@@ -191,9 +193,23 @@ class Engines:
         self.map = self._ask()
 
     def _ask(self) -> EngineMap:
-        """Ask every engine who it is (node, pid, cores)."""
+        """Ask every engine who it is (node, pid, cores, Python).
+
+        As code text (``eval`` of an expression) rather than a function: ipyparallel ships a function's
+        bytecode, which only another Python of the same version can run, and a node's Python may differ
+        from this kernel's (Raspberry Pi OS trixie's 3.13). :attr:`python_warning` says so when it does.
+        """
         view = self.client[:]
-        answers = view.apply_async(identity).get(timeout=self.timeout)
+        # eval is a builtin: it goes by name, and the expression as text (view.pull ships bytecode too).
+        ask = f"__import__({identity.__module__!r}, fromlist=['identity']).identity()"
+        answers = view.apply_async(eval, ask).get(timeout=self.timeout)
+        here = "%d.%d" % sys.version_info[:2]
+        there = sorted({a.get("python", here) for a in answers} - {here})
+        self.python_warning = (f"the nodes run Python {', '.join(there)} and this kernel {here}: functions sent "
+                               "with apply or map need the same version (ipyparallel ships their bytecode); send "
+                               "code as text (view.execute, or apply(eval, 'expression')), or run the workbook "
+                               "with the nodes' Python"
+                               if there else None)
         return EngineMap.from_answers(dict(zip(view.targets, answers)), [n.name for n in self.nodes])
 
     def _log_tail(self, lines: int = 3) -> str:
@@ -353,7 +369,8 @@ class Engines:
 
     def _repr_html_(self) -> str:
         head = html.escape(repr(self))
-        return f"<div><code>{head}</code>{self.map._repr_html_() if self.running and self.map else ''}</div>"
+        warning = f"<p><b>Note:</b> {html.escape(self.python_warning)}</p>" if self.python_warning else ""
+        return f"<div><code>{head}</code>{warning}{self.map._repr_html_() if self.running and self.map else ''}</div>"
 
 
 def _group_alive(pgid: int) -> bool:

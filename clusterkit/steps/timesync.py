@@ -131,7 +131,7 @@ class TimeSync(Step):
             plan.actions.append(FileChange(CONF, None if s["conf"] is None else s["conf"].encode(), new.encode(),
                                            mode=0o644, why=why, phase=phase))
         if shared:
-            if "enabled" not in rt:  # on a board, installing chrony enables it
+            if "enabled" not in rt:
                 plan.actions.append(Command("systemctl enable chrony", "started at every boot", phase=phase))
             if changed or "running" not in rt:
                 plan.actions.append(Command(LAB_START, "chronyd with -x: the lab's clock is the host's", phase=phase))
@@ -144,7 +144,14 @@ class TimeSync(Step):
             if "timesyncd" in rt:
                 plan.actions.append(Command("systemctl disable --now systemd-timesyncd", "one time client only",
                                             phase=phase, check=False))
-            if changed or "running" not in rt:
+            if "enabled" not in rt:  # installed but switched off (an image's choice, or an earlier disable)
+                if "running" in rt:
+                    # Enabling a running chrony makes systemd lose track of it (the alias chronyd.service is
+                    # made while it runs; seen on Debian 13): its restart then fails on the orphan's port.
+                    plan.actions.append(Command("systemctl stop chrony", "stopped while it is enabled",
+                                                phase=phase))
+                plan.actions.append(Command("systemctl enable chrony", "started at every boot", phase=phase))
+            if changed or "running" not in rt or "enabled" not in rt:
                 plan.actions.append(Command("systemctl restart chrony", "read the new configuration", phase=phase))
         return plan
 

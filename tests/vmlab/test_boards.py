@@ -3,7 +3,7 @@
 In file order: poweroff of every board and ``lab up`` starting them again; a reboot of one worker (NetworkManager's wired profile, the
 default route on the uplink, the kernel NFS mount from fstab, text mode); a
 broken fstab that really drops a board into emergency mode, mended at its
-console; a board started two years behind, set right by chrony from the
+console; a board started two years ahead, set right by chrony from the
 primary, with TLS failing before and passing after (no faketime); engines on
 the boards.
 """
@@ -93,7 +93,9 @@ def test_a_worker_comes_back_from_a_real_reboot_as_the_notebooks_left_it(vmlab, 
     assert f"{address}/" in eth0
     assert "dev wlan0" in route and "eth0" not in route
     assert shared.strip() == "from-the-primary"
-    assert mount.split()[0] == "nfs4" and mount.split()[1].endswith(":/srv/shared"), mount
+    # The automount point (autofs), and beneath it the kernel NFS mount that reading the probe made.
+    assert any(line.split()[0] == "nfs4" and line.split()[1].endswith(":/srv/shared")
+               for line in mount.splitlines() if line.strip()), mount
     assert target.split()[0] == "multi-user.target" and target.split()[1] != "active"
     # The static address answers from this host (on the cluster network) and from the primary.
     assert sshd_answers(address, timeout=3)
@@ -144,42 +146,53 @@ def test_a_broken_fstab_drops_a_board_into_emergency_mode_and_its_console_mends_
     assert r[worker].stdout.split()[-1] == "0", r[worker].stdout
 
 
-def test_a_board_started_two_years_behind_is_set_right_by_chrony_and_tls_follows(vmlab, cluster):
-    """05: no internet, the primary's chrony the only source; the board's own clock is wrong by two years."""
+def test_a_board_started_two_years_wrong_is_set_right_by_chrony_and_tls_follows(vmlab, cluster):
+    """05: no internet, the primary's chrony the only source; the board's own clock is two years ahead.
+
+    (Two years *behind* does not survive the boot: systemd moves a clock that is earlier than its own build
+    date up to that date, so such a board starts months behind, not years.)"""
     primary, worker = cluster.inventory.primary, cluster.inventory.workers[1]
     # The primary's time service is down while the worker boots (the case was packed and the worker came up first).
     assert cluster.sudo("systemctl stop chrony", nodes=[primary], timeout=60).ok
     try:
         vmlab.stop_node(worker)
-        behind = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=730))
-        vmlab.start_node(worker, rtc_base=behind.strftime("%Y-%m-%dT%H:%M:%S"))
+        ahead = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=730))
+        vmlab.start_node(worker, rtc_base=ahead.strftime("%Y-%m-%dT%H:%M:%S"))
         vmlab.wait_booted([worker], timeout=BOOT)
         offset = int(cluster.run("date +%s", nodes=[worker])[worker].stdout) - time.time()
         print(f"{worker} booted {offset / 86400:.0f} days off")
-        assert offset < -300 * 86400, "the board's clock should start more than ten months behind"
+        assert offset > 700 * 86400, "the board's clock should start two years ahead"
         with TlsDemo(cluster, client=worker) as demo:
-            before = demo.connect()
-            assert not before.ok and "not yet valid" in before.verdict, before.output
-            assert cluster.sudo("systemctl start chrony", nodes=[primary], timeout=60).ok
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                now = cluster.run("date +%s", nodes=[worker])[worker]
-                if now.ok and abs(int(now.stdout) - time.time()) < 5:
-                    break
-                time.sleep(3)
-            off = int(cluster.run("date +%s", nodes=[worker])[worker].stdout) - time.time()
-            assert abs(off) < 5, f"chrony did not set {worker}'s clock right: {off:.0f} s off"
+            before = demo.connect()     # the real clock of the board, no faketime
+        assert not before.ok and "expired" in before.verdict, before.output
+        assert cluster.sudo("systemctl restart chrony", nodes=[primary], timeout=60).ok
+        t0 = time.monotonic()
+        deadline = t0 + 300
+        while time.monotonic() < deadline:
+            now = cluster.run("date +%s", nodes=[worker])[worker]
+            if now.ok and abs(int(now.stdout) - time.time()) < 5:
+                break
+            time.sleep(3)
+        off = int(cluster.run("date +%s", nodes=[worker])[worker].stdout) - time.time()
+        assert abs(off) < 5, f"chrony did not set {worker}'s clock right: {off:.0f} s off"
+        print(f"chrony set {worker}'s clock right {time.monotonic() - t0:.0f} s after the primary served")
+        with TlsDemo(cluster, client=worker) as demo:     # the server's lifetime is short: a new one
             after = demo.connect()
-            assert after.ok, after.output
+        assert after.ok, after.output
         tracking = cluster.run("chronyc -n tracking | head -1", nodes=[worker])[worker].stdout
         assert cluster.inventory[primary].address in tracking, tracking
     finally:
-        cluster.sudo("systemctl start chrony", nodes=[primary], timeout=60)
+        cluster.sudo("systemctl restart chrony", nodes=[primary], timeout=60)
 
 
 def test_engines_start_on_the_boards(cluster):
-    """07: one ipyparallel engine per board, each reporting its own hostname."""
+    """07: one ipyparallel engine per board, each on its own board; the boards' Python (3.13 on trixie) differs
+    from this kernel's, and the engines say what that means."""
     with cluster.engines(per_node=1) as engines:
-        import socket
-        names = engines.view().apply_sync(socket.gethostname)
-        assert sorted(names) == sorted(cluster.inventory.nodes), names
+        assert sorted(e.node for e in engines.map.engines) == sorted(cluster.inventory.nodes)
+        view = engines.view()
+        hosts = view.apply_sync(eval, "__import__('socket').gethostname()")
+        assert sorted(hosts) == sorted(cluster.inventory.nodes)
+        import sys
+        if sys.version_info[:2] != (3, 13):
+            assert engines.python_warning and "3.13" in engines.python_warning
