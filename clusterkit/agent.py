@@ -5,6 +5,7 @@ Run as ``python -m clusterkit.agent [--interval 0.5] [--node NAME] [--leds virtu
 on stdout and reads JSON command lines on stdin::
 
     {"pattern": "larson"}      larson | cpu | identify | clear
+    {"fill": "#ff7f0e"}        every pixel one colour (the booth: this node is computing a tile)
     {"brightness": 0.5}        0 to 1
     {"clear": true}            every pixel off (the pattern becomes "clear")
     {"pids": [123, 456]}       also measure these processes and their children (scope node)
@@ -273,6 +274,8 @@ class Agent:
                 self.leds.set_pattern("clear")
             if "pattern" in cmd:
                 self.leds.set_pattern(str(cmd["pattern"]))
+            if "fill" in cmd:
+                self.leds.fill(str(cmd["fill"]))
             if "brightness" in cmd:
                 self.leds.strip.set_brightness(float(cmd["brightness"]))
             if "pids" in cmd:

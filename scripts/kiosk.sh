@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The booth kiosk: one offline page (Voila, no code shown) where visitors start a
-# workload and watch the load and the LEDs. Installs what is missing first.
+# The booth kiosk: one offline page (Voila, no code shown) where visitors touch a
+# fractal and the cluster draws that spot, tile by tile. Installs what is missing first.
 #   CLUSTERKIT_BACKEND     auto (default: the lab when this machine can run it, else local), lab, local or ssh
-#   CLUSTERKIT_INSTRUCTOR  1 shows the reboot and shutdown buttons (with their confirmation)
+#   CLUSTERKIT_INVENTORY   the inventory (e.g. joined carriers'); default: the lab's, or the packaged one
+#   CLUSTERKIT_INSTRUCTOR  1 shows the reboot, shutdown, LED and "unplug a node" buttons
+#   CLUSTERKIT_BOOTH_IDLE  seconds without a touch before attract mode (default 60)
 #   PORT                   the page's port (default 8866); CLUSTERKIT_IP its address (default 127.0.0.1)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

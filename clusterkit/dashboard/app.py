@@ -16,7 +16,7 @@ from jupyter_bokeh import BokehModel
 
 from ..errors import ClusterkitError
 from ..kernel import load_bokehjs
-from ..leds import PATTERNS
+from ..leds import PATTERNS, parse_colour
 from ..ops.power import LABELS, PowerReport, PowerStep, power_all
 from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
@@ -44,11 +44,12 @@ class Dashboard(widgets.VBox):
     now and then, for pages that drop points streamed before they drew.
     ``agents=False`` starts neither agents nor the update thread: the caller
     sets ``feeds`` (objects with a ``.state``) and calls :meth:`update` (benchmarks).
+    ``controls=False`` hides the LED buttons too (the booth for visitors).
     """
 
     def __init__(self, cluster, *, interval: float = DEFAULT_INTERVAL, window: float = DEFAULT_WINDOW,
                  power: bool = True, resync: float | None = None, title: str | None = None,
-                 agents: bool = True):
+                 agents: bool = True, controls: bool = True):
         if interval <= 0:
             raise ClusterkitError(f"must be positive, not {interval}", field="interval")
         self.cluster = cluster
@@ -75,7 +76,7 @@ class Dashboard(widgets.VBox):
         self._update_lock = threading.Lock()
         head = title or f"{html.escape(cluster.name)}: {len(self.names)} nodes on the {cluster.backend} backend"
         self.status = widgets.HTML(f"<b>{head}</b>")
-        super().__init__([self.status, self.chart, self.leds.root, self._led_controls()]
+        super().__init__([self.status, self.chart, self.leds.root] + ([self._led_controls()] if controls else [])
                          + ([self._power_controls()] if power else []))
         self.add_class("ck-dashboard")
         python = cluster.inventory.python
@@ -148,6 +149,11 @@ class Dashboard(widgets.VBox):
             raise ClusterkitError(f"unknown pattern {pattern!r}; the patterns are {', '.join(PATTERNS)}",
                                   field="pattern")
         return [n for n in self._chosen(nodes) if self.feeds[n].send({"pattern": pattern})]
+
+    def fill(self, colour: str, *, nodes=None) -> list[str]:
+        """Light every LED of the chosen nodes in one colour (``#rrggbb``); the nodes that got it."""
+        parse_colour(colour)
+        return [n for n in self._chosen(nodes) if self.feeds[n].send({"fill": colour})]
 
     def set_brightness(self, value: float, *, nodes=None) -> list[str]:
         if not 0.0 <= value <= 1.0:

@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("cluster", ("clusterkit", "clusterkit.cluster")),  # the package itself: connect()
     ("work", ("clusterkit.steps", "clusterkit.ops", "clusterkit.compute", "clusterkit.agent", "clusterkit.leds",
               "clusterkit.clock", "clusterkit.tlsdemo")),
-    ("views", ("clusterkit.dashboard", "clusterkit.workbook", "clusterkit.kiosk")),
+    ("views", ("clusterkit.dashboard", "clusterkit.workbook", "clusterkit.kiosk", "clusterkit.booth")),
     ("cli", ("clusterkit.cli", "clusterkit.lab.cli")),
 ]
 
