@@ -131,18 +131,21 @@ def escape_counts(x0: float, x1: float, y0: float, y1: float, width: int, height
     return counts
 
 
+#: The colours outside the set, cycled every BAND iterations: deep blue, sky blue, white, gold, dark.
+STOPS = np.array([(0, 7, 100), (32, 107, 203), (237, 255, 255), (255, 170, 0), (60, 20, 0), (0, 7, 100)],
+                 dtype=float)
+BAND = 48
+
+
 def colour(counts: np.ndarray, max_iter: int) -> np.ndarray:
     """Escape counts as RGBA packed in ``uint32`` (little-endian ``r, g, b, a`` bytes): black inside the set,
-    a smooth blue-gold-white band outside."""
-    t = np.sqrt(counts / max(max_iter, 1)) * 6.0
-    r = (0.5 + 0.5 * np.sin(t + 4.0)) * 255
-    g = (0.5 + 0.5 * np.sin(t + 4.6)) * 255
-    b = (0.5 + 0.5 * np.sin(t + 5.4)) * 255
+    bands of :data:`STOPS` outside."""
+    t = (counts % BAND) / BAND * (len(STOPS) - 1)
+    where = np.linspace(0, len(STOPS) - 1, len(STOPS))
     inside = counts >= max_iter
     rgba = np.empty(counts.shape + (4,), dtype=np.uint8)
-    rgba[..., 0] = np.where(inside, 0, r)
-    rgba[..., 1] = np.where(inside, 0, g)
-    rgba[..., 2] = np.where(inside, 0, b)
+    for k in range(3):
+        rgba[..., k] = np.where(inside, 0, np.interp(t, where, STOPS[:, k]))
     rgba[..., 3] = 255
     return rgba.view(np.uint32).reshape(counts.shape)
 

@@ -17,14 +17,13 @@ import threading
 import time
 
 import ipywidgets as widgets
-from jupyter_bokeh import BokehModel
 
 from ..dashboard import Dashboard
 from ..dashboard.components import node_colours
 from ..kernel import load_bokehjs
 from .count import RegionCount
 from .fractal import ATTRACT_POINT, HOME, Region
-from .picture import Picture
+from .picture import PageModel, Picture
 from .scheduler import Render, RenderReport
 from .words import battery_text, race_words
 
@@ -60,11 +59,13 @@ class Booth(widgets.VBox):
 
     ``instructor=True`` adds the power, LED and unplug buttons. ``idle``: seconds
     without a touch before attract mode. ``count``: where the day's count is kept
-    (default: a file on the primary, :class:`~.count.RegionCount`).
+    (default: a file on the primary, :class:`~.count.RegionCount`). ``page=False``:
+    draw without waiting for a page to show the picture (tests, benchmarks); by
+    default nothing is drawn before the page has drawn the figure.
     """
 
     def __init__(self, cluster, *, engines=None, instructor: bool = False, idle: float = IDLE_SECONDS,
-                 count: RegionCount | None = None, interval: float = 0.5):
+                 count: RegionCount | None = None, interval: float = 0.5, page: bool = True):
         self.cluster = cluster
         self.instructor = instructor
         self.idle = idle
@@ -79,9 +80,13 @@ class Booth(widgets.VBox):
         self.reports: list[RenderReport] = []
         self.home_shot = None
         self._stop = threading.Event()
+        self._attract_lock = threading.Lock()   # a touch and the idle thread never change attract mode at once
 
         self.picture = Picture(HOME, colours=self.colours, on_touch=self.touch)
-        self.chart = BokehModel(self.picture.root)
+        self.chart = PageModel(self.picture.root)
+        self.picture.listen()
+        if not page:
+            self.picture.drawn.set()
         load_bokehjs()
         self.title = widgets.HTML("<h1>Touch the picture: the cluster draws that spot for you!</h1>")
         self.status = widgets.HTML("Waking up the cluster…")
@@ -90,7 +95,7 @@ class Booth(widgets.VBox):
         self.counter.add_class("ck-booth-count")
         self.legend = widgets.HTML()
         self.legend.add_class("ck-booth-legend")
-        self.race_button = _big_button("Race: one computer against all", "ck-booth-race", "success")
+        self.race_button = _big_button("Race: 1 against all", "ck-booth-race", "success")
         self.race_button.on_click(lambda _b: self.touch_race())
         self.home_button = _big_button("Start again", "ck-booth-home", "info")
         self.home_button.on_click(lambda _b: self.touch_home())
@@ -121,6 +126,9 @@ class Booth(widgets.VBox):
         try:
             if self.engines is None:
                 self.engines = self.cluster.engines(per_node=1)
+            while not self.picture.drawn.wait(0.5):
+                if self._stop.is_set():
+                    return
             with self.busy:
                 report = self._render(HOME, counted=False)
             self.home_shot = self.picture.snapshot()
@@ -138,10 +146,11 @@ class Booth(widgets.VBox):
     def _woken(self) -> bool:
         """Note a touch; True when it only woke the page from attract mode (the touch then does nothing else)."""
         self.last_touch = time.monotonic()
-        if not self.attract:
-            return False
-        self.leave_attract()
-        return True
+        with self._attract_lock:
+            if not self.attract:
+                return False
+            self.leave_attract()
+            return True
 
     def touch(self, x: float, y: float) -> threading.Thread | None:
         """A touch on the picture at ``(x, y)``: draw the region around it (in a thread, returned)."""
@@ -308,11 +317,12 @@ class Booth(widgets.VBox):
         while not self._stop.wait(ATTRACT_STEP):
             try:
                 self._show_battery()
-                if self.attract:
-                    self._attract_step()
-                elif (time.monotonic() - self.last_touch > self.idle and self.ready
-                      and not self.busy.locked()):
-                    self.enter_attract()
+                with self._attract_lock:
+                    if self.attract:
+                        self._attract_step()
+                    elif (time.monotonic() - self.last_touch > self.idle and self.ready
+                          and not self.busy.locked()):
+                        self.enter_attract()
             except Exception as e:
                 self.status.value = f"booth: {html.escape(repr(e))}"
 

@@ -12,7 +12,6 @@ import time
 
 import ipywidgets as widgets
 from bokeh.layouts import column, row
-from jupyter_bokeh import BokehModel
 
 from ..errors import ClusterkitError
 from ..kernel import load_bokehjs
@@ -20,6 +19,7 @@ from ..leds import PATTERNS, parse_colour
 from ..ops.power import LABELS, PowerReport, PowerStep, power_all
 from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
+from .panel import PageModel
 
 #: Seconds between agent samples.
 DEFAULT_INTERVAL = 0.5
@@ -61,7 +61,7 @@ class Dashboard(widgets.VBox):
         self.temperatures = Temperatures(self.names)
         self.batteries = Batteries(self.names)
         self.leds = LedRows(self.names)
-        self.chart = BokehModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
+        self.chart = PageModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
                                        row(self.temperatures.root, self.batteries.root, sizing_mode="stretch_width"),
                                        sizing_mode="stretch_width"))
         load_bokehjs()

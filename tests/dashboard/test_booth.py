@@ -47,7 +47,7 @@ def spy_on_leds(booth):
 
 
 def make(cluster, engines, **kw):
-    booth = Booth(cluster, engines=engines, **kw)
+    booth = Booth(cluster, engines=engines, page=False, **kw)
     wait_for(lambda: booth.ready)
     return booth
 
