@@ -162,7 +162,13 @@ class Booth(widgets.VBox):
         region = self.picture.region
         if not region.contains(x, y):
             return None
-        return self._job(lambda: self._render(region.zoom(x, y), counted=True))
+        return self.draw(region.zoom(x, y))
+
+    def draw(self, region: Region, *, nodes: list[str] | None = None, counted: bool = True
+             ) -> threading.Thread | None:
+        """Draw ``region`` on the engines of ``nodes`` (all by default) in a thread (returned; None while another
+        picture is being drawn); its report is then the last of :attr:`reports`."""
+        return self._job(lambda: self._render(region, counted=counted, nodes=nodes))
 
     def touch_race(self) -> threading.Thread | None:
         """The race button: the picture on one node, then on all of them."""

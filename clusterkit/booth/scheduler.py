@@ -39,6 +39,7 @@ class RenderReport:
     lost: list[str] = field(default_factory=list)       #: nodes that dropped out during the render
     moved: int = 0                          #: tiles given to another node after theirs dropped out
     error: str | None = None
+    started: float = 0.0                    #: ``time.perf_counter()`` when the render began
 
     @property
     def complete(self) -> bool:
@@ -95,7 +96,7 @@ class Render:
         flying: dict[int, tuple[Tile, object]] = {}
         holding: dict[str, int] = {}
         dead: set[int] = set()
-        t0 = time.perf_counter()
+        t0 = report.started = time.perf_counter()
 
         def busy(node: str, delta: int) -> None:
             before = holding.get(node, 0)

@@ -147,3 +147,28 @@ def test_a_node_that_drops_out_mid_render_leaves_its_tiles_to_the_others(cluster
         assert report.complete and report.lost == ["pc2"] and "pc2" in lost
         assert "pc2" not in arrived[3:]                 # nothing from pc2 after it dropped out
         assert set(report.done) == set(range(TILES))
+
+
+def test_the_booth_shows_the_time_left_where_a_node_has_a_battery_and_nothing_where_none(cluster, engines,
+                                                                                           tmp_path, monkeypatch):
+    supply = tmp_path / "power_supply" / "ups-hat"
+    supply.mkdir(parents=True)
+    for key, value in dict(type="Battery", capacity=63, status="Discharging", energy_now=15_000_000,
+                           power_now=7_200_000).items():
+        (supply / key).write_text(f"{value}\n")
+    monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(supply.parent))   # every local agent reads the fake tree
+    booth = Booth(cluster, engines=engines, page=False, idle=600)
+    try:
+        wait_for(lambda: booth.battery.value.count("about 2 h 05 min left") == len(booth.names), 30)
+        assert "pc0: battery 63 %" in booth.battery.value
+    finally:
+        booth.close()
+    monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(tmp_path / "none"))  # no power supply at all
+    booth = Booth(cluster, engines=engines, page=False, idle=600)
+    try:
+        assert booth.dashboard.wait_for_samples(timeout=30)
+        time.sleep(1.0)                                                   # a few of the booth's looks
+        assert booth.battery.value == ""
+        assert all(st.sample.battery is None for st in booth.dashboard.states().values())
+    finally:
+        booth.close()

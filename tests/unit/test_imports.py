@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("lab", ("clusterkit.lab",)),  # the lab's nodes are the ssh backend's, in namespaces it makes
     ("cluster", ("clusterkit", "clusterkit.cluster")),  # the package itself: connect()
     ("work", ("clusterkit.steps", "clusterkit.ops", "clusterkit.compute", "clusterkit.agent", "clusterkit.leds",
+              "clusterkit.battery",
               "clusterkit.clock", "clusterkit.tlsdemo")),
     ("views", ("clusterkit.dashboard", "clusterkit.workbook", "clusterkit.kiosk", "clusterkit.booth")),
     ("cli", ("clusterkit.cli", "clusterkit.lab.cli")),
