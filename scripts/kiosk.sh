@@ -15,7 +15,8 @@ export PATH="$venv/bin:$PATH"
 backend="${CLUSTERKIT_BACKEND:-auto}"
 if [ "$backend" = auto ] || [ "$backend" = lab ]; then
     if python -m clusterkit.lab.check >/dev/null 2>&1; then
-        clusterkit lab up          # idempotent: a running lab is kept
+        # idempotent: a running lab is kept; an inventory given (joined labs, say) names its own labs
+        [ -n "${CLUSTERKIT_INVENTORY:-}" ] || clusterkit lab up
         backend=lab
     elif [ "$backend" = lab ]; then
         python -m clusterkit.lab.check; exit 1

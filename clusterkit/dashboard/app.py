@@ -17,6 +17,7 @@ from ..errors import ClusterkitError
 from ..kernel import load_bokehjs
 from ..leds import PATTERNS, parse_colour
 from ..ops.power import LABELS, PowerReport, PowerStep, power_all
+from .carriers import CarrierGroups
 from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
 from .panel import PageModel
@@ -76,7 +77,10 @@ class Dashboard(widgets.VBox):
         self._update_lock = threading.Lock()
         head = title or f"{html.escape(cluster.name)}: {len(self.names)} nodes on the {cluster.backend} backend"
         self.status = widgets.HTML(f"<b>{head}</b>")
-        super().__init__([self.status, self.chart, self.leds.root] + ([self._led_controls()] if controls else [])
+        groups = getattr(cluster, "groups", None)   # joined carriers: one group each
+        self.carriers = CarrierGroups(groups) if groups else None
+        super().__init__([self.status] + ([self.carriers.root] if self.carriers else [])
+                         + [self.chart, self.leds.root] + ([self._led_controls()] if controls else [])
                          + ([self._power_controls()] if power else []))
         self.add_class("ck-dashboard")
         python = cluster.inventory.python
@@ -119,6 +123,8 @@ class Dashboard(widgets.VBox):
                     changed = True
                 self._bars_at = now
             changed = self.leds.update(states) or changed
+            if self.carriers is not None:
+                changed = self.carriers.update(states) or changed
             if changed:
                 self.updates += 1
             return changed

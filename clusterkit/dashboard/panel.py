@@ -41,6 +41,13 @@ class PageModel(BokehModel):
     drops those echoes. Nothing here lets the page change the kernel's models.
     """
 
+    def close(self) -> None:
+        """Close once (a second close, as the garbage collector makes, finds nothing to remove)."""
+        if getattr(self, "_closed_once", False):
+            return
+        self._closed_once = True
+        super().close()
+
     def _sync_model(self, model, content: dict, buffers: list) -> None:
         if content.get("event") == "jsevent" and content.get("kind") != "MessageSent":
             return

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "clusterkit.backends.registry")),  # the backends' names: the inventory checks them
     ("backends", ("clusterkit.backends",)),
     ("lab", ("clusterkit.lab",)),  # the lab's nodes are the ssh backend's, in namespaces it makes
-    ("cluster", ("clusterkit", "clusterkit.cluster")),  # the package itself: connect()
+    ("cluster", ("clusterkit", "clusterkit.cluster", "clusterkit.carriers")),  # the package itself: connect()
     ("work", ("clusterkit.steps", "clusterkit.ops", "clusterkit.compute", "clusterkit.agent", "clusterkit.leds",
               "clusterkit.battery",
               "clusterkit.clock", "clusterkit.tlsdemo")),
