@@ -83,10 +83,17 @@ def test_two_labs_joined_cut_apart_and_joined_again(tmp_path):
                              "the far carrier shown unreachable")
                     assert "unreachable" in dash.carriers.source.value and carrier_up(dash, NEAR)
                     assert joined.reachable() == {NEAR: True, FAR: False}
+                    # A long cut: the controller gives the far carrier's engines up (they stop, missing it).
+                    far_ids = [e.id for e in engines.map.engines if e.node in b_nodes]
+                    wait_for(lambda: not set(far_ids) & set(engines.client.ids), 120, "the far engines given up")
 
                     link.restore(near, far)
-                    # They join again: the far carrier's engines compute for the joined cluster once more.
+                    # They join again: the watch starts the far carrier's engines again, and they compute.
                     wait_for(lambda: set(b_nodes) <= answering(engines), 150, "the far carrier's engines")
+                    assert [carrier for carrier, _ in watch.rejoined] == [FAR]
+                    assert sorted(watch.rejoined[0][1]) == sorted(b_nodes)
+                    counts = engines.view().map_sync(workloads.count_primes, *zip(*ranges))
+                    assert sum(counts) == 9592 and {e.node for e in engines.map.engines} == set(a_nodes + b_nodes)
                     wait_for(lambda: carrier_up(dash, FAR), 60, "the far carrier shown up again")
                     assert joined.run("hostname", timeout=30).ok
                 finally:
