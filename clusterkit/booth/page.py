@@ -31,6 +31,8 @@ from .words import battery_text, race_words
 IDLE_SECONDS = 60.0
 #: Each step of the idle zoom narrows the view by this factor; a step every ATTRACT_STEP seconds.
 ATTRACT_ZOOM, ATTRACT_STEP = 1.01, 0.25
+#: Renders whose reports are kept (:attr:`Booth.reports`), the latest last.
+KEEP_REPORTS = 50
 #: The idle zoom starts over from the whole set once it is this many times closer.
 ATTRACT_DEPTH = 6.0
 
@@ -125,7 +127,11 @@ class Booth(widgets.VBox):
         """Engines (unless given), then the whole set as the home picture."""
         try:
             if self.engines is None:
-                self.engines = self.cluster.engines(per_node=1)
+                engines = self.cluster.engines(per_node=1)
+                if self._stop.is_set():      # closed while they started: they are ours to stop
+                    engines.stop()
+                    return
+                self.engines = engines
             while not self.picture.drawn.wait(0.5):
                 if self._stop.is_set():
                     return
@@ -228,7 +234,7 @@ class Booth(widgets.VBox):
         self.status.value = f"Drawing {len(render.tiles)} tiles on {who}…"
         report = render.run()
         self.picture.sync()
-        self.reports.append(report)
+        self.reports = self.reports[-(KEEP_REPORTS - 1):] + [report]
         if report.lost:
             self.engines.refresh()
         if report.complete:
@@ -294,11 +300,11 @@ class Booth(widgets.VBox):
         """The whole set, slowly zooming, and the Larson scanner on every node, until the next touch."""
         if self.ready:
             self._home()
-        self.attract = True
-        self.add_class("ck-attract")
-        self.attract_banner.layout.display = "block"
-        self.dashboard.set_pattern("larson")
         self._zoom = 1.0
+        self.dashboard.set_pattern("larson")
+        self.attract_banner.layout.display = "block"
+        self.add_class("ck-attract")
+        self.attract = True
 
     def leave_attract(self) -> None:
         self.attract = False

@@ -72,7 +72,7 @@ def cmd_join(args) -> int:
     write_joined(target, [LABS_DIR / near.name / "inventory.yaml", LABS_DIR / far.name / "inventory.yaml"],
                  name=f"{near.name}-{far.name}")
     target.chmod(0o644)
-    print(f"labs {near.name} and {far.name} are joined: {far.name} is reached through the link {cable} (and its twin)\n"
+    print(f"labs {near.name} and {far.name} are joined: {far.name} is reached through {cable} and its twin\n"
           f"  clusterkit run -i {target} hostname      (or CLUSTERKIT_INVENTORY={target})")
     return 0
 

@@ -21,6 +21,7 @@ below the link's own), so while the link is down that traffic is refused on the 
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
 
 from ..errors import ClusterkitError
@@ -95,8 +96,12 @@ def restore(near: Record, far: Record) -> None:
 
 
 def is_up(near: Record, far: Record) -> bool:
-    return all("<UP" in net.ip("-o", "link", "show", _names(near, far, w)[0], check=False).stdout
-               or ",UP" in net.ip("-o", "link", "show", _names(near, far, w)[0], check=False).stdout for w in WIRES)
+    """Whether every wire of the link is up (plugged in)."""
+    for wire in WIRES:
+        shown = json.loads(net.ip("-j", "link", "show", _names(near, far, wire)[0], check=False).stdout or "[]")
+        if not shown or "UP" not in shown[0].get("flags", []):
+            return False
+    return True
 
 
 def unjoin(near: Record, far: Record) -> None:

@@ -88,8 +88,8 @@ def test_the_race_runs_on_one_node_then_all_and_says_how_it_went(cluster, engine
 def test_attract_mode_after_idle_and_the_next_touch_resets(cluster, engines):
     booth = make(cluster, engines, idle=0.5)
     try:
-        booth.touch(-0.75, 0.1).join(120)
         sent = spy_on_leds(booth)
+        booth.touch(-0.75, 0.1).join(120)
         wait_for(lambda: booth.attract, 30)
         assert "ck-attract" in booth._dom_classes
         assert all({"pattern": "larson"} in sent[n] for n in booth.names)
@@ -142,10 +142,10 @@ def test_a_node_that_drops_out_mid_render_leaves_its_tiles_to_the_others(cluster
             if len(arrived) == 3:
                 engines.kill("pc2")
 
-        report = Render(engines, HOME, on_tile=on_tile, on_lost=lambda node, moved: lost.append(node),
+        report = Render(engines, HOME, on_tile=on_tile, on_lost=lambda node, moved: lost.append((node, len(arrived))),
                         fn=slow_tile).run()
-        assert report.complete and report.lost == ["pc2"] and "pc2" in lost
-        assert "pc2" not in arrived[3:]                 # nothing from pc2 after it dropped out
+        assert report.complete and report.lost == ["pc2"] and lost[0][0] == "pc2"
+        assert "pc2" not in arrived[lost[0][1]:]        # nothing from pc2 once it dropped out
         assert set(report.done) == set(range(TILES))
 
 
