@@ -172,3 +172,25 @@ def test_the_booth_shows_the_time_left_where_a_node_has_a_battery_and_nothing_wh
         assert all(st.sample.battery is None for st in booth.dashboard.states().values())
     finally:
         booth.close()
+
+
+def test_the_page_says_when_a_node_drops_out_and_the_others_finish(cluster):
+    with cluster.engines(per_node=1, nodes="pc[0-2]") as engines:
+        booth = Booth(cluster, engines=engines, page=False, idle=600, instructor=True)
+        try:
+            wait_for(lambda: booth.ready)
+            real = booth._tile
+
+            def tile(t, node, pixels):       # the instructor pulls pc2 once the picture has begun
+                real(t, node, pixels)
+                if sum(booth.picture.shown.values()) == 2:
+                    booth.unplug("pc2")
+            booth._tile = tile
+            booth.draw(HOME.zoom(-0.745, 0.12).zoom(-0.7436, 0.1318)).join(180)
+            report = booth.reports[-1]
+            assert report.complete and report.lost == ["pc2"]
+            assert sum(booth.picture.shown.values()) == TILES
+            assert "pc2 dropped out" in booth.status.value and "others took over" in booth.status.value
+            assert "ck-chip ck-lost' data-node='pc2'" in booth.legend.value
+        finally:
+            booth.close()
