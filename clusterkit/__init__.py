@@ -46,6 +46,7 @@ from .cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_FANOUT, Cluster
 from .errors import ClusterError, ClusterkitError, InventoryError, NodeError, PrivilegeRefused
 from .inventory import Inventory, NodeSpec, load_inventory
 from .results import ClusterResult, NodeResult
+from .carriers import Joined, carriers_of
 
 __version__ = "0.1.0"
 
@@ -56,11 +57,19 @@ def connect(inventory: str | os.PathLike | Inventory | None = None, *, backend: 
     """A cluster for an inventory on a backend.
 
     ``inventory``: a path or an :class:`Inventory`; else ``$CLUSTERKIT_INVENTORY``;
-    else the packaged four-node default. ``backend``: "local", "lab", "ssh" or
+    else the packaged four-node default. A path to a joined file (``carriers: [...]``,
+    :mod:`clusterkit.carriers`) gives one cluster of all the carriers. ``backend``: "local", "lab", "ssh" or
     "auto"; else ``$CLUSTERKIT_BACKEND``; else "auto". ``sandbox``: where the
     local backend keeps its nodes' directories (default ``$CLUSTERKIT_SANDBOX``
     or ``~/.cache/clusterkit/sandbox``).
     """
+    joined = None if isinstance(inventory, Inventory) else \
+        carriers_of(inventory or os.environ.get("CLUSTERKIT_INVENTORY") or "")
+    if joined:   # a joined file: every carrier connected, as one cluster (clusterkit.carriers)
+        import yaml
+        name = (yaml.safe_load(Path(inventory or os.environ["CLUSTERKIT_INVENTORY"]).read_text()) or {}).get("name")
+        return join(*joined, name=name, backend=backend, fanout=fanout, connect_timeout=connect_timeout,
+                    command_timeout=command_timeout, sandbox=sandbox)
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
     kind = backends.resolve(backend or os.environ.get("CLUSTERKIT_BACKEND") or "auto", inv)
     inv = kind.inventory_for(inv)
@@ -69,7 +78,14 @@ def connect(inventory: str | os.PathLike | Inventory | None = None, *, backend: 
     return Cluster(inv, nodes, backend=kind, fanout=fanout, connect_timeout=connect_timeout,
                    command_timeout=command_timeout, sandbox=root)
 
+def join(*carriers, name: str | None = None, backend: str | None = None, **options) -> Joined:
+    """One cluster of several carriers (:mod:`clusterkit.carriers`), each a :class:`Cluster`, an
+    :class:`Inventory` or an inventory path (``options`` go to :func:`connect` for those)."""
+    clusters = [c if isinstance(c, Cluster) else connect(c, backend=backend, **options) for c in carriers]
+    return Joined(clusters, name=name)
+
+
 __all__ = [
-    "connect", "Cluster", "Inventory", "NodeSpec", "load_inventory", "ClusterResult", "NodeResult",
+    "connect", "join", "Joined", "Cluster", "Inventory", "NodeSpec", "load_inventory", "ClusterResult", "NodeResult",
     "ClusterkitError", "ClusterError", "InventoryError", "NodeError", "PrivilegeRefused", "__version__",
 ]

@@ -5,6 +5,7 @@ Run as ``python -m clusterkit.agent [--interval 0.5] [--node NAME] [--leds virtu
 on stdout and reads JSON command lines on stdin::
 
     {"pattern": "larson"}      larson | cpu | identify | clear
+    {"fill": "#ff7f0e"}        every pixel one colour (the booth: this node is computing a tile)
     {"brightness": 0.5}        0 to 1
     {"clear": true}            every pixel off (the pattern becomes "clear")
     {"pids": [123, 456]}       also measure these processes and their children (scope node)
@@ -12,7 +13,7 @@ on stdout and reads JSON command lines on stdin::
 Each line is a :class:`~clusterkit.sample.Sample` (its fields are declared
 there): ``cpu`` (percent of all cores), ``cores`` (percent per core),
 ``load`` (1, 5, 15 minutes), ``mem``, and, only where they exist, ``net``,
-``temp`` (degrees C) and ``battery`` (percent, ``secs_left`` when known) —
+``temp`` (degrees C) and ``battery`` (percent, ``secs_left`` when known; :mod:`clusterkit.battery`) —
 a value that cannot be measured is left out, never invented — plus the LED
 pixels it shows (``leds``, ``pattern``, ``brightness``). A command is answered
 at once by a sample that shows its effect. On SIGTERM, or when stdin closes, the
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from .battery import read_battery
 from .errors import ClusterkitError
 from .leds import LedController, LedStrip, VirtualStrip, animated, make_strip
 from .sample import Sample
@@ -222,22 +224,6 @@ def read_temperature() -> float | None:
     return None
 
 
-def read_battery() -> dict | None:
-    """Percent and seconds left (when the system knows), or None without a battery."""
-    try:
-        b = psutil.sensors_battery()
-    except (AttributeError, OSError):
-        b = None
-    if b is None:
-        return None
-    out: dict = {"percent": round(b.percent, 1)}
-    if b.power_plugged is not None:
-        out["plugged"] = bool(b.power_plugged)
-    if b.secsleft not in (psutil.POWER_TIME_UNLIMITED, psutil.POWER_TIME_UNKNOWN) and b.secsleft >= 0:
-        out["secs_left"] = int(b.secsleft)
-    return out
-
-
 class Agent:
     """The loop: sample every ``interval``, draw the LEDs, obey commands; :meth:`stop` ends it."""
 
@@ -273,6 +259,8 @@ class Agent:
                 self.leds.set_pattern("clear")
             if "pattern" in cmd:
                 self.leds.set_pattern(str(cmd["pattern"]))
+            if "fill" in cmd:
+                self.leds.fill(str(cmd["fill"]))
             if "brightness" in cmd:
                 self.leds.strip.set_brightness(float(cmd["brightness"]))
             if "pids" in cmd:

@@ -125,6 +125,17 @@ def cmd_power(args) -> int:
     return EXIT_UNREACHABLE if bad or late else 0
 
 
+def cmd_join(args) -> int:
+    from .carriers import write_joined
+    target = write_joined(args.output, args.inventories, name=args.name)
+    with connect(str(target), backend=args.backend) as joined:
+        print(f"{joined.name}: {len(joined.carriers)} carriers joined in {target}")
+        for carrier, nodes in joined.groups.items():
+            print(f"  {carrier:<12} {', '.join(nodes)}")
+    print(f"use it as any inventory: clusterkit run -i {target} hostname")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterkit", description="Run and set up a small cluster.")
     sub = parser.add_subparsers(dest="command_name", required=True)
@@ -148,7 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(nodes)
     nodes.set_defaults(func=cmd_nodes)
 
-    register_lab(sub, _common)  # ``clusterkit lab up|status|down``
+    join = sub.add_parser("join", help="join two or three carriers (clusters) into one: writes a joined inventory")
+    join.add_argument("inventories", nargs="+", metavar="INVENTORY", help="each carrier's inventory file")
+    join.add_argument("-o", "--output", required=True, metavar="FILE", help="the joined file to write (.yaml)")
+    join.add_argument("--name", default=None, help="the joined cluster's name (default: the carriers' names)")
+    join.add_argument("--backend", choices=backends.choices(), help="how to reach the nodes (default: auto)")
+    join.set_defaults(func=cmd_join)
+
+    register_lab(sub, _common)  # ``clusterkit lab up|status|down|join``
     register_firstboot(sub, _common)  # ``clusterkit firstboot write|copy``
     for name, func, text in (("test", cmd_test, "test all: one row per node"),
                              ("temps", cmd_temps, "every node's temperature"),

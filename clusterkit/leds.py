@@ -10,7 +10,9 @@ Patterns are pure functions of time and load, so tests can check their pixels:
 - ``larson``: a red eye sweeping back and forth (the Larson scanner);
 - ``cpu``: a bar of up to eight pixels, green to red, following the node's load;
 - ``identify``: every pixel blinking white, to find one board in the case;
-- ``clear``: every pixel off.
+- ``clear``: every pixel off;
+- ``fill``: every pixel one colour (the booth lights a node in its colour while it computes a tile);
+  not a button of its own: :meth:`LedController.fill` sets it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from .errors import ClusterkitError
 NUM_PIXELS = 8
 #: Known patterns, in the order the dashboard shows their buttons.
 PATTERNS = ("larson", "cpu", "identify", "clear")
+#: The one-colour pattern (set with a colour: :meth:`LedController.fill`, the agent's ``{"fill": "#rrggbb"}``).
+FILL = "fill"
 #: Seconds for the Larson eye to sweep one way.
 LARSON_SWEEP = 1.0
 #: Blinks a second of the identify pattern.
@@ -76,8 +80,20 @@ def identify(t: float) -> list[Pixel]:
     return [(255, 255, 255) if on else OFF] * NUM_PIXELS
 
 
-def pattern_pixels(pattern: str, *, t: float, load: float) -> list[Pixel]:
-    """The pixels of ``pattern`` at time ``t`` for a node at ``load`` percent."""
+def parse_colour(colour: str) -> Pixel:
+    """``#rrggbb`` as a pixel; a clear error for anything else."""
+    if not (isinstance(colour, str) and len(colour) == 7 and colour[0] == "#"):
+        raise ClusterkitError(f"is #rrggbb, not {colour!r}", field="colour")
+    try:
+        return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+    except ValueError:
+        raise ClusterkitError(f"is #rrggbb, not {colour!r}", field="colour") from None
+
+
+def pattern_pixels(pattern: str, *, t: float, load: float, colour: Pixel = OFF) -> list[Pixel]:
+    """The pixels of ``pattern`` at time ``t`` for a node at ``load`` percent (``colour``: the fill's)."""
+    if pattern == FILL:
+        return [colour] * NUM_PIXELS
     if pattern == "larson":
         return larson(t)
     if pattern == "cpu":
@@ -229,18 +245,27 @@ class LedController:
         self.strip = strip
         self.clock = clock
         self.pattern = "clear"
+        self.colour: Pixel = OFF
         self.started = clock()
         self.set_pattern(pattern)
 
     def set_pattern(self, pattern: str) -> None:
+        if pattern == FILL:
+            raise ClusterkitError("fill takes a colour: use fill('#rrggbb')", field="pattern")
         pattern_pixels(pattern, t=0.0, load=0.0)  # refuses an unknown name
         self.pattern = pattern
+        self.started = self.clock()
+
+    def fill(self, colour: str) -> None:
+        """Every pixel ``colour`` (``#rrggbb``) until another pattern is set."""
+        self.colour = parse_colour(colour)
+        self.pattern = FILL
         self.started = self.clock()
 
     def frame(self, load: float) -> bool:
         """Draw the current pattern; True when a pixel changed."""
         t = self.clock() - self.started
-        return self.strip.set_pixels(pattern_pixels(self.pattern, t=t, load=load))
+        return self.strip.set_pixels(pattern_pixels(self.pattern, t=t, load=load, colour=self.colour))
 
     def report(self) -> list[str]:
         """The pixels as ``#rrggbb`` (full colour; the brightness is reported beside them)."""

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The booth kiosk: one offline page (Voila, no code shown) where visitors start a
-# workload and watch the load and the LEDs. Installs what is missing first.
+# The booth kiosk: one offline page (Voila, no code shown) where visitors touch a
+# fractal and the cluster draws that spot, tile by tile. Installs what is missing first.
 #   CLUSTERKIT_BACKEND     auto (default: the lab when this machine can run it, else local), lab, local or ssh
-#   CLUSTERKIT_INSTRUCTOR  1 shows the reboot and shutdown buttons (with their confirmation)
+#   CLUSTERKIT_INVENTORY   the inventory (e.g. joined carriers'); default: the lab's, or the packaged one
+#   CLUSTERKIT_INSTRUCTOR  1 shows the reboot, shutdown, LED and "unplug a node" buttons
+#   CLUSTERKIT_BOOTH_IDLE  seconds without a touch before attract mode (default 60)
 #   PORT                   the page's port (default 8866); CLUSTERKIT_IP its address (default 127.0.0.1)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +15,8 @@ export PATH="$venv/bin:$PATH"
 backend="${CLUSTERKIT_BACKEND:-auto}"
 if [ "$backend" = auto ] || [ "$backend" = lab ]; then
     if python -m clusterkit.lab.check >/dev/null 2>&1; then
-        clusterkit lab up          # idempotent: a running lab is kept
+        # idempotent: a running lab is kept; an inventory given (joined labs, say) names its own labs
+        [ -n "${CLUSTERKIT_INVENTORY:-}" ] || clusterkit lab up
         backend=lab
     elif [ "$backend" = lab ]; then
         python -m clusterkit.lab.check; exit 1

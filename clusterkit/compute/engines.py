@@ -94,6 +94,8 @@ class Engines:
         self._ipp: ipp.Cluster | None = None
         self._profile: str | None = None
         self._groups: list[int] = []  # process groups of the leashes, killed for good in stop()
+        self._info: dict | None = None  # the engines' connection info (over SSH), to start more: rejoin()
+        self._addresses: dict[str, str] | None = None  # each node's address of the controller, when they differ
 
     # ------------------------------------------------------------ start
     @property
@@ -113,15 +115,19 @@ class Engines:
             sets = ([local_mpi_engine_set(self.nodes, per_node=self.per_node)] if self.mpi
                     else local_engine_sets(self.nodes, per_node=self.per_node))
             return sets, NodeMPIEngineSetLauncher if self.mpi else LocalEngineSetLauncher, {"ip": "127.0.0.1"}
-        from .remote import controller_for, ipp_ssh_engine_sets
+        from .remote import controller_addresses, ipp_ssh_engine_sets
         if self.mpi:
             from .mpi import ssh_mpi_engine_set
             engine_set, address = ssh_mpi_engine_set(self.cluster, self.nodes, per_node=self.per_node)
             return [engine_set], NodeMPIEngineSetLauncher, {"ip": address, "location": address}
         if self.ssh_launcher == "ipyparallel":
             return ipp_ssh_engine_sets(self.cluster, self.nodes, per_node=self.per_node)
-        address = controller_for(self.cluster, self.nodes)
-        return [], None, {"ip": address, "location": address}
+        addresses = controller_addresses(self.cluster, self.nodes)
+        first = addresses[self.nodes[0].name]
+        if len(set(addresses.values())) > 1:   # joined carriers: one controller, reached at several addresses
+            self._addresses = addresses
+            return [], None, {"ip": "0.0.0.0", "location": first}
+        return [], None, {"ip": first, "location": first}
 
     def start(self) -> "Engines":
         """Start the controller and the engines; return once every engine has answered (or raise, leaving nothing)."""
@@ -167,7 +173,9 @@ class Engines:
         # caught half-written); run on an event loop of its own, since a notebook's kernel already runs one.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             info = pool.submit(asyncio.run, self._ipp.controller.get_connection_info()).result()
-        self._remote = NodeEngines(self.cluster, self.nodes, per_node=self.per_node, connection_info=info["engine"])
+        self._info = info["engine"]
+        self._remote = NodeEngines(self.cluster, self.nodes, per_node=self.per_node, connection_info=self._info,
+                                   addresses=self._addresses)
         failed = self._remote.failed
         if failed:
             why = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
@@ -275,6 +283,39 @@ class Engines:
         from .tasks import Job
         self._need()
         return Job(self, fn, args, balanced=balanced, retries=retries, nodes=nodes)
+
+    def rejoin(self, nodes=None) -> list[str]:
+        """Start engines again on the chosen nodes (all by default) that have none registered any more, e.g. a
+        carrier whose link came back (:mod:`clusterkit.carriers`); returns those nodes. Over SSH only."""
+        client = self._need()
+        if self._remote is None or self._info is None:
+            raise ComputeError("only engines started over the nodes' SSH connections can be started again",
+                               field="engines")
+        from .remote import NodeEngines
+        live = set(client.ids)
+        mine = {n.name for n in self.nodes}
+        chosen = [n for n in (self.cluster.select(nodes) if nodes is not None else self.nodes) if n.name in mine]
+        missing = [n for n in chosen if not any(e.id in live for e in self.map.engines if e.node == n.name)]
+        if not missing:
+            return []
+        for n in missing:   # the old leash, if its channel still stands, ends what is left of the old engines
+            old = self._remote.streams.pop(n.name, None)
+            if old is not None:
+                old.close(timeout=2.0)
+        fresh = NodeEngines(self.cluster, missing, per_node=self.per_node, connection_info=self._info,
+                            addresses=self._addresses)
+        self._remote.streams.update(fresh.streams)
+        if fresh.failed:
+            why = "; ".join(f"{name}: {reason}" for name, reason in fresh.failed.items())
+            raise ComputeError(f"engines could not be started again on {why}", field="engines",
+                               node=str(NodeSet.fromlist(list(fresh.failed))))
+        try:
+            client.wait_for_engines(len(live) + self.per_node * len(missing), timeout=self.timeout)
+        except TimeoutError:
+            raise ComputeError(f"the engines started again did not answer within {self.timeout:g} s",
+                               node=str(NodeSet.fromlist([n.name for n in missing])), field="engines") from None
+        self.map = self._ask()
+        return [n.name for n in missing]
 
     @property
     def pids(self) -> dict[str, list[int]]:

@@ -110,6 +110,12 @@ def controller_for(cluster, nodes: list) -> str:
     return controller_address(first.host, first.port)
 
 
+def controller_addresses(cluster, nodes: list) -> dict[str, str]:
+    """Each node's way back to this machine: its address on the route to that node. Joined carriers
+    (:mod:`clusterkit.carriers`) may reach it at different addresses."""
+    return {n.name: controller_address(cluster.inventory[n.name].host, cluster.inventory[n.name].port) for n in nodes}
+
+
 def engines_command(python: str, *, per_node: int) -> str:
     """The command that starts ``per_node`` engines on a node, on a leash held by the channel's input."""
     engine = shlex.join([python, "-m", "ipyparallel.engine", f"--IPEngine.max_heartbeat_misses={HEARTBEAT_MISSES}",
@@ -123,14 +129,17 @@ def engines_command(python: str, *, per_node: int) -> str:
 class NodeEngines:
     """Engines started on the nodes over the cluster's SSH connections: one leashed channel per node."""
 
-    def __init__(self, cluster, nodes: list, *, per_node: int, connection_info: dict):
+    def __init__(self, cluster, nodes: list, *, per_node: int, connection_info: dict,
+                 addresses: dict[str, str] | None = None):
+        """``addresses``: where each node reaches the controller, when not all at the same address (the
+        controller then listens on every interface and each node is told its own)."""
         self.cluster = cluster
         command = engines_command(cluster.python, per_node=per_node)
-        secret = json.dumps(connection_info)
 
         def start(node):
+            info = dict(connection_info, location=addresses[node.name]) if addresses else connection_info
             stream = node.open_stream(command)
-            stream.send(json.dumps({"IPP_CONNECTION_INFO": secret, "CLUSTERKIT_NODE": node.name}))
+            stream.send(json.dumps({"IPP_CONNECTION_INFO": json.dumps(info), "CLUSTERKIT_NODE": node.name}))
             return stream
 
         self.started = cluster.each(start, nodes=[n.name for n in nodes], command="start engines")
@@ -178,6 +187,7 @@ def ipp_ssh_engine_sets(cluster, nodes: list, *, per_node: int) -> tuple[list[En
             {"ip": address, "location": address})
 
 
-__all__ = ["write_ssh_config", "ssh_config_for", "controller_address", "controller_for", "engines_command",
+__all__ = ["write_ssh_config", "ssh_config_for", "controller_address", "controller_for", "controller_addresses",
+           "engines_command",
            "NodeEngines",
            "ssh_engine_config", "ipp_ssh_engine_sets", "HEARTBEAT_MISSES", "ENGINE_LOG"]

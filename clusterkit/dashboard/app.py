@@ -12,14 +12,15 @@ import time
 
 import ipywidgets as widgets
 from bokeh.layouts import column, row
-from jupyter_bokeh import BokehModel
 
 from ..errors import ClusterkitError
 from ..kernel import load_bokehjs
-from ..leds import PATTERNS
+from ..leds import PATTERNS, parse_colour
 from ..ops.power import LABELS, PowerReport, PowerStep, power_all
+from .carriers import CarrierGroups
 from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
+from .panel import PageModel
 
 #: Seconds between agent samples.
 DEFAULT_INTERVAL = 0.5
@@ -44,11 +45,12 @@ class Dashboard(widgets.VBox):
     now and then, for pages that drop points streamed before they drew.
     ``agents=False`` starts neither agents nor the update thread: the caller
     sets ``feeds`` (objects with a ``.state``) and calls :meth:`update` (benchmarks).
+    ``controls=False`` hides the LED buttons too (the booth for visitors).
     """
 
     def __init__(self, cluster, *, interval: float = DEFAULT_INTERVAL, window: float = DEFAULT_WINDOW,
                  power: bool = True, resync: float | None = None, title: str | None = None,
-                 agents: bool = True):
+                 agents: bool = True, controls: bool = True):
         if interval <= 0:
             raise ClusterkitError(f"must be positive, not {interval}", field="interval")
         self.cluster = cluster
@@ -60,7 +62,7 @@ class Dashboard(widgets.VBox):
         self.temperatures = Temperatures(self.names)
         self.batteries = Batteries(self.names)
         self.leds = LedRows(self.names)
-        self.chart = BokehModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
+        self.chart = PageModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
                                        row(self.temperatures.root, self.batteries.root, sizing_mode="stretch_width"),
                                        sizing_mode="stretch_width"))
         load_bokehjs()
@@ -75,7 +77,10 @@ class Dashboard(widgets.VBox):
         self._update_lock = threading.Lock()
         head = title or f"{html.escape(cluster.name)}: {len(self.names)} nodes on the {cluster.backend} backend"
         self.status = widgets.HTML(f"<b>{head}</b>")
-        super().__init__([self.status, self.chart, self.leds.root, self._led_controls()]
+        groups = getattr(cluster, "groups", None)   # joined carriers: one group each
+        self.carriers = CarrierGroups(groups) if groups else None
+        super().__init__([self.status] + ([self.carriers.root] if self.carriers else [])
+                         + [self.chart, self.leds.root] + ([self._led_controls()] if controls else [])
                          + ([self._power_controls()] if power else []))
         self.add_class("ck-dashboard")
         python = cluster.inventory.python
@@ -118,6 +123,8 @@ class Dashboard(widgets.VBox):
                     changed = True
                 self._bars_at = now
             changed = self.leds.update(states) or changed
+            if self.carriers is not None:
+                changed = self.carriers.update(states) or changed
             if changed:
                 self.updates += 1
             return changed
@@ -148,6 +155,11 @@ class Dashboard(widgets.VBox):
             raise ClusterkitError(f"unknown pattern {pattern!r}; the patterns are {', '.join(PATTERNS)}",
                                   field="pattern")
         return [n for n in self._chosen(nodes) if self.feeds[n].send({"pattern": pattern})]
+
+    def fill(self, colour: str, *, nodes=None) -> list[str]:
+        """Light every LED of the chosen nodes in one colour (``#rrggbb``); the nodes that got it."""
+        parse_colour(colour)
+        return [n for n in self._chosen(nodes) if self.feeds[n].send({"fill": colour})]
 
     def set_brightness(self, value: float, *, nodes=None) -> list[str]:
         if not 0.0 <= value <= 1.0:

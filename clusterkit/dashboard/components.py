@@ -24,6 +24,12 @@ ALIVE = "#1f77b4"
 OFF_ROW = ["#000000"] * NUM_PIXELS
 
 
+def node_colours(nodes: list[str]) -> dict[str, str]:
+    """Each node's colour (``#rrggbb``), by its place in the list: its line in the charts, its tiles and LEDs
+    in the booth."""
+    return {n: Category10_10[i % 10] for i, n in enumerate(nodes)}
+
+
 def _figure(title: str, **kw):
     return figure(title=title, height=220, toolbar_location=None, sizing_mode="stretch_width", **kw)
 
@@ -79,9 +85,9 @@ class CpuSeries(Panel):
         self.source = ColumnDataSource({"time": [], **{n: [] for n in nodes}}, name="cpu_history")
         fig = _figure("CPU % over time", x_axis_type="datetime", y_range=Range1d(0, 100))
         legend = len(nodes) <= 10
-        for i, n in enumerate(nodes):
+        for n, colour in node_colours(nodes).items():
             named = {"legend_label": n} if legend else {}
-            fig.line(x="time", y=n, source=self.source, color=Category10_10[i % 10], line_width=2, **named)
+            fig.line(x="time", y=n, source=self.source, color=colour, line_width=2, **named)
         if legend:
             fig.legend.location = "top_left"
             fig.legend.orientation = "horizontal"

@@ -64,13 +64,16 @@ class AgentFeed:
     def send(self, command: dict) -> bool:
         """Send a command (kept and sent again after a restart); False when the agent is not there."""
         with self._lock:
-            for key in ("pattern", "brightness"):
+            for key in ("pattern", "brightness", "fill"):
                 if key in command:
                     self.settings[key] = command[key]
+            if "pattern" in command and "fill" not in command:
+                self.settings.pop("fill", None)   # a pattern replaces a fill
             if "pids" in command:
                 self.settings["pids"] = sorted(set(self.settings.get("pids", [])) | set(command["pids"]))
             if command.get("clear"):
                 self.settings["pattern"] = "clear"
+                self.settings.pop("fill", None)
             stream = self.stream
         if stream is None:
             return False

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ClusterkitError
-from . import dhcp, net, node, procs
+from . import dhcp, link, net, node, procs
 from .image import FreshImage
 from .record import Board, Record, write_inventory
 
@@ -185,6 +185,7 @@ def teardown(name: str, *, lab, labs_dir: Path) -> None:
         if lab.router:
             procs.kill(lab.router)
         procs.wait_gone(supervisors + ([lab.router] if lab.router else []))
+    link.release(name, labs_dir)   # a lab linked behind this one gets its own address back
     inodes = _netns_inodes(f"ck-{name}-")
     for _ in range(50):
         left = _processes_in(inodes)

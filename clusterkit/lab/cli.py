@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import DEFAULT_NAME, Lab, down, find, status, up
+from . import DEFAULT_NAME, LABS_DIR, Lab, down, find, link, status, up
 
 LAB_EPILOG = """examples:
   sudo clusterkit lab up            four nodes pc[0-3], as freshly imaged boards
@@ -12,6 +12,7 @@ LAB_EPILOG = """examples:
   sudo clusterkit lab up --vm       four virtual boards (QEMU), booted from their cards
   clusterkit lab status             any user may look
   sudo clusterkit lab down          nothing of the lab is left on this host
+  sudo clusterkit lab join kiosa kiosb    two labs as two carriers, kiosb behind a cable (a veth pair)
 
 The lab writes its inventory to /run/clusterkit/labs/NAME/inventory.yaml (readable by
 every user); `clusterkit.connect()` finds a running lab by itself. See "The lab" in README.md.
@@ -66,6 +67,23 @@ def cmd_down(args) -> int:
     return 0
 
 
+def cmd_join(args) -> int:
+    from ..carriers import write_joined
+    near, far = link.records(args.near, args.far, LABS_DIR)
+    if args.undo:
+        link.unjoin(near, far)
+        print(f"lab {far.name} is no longer behind {near.name}")
+        return 0
+    cable = link.join(near, far)
+    target = LABS_DIR / near.name / f"joined-{far.name}.yaml"
+    write_joined(target, [LABS_DIR / near.name / "inventory.yaml", LABS_DIR / far.name / "inventory.yaml"],
+                 name=f"{near.name}-{far.name}")
+    target.chmod(0o644)
+    print(f"labs {near.name} and {far.name} are joined: {far.name} is reached through {cable} and its twin\n"
+          f"  clusterkit run -i {target} hostname      (or CLUSTERKIT_INVENTORY={target})")
+    return 0
+
+
 def register(subparsers, add_common) -> None:
     """Add ``lab`` to the ``clusterkit`` command (``add_common`` is unused: the lab has its own options)."""
     lab = subparsers.add_parser("lab", help="a virtual cluster on this host (needs root to start)",
@@ -87,4 +105,9 @@ def register(subparsers, add_common) -> None:
     p_down = sub.add_parser("down", help="stop the lab and remove every trace of it")
     p_down.add_argument("--name", default=DEFAULT_NAME, help=f"the lab's name (default {DEFAULT_NAME})")
     p_down.set_defaults(func=cmd_down)
+    p_join = sub.add_parser("join", help="join two labs as two carriers: the second behind a link (a veth pair)")
+    p_join.add_argument("near", help="the lab this host travels with")
+    p_join.add_argument("far", help="the lab reached through the link")
+    p_join.add_argument("--undo", action="store_true", help="remove the link (the far lab is reached directly again)")
+    p_join.set_defaults(func=cmd_join)
 

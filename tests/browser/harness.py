@@ -103,7 +103,8 @@ def jupyterlab(root: Path, *, env: dict, tmp: Path):
 def chromium(tmp: Path):
     """A fresh headless Chromium page (Debian's browser; Playwright downloads nothing).
 
-    The page works offline: any request leaving 127.0.0.1 is refused and listed in ``page.offsite``.
+    The page works offline: any request leaving 127.0.0.1 is refused and listed in ``page.offsite``;
+    ``page.requests`` lists every request the page made (its URL), websockets included.
     """
     from playwright.sync_api import sync_playwright
 
@@ -113,6 +114,9 @@ def chromium(tmp: Path):
                                                    args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
         page = ctx.pages[0] if ctx.pages else ctx.new_page()
         page.offsite = []  # requests to anywhere but this machine: refused, and listed for the test
+        page.requests = []  # every request, to check they all went to the page's own server
+        ctx.on("request", lambda request: page.requests.append(request.url))
+        page.on("websocket", lambda ws: page.requests.append(ws.url))
 
         def local_only(route):
             url = route.request.url

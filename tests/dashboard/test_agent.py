@@ -188,3 +188,27 @@ def test_pidns_scope_sees_only_its_namespace():
         finish(proc)
     # In the namespace there is only the agent itself (pid 1 of the namespace is unshare's child).
     assert sample["procs"] <= 1 and "net" in sample and sample["cpu"] < 50
+
+
+def test_a_fill_lights_every_pixel_in_the_colour_until_a_pattern_replaces_it():
+    proc = start("--node", "pc1")
+    try:
+        lines(proc, 1)
+        proc.stdin.write('{"fill": "#2ca02c"}\n')
+        proc.stdin.flush()
+        got = lines(proc, 1)[0]
+        while got["pattern"] != "fill":
+            got = lines(proc, 1)[0]
+        assert got["leds"] == ["#2ca02c"] * 8
+        proc.stdin.write('{"fill": "green"}\n')
+        proc.stdin.flush()
+        while "error" not in got:
+            got = lines(proc, 1)[0]
+        assert "#rrggbb" in got["error"] and got["leds"] == ["#2ca02c"] * 8
+        proc.stdin.write('{"pattern": "clear"}\n')
+        proc.stdin.flush()
+        while got["pattern"] != "clear":
+            got = lines(proc, 1)[0]
+        assert got["leds"] == ["#000000"] * 8
+    finally:
+        finish(proc)

@@ -39,3 +39,36 @@ def test_sensor_charts_appear_only_where_there_are_sensors():
     assert temps.update(hot) and batteries.update(hot)
     assert temps.root.visible and dict(temps.source.data) == {"node": ["b"], "value": [60.0], "note": [""]}
     assert batteries.root.visible and batteries.source.data["note"] == ["1 h 05 min"]
+
+
+def fake_supply(root, name, **files):
+    folder = root / name
+    folder.mkdir(parents=True)
+    for key, value in files.items():
+        (folder / key).write_text(f"{value}\n")
+    return root
+
+
+def test_a_battery_the_kernel_knows_by_another_name(tmp_path, monkeypatch):
+    from clusterkit import battery
+    monkeypatch.setattr(psutil, "sensors_battery", lambda: None)
+    root = fake_supply(tmp_path / "a", "AC", type="Mains", online=0)
+    fake_supply(root, "hid-mouse-battery", type="Battery", scope="Device", capacity=12, status="Discharging")
+    fake_supply(root, "ups-hat", type="Battery", capacity=63, status="Discharging", energy_now=15_000_000,
+                power_now=7_200_000)                       # 15 Wh at 7.2 W: 2 h 05 min
+    assert battery.from_sysfs(root) == {"percent": 63.0, "plugged": False, "secs_left": 7500}
+    charge = fake_supply(tmp_path / "b", "BAT0", type="Battery", capacity=40, status="Discharging",
+                         charge_now=2_000_000, current_now=-1_000_000)
+    assert battery.from_sysfs(charge)["secs_left"] == 7200
+    charging = fake_supply(tmp_path / "c", "BAT0", type="Battery", capacity=90, status="Charging")
+    assert battery.from_sysfs(charging) == {"percent": 90.0, "plugged": True}
+    monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(tmp_path / "a"))
+    assert agent.Sampler(scope="host").sample()["battery"]["secs_left"] == 7500
+
+
+def test_no_battery_no_reading(tmp_path, monkeypatch):
+    from clusterkit import battery
+    root = fake_supply(tmp_path, "AC", type="Mains", online=1)
+    monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(root))
+    monkeypatch.setattr(psutil, "sensors_battery", lambda: Battery(50.0, 100, False))  # not asked: the tree is
+    assert battery.read_battery() is None and "battery" not in agent.Sampler(scope="host").sample()

@@ -28,10 +28,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("cards", ("clusterkit.firstboot",)),  # the files for each card: the VM lab builds Cards itself
     ("backends", ("clusterkit.backends",)),
     ("lab", ("clusterkit.lab",)),  # the lab's nodes are the ssh backend's, in namespaces it makes
-    ("cluster", ("clusterkit", "clusterkit.cluster")),  # the package itself: connect()
+    ("cluster", ("clusterkit", "clusterkit.cluster", "clusterkit.carriers")),  # the package itself: connect()
     ("work", ("clusterkit.steps", "clusterkit.ops", "clusterkit.compute", "clusterkit.agent", "clusterkit.leds",
+              "clusterkit.battery",
               "clusterkit.clock", "clusterkit.tlsdemo")),
-    ("views", ("clusterkit.dashboard", "clusterkit.workbook", "clusterkit.kiosk")),
+    ("views", ("clusterkit.dashboard", "clusterkit.workbook", "clusterkit.kiosk", "clusterkit.booth")),
     ("cli", ("clusterkit.cli", "clusterkit.lab.cli", "clusterkit.firstboot.cli")),
 ]
 

@@ -1,0 +1,12 @@
+"""The booth: visitors touch a fractal, the cluster draws that spot tile by tile.
+
+- :mod:`.fractal`: the Mandelbrot set, regions, tiles (the maths, and the function engines run);
+- :mod:`.scheduler`: one tile per engine at a time; a node that drops out gives its tiles to the others;
+- :mod:`.count`: pictures drawn today, in a file on the primary;
+- :mod:`.words`: the race's result and the battery in plain words;
+- :mod:`.picture` and :mod:`.page`: the picture on the page, and the page (:class:`Booth`).
+"""
+
+from .page import Booth
+
+__all__ = ["Booth"]

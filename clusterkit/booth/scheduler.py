@@ -1,0 +1,173 @@
+"""Rendering a picture tile by tile on the engines, one tile per engine at a time.
+
+Each engine gets one tile; when it hands the tile back it gets the next. So the
+page knows at every moment which node works on which tile (its LEDs light in
+its colour while it has one), and faster nodes take more tiles. When a node
+drops out (its engines die, or leave the controller), the tiles it held go back
+to the queue and the others take them; the render says who dropped out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ipyparallel.error import EngineError
+
+from ..errors import ClusterkitError
+from .fractal import Region, Tile, iterations, render_tile, tiles
+
+#: Seconds between looks at the tiles in flight.
+POLL = 0.005
+#: Seconds a render may last before it gives up on the tiles left (a stuck engine, not a slow picture).
+DEFAULT_TIMEOUT = 300.0
+
+
+@dataclass
+class RenderReport:
+    """How a render went: when the first tile and the last arrived, who computed what, who dropped out."""
+
+    region: Region
+    nodes: tuple[str, ...]                  #: the nodes asked to render
+    tiles: int
+    done: dict[int, str] = field(default_factory=dict)  #: tile index -> the node that computed it
+    first_tile: float | None = None         #: seconds from the start to the first tile
+    seconds: float | None = None            #: seconds from the start to the last tile (None: not finished)
+    lost: list[str] = field(default_factory=list)       #: nodes that dropped out during the render
+    moved: int = 0                          #: tiles given to another node after theirs dropped out
+    error: str | None = None
+    started: float = 0.0                    #: ``time.perf_counter()`` when the render began
+
+    @property
+    def complete(self) -> bool:
+        return len(self.done) == self.tiles
+
+    @property
+    def by_node(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for node in self.done.values():
+            out[node] = out.get(node, 0) + 1
+        return out
+
+
+class Render:
+    """One region on the engines of the chosen nodes; :meth:`run` blocks until every tile is back.
+
+    ``on_tile(tile, node, pixels)`` is called as each tile arrives, ``on_busy(node, busy)``
+    when a node starts or stops holding a tile, ``on_lost(node, moved)`` when a node
+    drops out (``moved``: how many of its tiles went to the others). All are called
+    from the thread that runs :meth:`run`.
+    """
+
+    def __init__(self, engines, region: Region, *, nodes: list[str] | None = None,
+                 on_tile: Callable | None = None, on_busy: Callable | None = None, on_lost: Callable | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, fn: Callable = render_tile):
+        self.engines = engines
+        self.region = region
+        self.tiles: list[Tile] = tiles(region)
+        self.max_iter = iterations(region)
+        names = list(nodes) if nodes is not None else [n for n, ids, _ in engines.map.rows() if ids]
+        self.owner = {e.id: e.node for e in engines.map.engines if e.node in names}
+        if not self.owner:
+            raise ClusterkitError(f"no engines on {', '.join(names) or 'any node'}", field="nodes")
+        self.nodes = tuple(n for n in names if n in self.owner.values())
+        self.on_tile, self.on_busy, self.on_lost = on_tile, on_busy, on_lost
+        self.timeout = timeout
+        self.fn = fn
+        self.report = RenderReport(region, self.nodes, len(self.tiles))
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop handing out tiles; :meth:`run` returns once the tiles in flight are back."""
+        self._stop.set()
+
+    def _call(self, callback, *args) -> None:
+        if callback is not None:
+            callback(*args)
+
+    def run(self) -> RenderReport:
+        client = self.engines.client
+        report = self.report
+        queue: deque[Tile] = deque(self.tiles)
+        idle = deque(eid for eid in self.owner if eid in set(client.ids))
+        flying: dict[int, tuple[Tile, object]] = {}
+        holding: dict[str, int] = {}
+        dead: set[int] = set()
+        t0 = report.started = time.perf_counter()
+
+        def busy(node: str, delta: int) -> None:
+            before = holding.get(node, 0)
+            holding[node] = before + delta
+            if (before == 0) != (holding[node] == 0):
+                self._call(self.on_busy, node, holding[node] > 0)
+
+        def drop(eid: int) -> None:
+            dead.add(eid)
+            node = self.owner[eid]
+            moved = 0
+            if eid in flying:
+                tile, _ = flying.pop(eid)
+                queue.appendleft(tile)
+                busy(node, -1)
+                moved = 1
+            if node not in report.lost and all(e in dead for e, n in self.owner.items() if n == node):
+                report.lost.append(node)
+            report.moved += moved
+            self._call(self.on_lost, node, moved)
+
+        while (queue and not self._stop.is_set()) or flying:
+            if time.perf_counter() - t0 > self.timeout:
+                report.error = f"gave up after {self.timeout:g} s with {len(self.tiles) - len(report.done)} tiles left"
+                break
+            live = set(client.ids)
+            for eid in [e for e in list(idle) + list(flying) if e not in live and e not in dead]:
+                if eid in idle:
+                    idle.remove(eid)
+                drop(eid)
+            while queue and idle and not self._stop.is_set():
+                eid = idle.popleft()
+                tile = queue.popleft()
+                flying[eid] = (tile, client[eid].apply_async(self.fn, self.max_iter, *tile.args))
+                busy(self.owner[eid], +1)
+            if not flying and queue and not idle:
+                report.error = "no node is left to render"
+                break
+            for eid, (tile, ar) in list(flying.items()):
+                if not ar.ready():
+                    continue
+                try:
+                    pixels = ar.get(0)
+                except EngineError:   # the engine died with the tile
+                    drop(eid)
+                    continue
+                except Exception as e:  # the tile itself failed: a fault to show, not a node to drop
+                    del flying[eid]
+                    busy(self.owner[eid], -1)
+                    report.error = f"tile {tile.index} failed on {self.owner[eid]}: {type(e).__name__}: {e}"
+                    self._stop.set()
+                    continue
+                del flying[eid]
+                busy(self.owner[eid], -1)
+                report.done[tile.index] = self.owner[eid]
+                if report.first_tile is None:
+                    report.first_tile = time.perf_counter() - t0
+                self._call(self.on_tile, tile, self.owner[eid], pixels)
+                idle.append(eid)
+            time.sleep(POLL)
+        for node, n in holding.items():
+            if n:
+                self._call(self.on_busy, node, False)
+        if report.complete:
+            report.seconds = time.perf_counter() - t0
+        return report
+
+
+def render(engines, region: Region, *, nodes: list[str] | None = None, **callbacks) -> RenderReport:
+    """Render ``region`` on the engines of ``nodes`` (all by default) and return the report."""
+    return Render(engines, region, nodes=nodes, **callbacks).run()
+
+
+__all__ = ["Render", "RenderReport", "render"]

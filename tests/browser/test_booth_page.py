@@ -1,0 +1,72 @@
+"""The booth in Voila and Chromium, offline: attract mode when idle, a touch wakes it, a click draws that spot in
+tiles coloured by node, the count goes up, and every request goes to the page's own server."""
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from clusterkit.kiosk import NOTEBOOK, TEMPLATE, TEMPLATE_ROOT
+from harness import chromium, voila
+from test_dashboard_page import agents_of
+
+pytestmark = pytest.mark.browser
+ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "booth.png"
+
+#: The outlines of the tiles on the page: each tile's node, colour and centre.
+OUTLINES = """() => { for (const d of Bokeh.documents) { const m = d.get_model_by_name('booth_outlines');
+  if (m) { return {node: Array.from(m.data.node), colour: Array.from(m.data.colour), x: Array.from(m.data.x)}; } }
+  return null; }"""
+COUNT = "() => { const e = document.querySelector('.ck-count-value'); return e ? Number(e.textContent) : null; }"
+STATUS = "() => (document.querySelector('.ck-booth-status') || {}).textContent || ''"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+def test_the_booth_for_visitors(tmp_path):
+    sandbox = tmp_path / "sandbox"
+    env = dict(os.environ, CLUSTERKIT_BACKEND="local", CLUSTERKIT_SANDBOX=str(sandbox), CLUSTERKIT_BOOTH_IDLE="6")
+    env.pop("CLUSTERKIT_INSTRUCTOR", None)
+    with voila(NOTEBOOK, env=env, tmp=tmp_path, template=TEMPLATE, template_root=TEMPLATE_ROOT) as url, \
+            chromium(tmp_path) as page:
+        page.goto(url, timeout=120_000)
+        picture = page.locator("div.bk-Figure").first
+        picture.wait_for(state="visible", timeout=120_000)
+        assert "import" not in page.inner_text("body")                     # no code on the page
+        for button in ("ck-poweroff", "ck-reboot", "ck-pattern-larson", "ck-booth-unplug"):
+            assert page.locator(f".{button}").count() == 0                 # no instructor buttons for visitors
+        page.wait_for_function(f"({STATUS})().includes('Touch any spot')", timeout=120_000)
+
+        # Nobody touches it: attract mode; the next touch wakes it for a new visitor.
+        page.locator(".ck-booth.ck-attract").wait_for(state="attached", timeout=60_000)
+        assert page.locator(".ck-booth-attract").is_visible()
+        box = picture.bounding_box()
+        picture.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+        page.locator(".ck-booth.ck-attract").wait_for(state="detached", timeout=30_000)
+
+        # A click on a spot: the cluster draws it, tile by tile, each outlined in its node's colour.
+        before = page.evaluate(COUNT)
+        assert before is not None
+        picture.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.35})
+        # the picture as it is when the count goes up (attract mode may bring back the whole set soon after)
+        outlines = page.wait_for_function(f"({COUNT})() === {before + 1} ? ({OUTLINES})() : null",
+                                          timeout=120_000).json_value()
+        assert len(outlines["node"]) == 24
+        assert abs(sum(outlines["x"]) / 24 - (-0.6)) > 0.1                 # the touched spot, not the whole set
+        colour_of = {}
+        for node, colour in zip(outlines["node"], outlines["colour"]):
+            assert colour_of.setdefault(node, colour) == colour            # one colour per node
+        assert len(colour_of) > 1 and len(set(colour_of.values())) == len(colour_of)
+        time.sleep(0.5)
+        ARTIFACT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACT))
+
+        own = urlsplit(url).netloc
+        assert page.requests and page.offsite == []
+        elsewhere = [u for u in page.requests if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != own]
+        assert elsewhere == []                                            # nothing but the page's own server
+    end = time.monotonic() + 15
+    while agents_of(sandbox) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert agents_of(sandbox) == []

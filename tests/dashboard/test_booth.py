@@ -1,0 +1,196 @@
+"""The booth on the local backend: real engines render the tiles, real agents light the LEDs."""
+
+import time
+
+import ipyparallel as ipp
+import pytest
+
+import clusterkit
+from clusterkit.booth import Booth
+from clusterkit.booth.count import COUNT_FILE, RegionCount
+from clusterkit.booth.fractal import HOME, tiles
+from clusterkit.booth.scheduler import Render
+
+TILES = len(tiles(HOME))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with clusterkit.connect(backend="local", sandbox=tmp_path_factory.mktemp("booth") / "sandbox") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def engines(cluster):
+    with cluster.engines(per_node=1) as e:
+        yield e
+
+
+def wait_for(predicate, timeout=60.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def spy_on_leds(booth):
+    """Every command the booth sends each node's agent, in order."""
+    sent = {n: [] for n in booth.names}
+    for name, feed in booth.dashboard.feeds.items():
+        real = feed.send
+
+        def send(command, real=real, name=name):
+            sent[name].append(dict(command))
+            return real(command)
+        feed.send = send
+    return sent
+
+
+def make(cluster, engines, **kw):
+    booth = Booth(cluster, engines=engines, page=False, **kw)
+    wait_for(lambda: booth.ready)
+    return booth
+
+
+def test_a_touch_draws_the_spot_in_tiles_coloured_by_node_and_counts_it(cluster, engines):
+    booth = make(cluster, engines, idle=600)
+    try:
+        before = RegionCount(cluster.primary).value()
+        sent = spy_on_leds(booth)
+        booth.touch(-0.75, 0.1).join(120)
+        report = booth.reports[-1]
+        assert report.complete and booth.picture.region.cx == -0.75
+        assert sum(booth.picture.shown.values()) == TILES and len(report.by_node) > 1
+        outlines = booth.picture.outlines.data
+        assert all(colour == booth.colours[node] for colour, node in zip(outlines["colour"], outlines["node"]))
+        for node in report.by_node:   # its LEDs lit in its colour while it worked, then back to the CPU bar
+            assert {"fill": booth.colours[node]} in sent[node]
+            assert sent[node][-1] == {"pattern": "cpu"}
+        assert RegionCount(cluster.primary).value() == before + 1
+        assert cluster.primary.local_path(COUNT_FILE).exists()        # kept on the primary, not in the kiosk
+        assert f">{before + 1}<" in booth.counter.value
+    finally:
+        booth.close()
+
+
+def test_the_race_runs_on_one_node_then_all_and_says_how_it_went(cluster, engines):
+    booth = make(cluster, engines, idle=600)
+    try:
+        booth.touch_race().join(120)
+        alone, together = booth.reports[-2:]
+        assert alone.nodes == ("pc0",) and set(alone.by_node) == {"pc0"}
+        assert together.nodes == tuple(booth.names) and alone.complete and together.complete
+        assert "One computer alone" in booth.race_result.value and "All 4 together" in booth.race_result.value
+    finally:
+        booth.close()
+
+
+def test_attract_mode_after_idle_and_the_next_touch_resets(cluster, engines):
+    booth = make(cluster, engines, idle=0.5)
+    try:
+        sent = spy_on_leds(booth)
+        booth.touch(-0.75, 0.1).join(120)
+        wait_for(lambda: booth.attract, 30)
+        assert "ck-attract" in booth._dom_classes
+        assert all({"pattern": "larson"} in sent[n] for n in booth.names)
+        start = booth.picture.root.x_range.end - booth.picture.root.x_range.start
+        wait_for(lambda: booth.picture.root.x_range.end - booth.picture.root.x_range.start < start * 0.95, 30)
+        assert booth.touch(0.2, 0.2) is None           # the waking touch draws nothing: it resets
+        assert not booth.attract and booth.picture.region == HOME
+        assert sum(booth.picture.shown.values()) == TILES  # the whole set again, for the next visitor
+        assert all(sent[n][-1] == {"pattern": "cpu"} for n in booth.names)
+    finally:
+        booth.close()
+
+
+def test_visitors_get_no_instructor_buttons(cluster, engines):
+    def classes(widget):
+        out = set(getattr(widget, "_dom_classes", ()))
+        for child in getattr(widget, "children", ()):
+            out |= classes(child)
+        return out
+
+    visitor = Booth(cluster, engines=engines)
+    try:
+        found = classes(visitor)
+        assert "ck-booth-race" in found
+        assert not {"ck-poweroff", "ck-reboot", "ck-pattern-larson", "ck-booth-unplug"} & found
+    finally:
+        visitor.close()
+    instructor = Booth(cluster, engines=engines, instructor=True)
+    try:
+        assert {"ck-poweroff", "ck-reboot", "ck-pattern-larson", "ck-booth-unplug"} <= classes(instructor)
+    finally:
+        instructor.close()
+
+
+@ipp.interactive   # sent by value: the engines cannot import this test module
+def slow_tile(max_iter, *args):
+    """A tile that takes a while, so a node can drop out while it holds one."""
+    import time
+    from clusterkit.booth.fractal import render_tile
+    time.sleep(0.3)
+    return render_tile(max_iter, *args)
+
+
+def test_a_node_that_drops_out_mid_render_leaves_its_tiles_to_the_others(cluster):
+    with cluster.engines(per_node=1, nodes="pc[0-2]") as engines:
+        arrived, lost = [], []
+
+        def on_tile(tile, node, pixels):
+            arrived.append(node)
+            if len(arrived) == 3:
+                engines.kill("pc2")
+
+        report = Render(engines, HOME, on_tile=on_tile, on_lost=lambda node, moved: lost.append((node, len(arrived))),
+                        fn=slow_tile).run()
+        assert report.complete and report.lost == ["pc2"] and lost[0][0] == "pc2"
+        assert "pc2" not in arrived[lost[0][1]:]        # nothing from pc2 once it dropped out
+        assert set(report.done) == set(range(TILES))
+
+
+def test_the_booth_shows_the_time_left_where_a_node_has_a_battery_and_nothing_where_none(cluster, engines,
+                                                                                           tmp_path, monkeypatch):
+    supply = tmp_path / "power_supply" / "ups-hat"
+    supply.mkdir(parents=True)
+    for key, value in dict(type="Battery", capacity=63, status="Discharging", energy_now=15_000_000,
+                           power_now=7_200_000).items():
+        (supply / key).write_text(f"{value}\n")
+    monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(supply.parent))   # every local agent reads the fake tree
+    booth = Booth(cluster, engines=engines, page=False, idle=600)
+    try:
+        wait_for(lambda: booth.battery.value.count("about 2 h 05 min left") == len(booth.names), 30)
+        assert "pc0: battery 63 %" in booth.battery.value
+    finally:
+        booth.close()
+    monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(tmp_path / "none"))  # no power supply at all
+    booth = Booth(cluster, engines=engines, page=False, idle=600)
+    try:
+        assert booth.dashboard.wait_for_samples(timeout=30)
+        time.sleep(1.0)                                                   # a few of the booth's looks
+        assert booth.battery.value == ""
+        assert all(st.sample.battery is None for st in booth.dashboard.states().values())
+    finally:
+        booth.close()
+
+
+def test_the_page_says_when_a_node_drops_out_and_the_others_finish(cluster):
+    with cluster.engines(per_node=1, nodes="pc[0-2]") as engines:
+        booth = Booth(cluster, engines=engines, page=False, idle=600, instructor=True)
+        try:
+            wait_for(lambda: booth.ready)
+            real = booth._tile
+
+            def tile(t, node, pixels):       # the instructor pulls pc2 once the picture has begun
+                real(t, node, pixels)
+                if sum(booth.picture.shown.values()) == 2:
+                    booth.unplug("pc2")
+            booth._tile = tile
+            booth.draw(HOME.zoom(-0.745, 0.12).zoom(-0.7436, 0.1318)).join(180)
+            report = booth.reports[-1]
+            assert report.complete and report.lost == ["pc2"]
+            assert sum(booth.picture.shown.values()) == TILES
+            assert "pc2 dropped out" in booth.status.value and "others took over" in booth.status.value
+            assert "ck-chip ck-lost' data-node='pc2'" in booth.legend.value
+        finally:
+            booth.close()
