@@ -43,7 +43,7 @@ def user_data(card: Card) -> str:
         "# bootcmd runs at every boot: cloud-init-per makes this once per card (a renamed user's group",
         "# keeps the number, and groupadd would refuse it at the next boot).",
         "bootcmd:",
-        f"  - [cloud-init-per, instance, clusterkit-group, sh, -c,",
+        "  - [cloud-init-per, instance, clusterkit-group, sh, -c,",
         f"     \"getent group {u} >/dev/null || getent group {card.uid} >/dev/null || groupadd --gid {card.uid} {u}\"]",
         "users:",
         f"  - name: {u}",

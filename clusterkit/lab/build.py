@@ -33,6 +33,21 @@ def build(*, name: str, count: int, network: str | None, image: FreshImage, labs
           password: str, other_labs: list) -> None:
     """Make lab ``name`` in ``labs_dir/name``; on any failure, remove what was made."""
     names = net.LabNames(name)
+    cluster, uplink, slot = place(name, network=network, other_labs=other_labs)
+    directory = labs_dir / name
+    directory.mkdir(mode=0o755)
+    try:
+        _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink,
+                     slot=slot, image=image, password=password)
+    except BaseException:
+        teardown(name, lab=Record.load(directory) if (directory / "lab.json").exists() else None, labs_dir=labs_dir)
+        raise
+
+
+def place(name: str, *, network: str | None, other_labs: list
+          ) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network, int]:
+    """Where a new lab ``name`` goes: its cluster network, its uplink subnet and its slot (for MACs), clear of
+    this host's routes and of the other labs; refused while links or namespaces of an old one are left."""
     clash = sorted(({l for l in net.existing_links() if l.startswith(f"ck{name}-")}
                     | {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}))
     if clash:
@@ -43,16 +58,7 @@ def build(*, name: str, count: int, network: str | None, image: FreshImage, labs
         taken += [ipaddress.IPv4Network(other.network), ipaddress.IPv4Network(other.uplink)]
     cluster, uplink = net.choose_subnets(network=network, taken=taken)
     slots = {other.slot for other in other_labs}
-    slot = next(s for s in range(len(slots) + 1) if s not in slots)
-
-    directory = labs_dir / name
-    directory.mkdir(mode=0o755)
-    try:
-        _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink,
-                     slot=slot, image=image, password=password)
-    except BaseException:
-        teardown(name, lab=Record.load(directory) if (directory / "lab.json").exists() else None, labs_dir=labs_dir)
-        raise
+    return cluster, uplink, next(s for s in range(len(slots) + 1) if s not in slots)
 
 
 def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluster: ipaddress.IPv4Network,
@@ -127,8 +133,8 @@ def _links(names: net.LabNames, lines: list[str], count: int) -> None:
     # The host only talks to the lab; it never forwards for it, and keeps IPv6 off the lab's links.
     for bridge in (names.cluster_bridge, names.uplink_bridge):
         net.set_sysctl(f"net/ipv4/conf/{bridge}/forwarding", "0")
-    for link in names.links(count):
-        net.set_sysctl(f"net/ipv6/conf/{link}/disable_ipv6", "1")
+    for each in names.links(count):
+        net.set_sysctl(f"net/ipv6/conf/{each}/disable_ipv6", "1")
 
 
 def _netns_inodes(prefix: str) -> dict[int, str]:

@@ -112,20 +112,10 @@ def build(*, name: str, count: int, network: str | None, image: FreshImage, labs
         if len(users) != 1:
             raise ClusterkitError(f"the cards name different users ({', '.join(sorted(users))}); a lab's "
                                   "inventory has one", field="cards")
-    from ..build import teardown
+    from ..build import place, teardown
     names = Names(name)
-    clash = sorted(({l for l in net.existing_links() if l.startswith(f"ck{name}-")}
-                    | {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}))
-    if clash:
-        raise ClusterkitError(f"links or namespaces of lab {name} are left over ({', '.join(clash[:4])}); "
-                              f"`clusterkit lab down --name {name}` removes them", field="name")
+    cluster, uplink, slot = place(name, network=network, other_labs=other_labs)
     built = vmimage.build(release, log=log)
-    taken = net.host_networks()
-    for other in other_labs:
-        taken += [ipaddress.IPv4Network(other.network), ipaddress.IPv4Network(other.uplink)]
-    cluster, uplink = net.choose_subnets(network=network, taken=taken)
-    slots = {other.slot for other in other_labs}
-    slot = next(s for s in range(len(slots) + 1) if s not in slots)
     directory = labs_dir / name
     directory.mkdir(mode=0o755)
     try:
