@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -190,8 +191,6 @@ def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipad
     with ThreadPoolExecutor(max_workers=len(started)) as pool:
         for b, hostkey in pool.map(boot, started):
             keys[b.name] = hostkey
-    record = Record.load(directory)
-    record.save(directory)
     known = "".join(f"{b.host},{b.address} {keys[b.name]}\n" for b in boards)
     (directory / "known_hosts").write_text(known)
     (directory / "known_hosts").chmod(0o644)
@@ -250,14 +249,8 @@ def _boot_fresh(directory: Path, names: Names, board: Board, files: machine.File
     proc = machine.start(qemu_command(directory, names, board, files, built, slot), ns=names.ns, files=files)
     _set_supervisor(directory, board.name, proc)
     deadline = time.monotonic() + FIRST_BOOT_TIMEOUT
-    while "finished at" not in machine.console_text(files) or "Cloud-init" not in machine.console_text(files):
-        if not procs.alive(proc):
-            raise ClusterkitError("the board stopped during its first boot: " + _tail(files), node=board.name,
-                                  field="lab")
-        if time.monotonic() > deadline:
-            raise ClusterkitError(f"cloud-init did not finish within {FIRST_BOOT_TIMEOUT:.0f} s: " + _tail(files),
-                                  node=board.name, field="lab")
-        time.sleep(1)
+    _wait(board, files, proc, lambda: re.search(r"Cloud-init v\. \S+ finished at", machine.console_text(files)),
+          "cloud-init did not finish", timeout=FIRST_BOOT_TIMEOUT)
     _wait_ssh(board, files, proc, timeout=max(30.0, deadline - time.monotonic()))
     if not machine.agent_ready(files, timeout=60):
         raise ClusterkitError("the board's guest agent did not answer", node=board.name, field="lab")
@@ -302,14 +295,20 @@ def _set_supervisor(directory: Path, name: str, proc: procs.Proc) -> None:
 
 
 def _wait_ssh(board: Board, files: machine.Files, proc: procs.Proc, *, timeout: float) -> None:
+    _wait(board, files, proc, lambda: sshd_answers(board.host, timeout=1.0), f"sshd did not answer on {board.host}",
+          timeout=timeout)
+
+
+def _wait(board: Board, files: machine.Files, proc: procs.Proc, ready, failure: str, *, timeout: float) -> None:
+    """Wait until ``ready()``; raise naming the board (and its console's last lines) when its QEMU ends first
+    or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
-    while not sshd_answers(board.host, timeout=1.0):
+    while not ready():
         if not procs.alive(proc):
-            raise ClusterkitError("the board stopped before sshd answered: " + _tail(files), node=board.name,
-                                  field="lab")
+            raise ClusterkitError(f"the board stopped ({failure}): " + _tail(files), node=board.name, field="lab")
         if time.monotonic() > deadline:
-            raise ClusterkitError(f"sshd did not answer on {board.host} within {timeout:.0f} s: " + _tail(files),
-                                  node=board.name, field="lab")
+            raise ClusterkitError(f"{failure} within {timeout:.0f} s: " + _tail(files), node=board.name,
+                                  field="lab")
         time.sleep(0.5)
 
 

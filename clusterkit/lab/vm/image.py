@@ -148,14 +148,9 @@ def host_codename() -> str:
 def apt_sources(release: str) -> str:
     """This machine's apt sources (deb822 or one-line), with the release's name put for the host's."""
     host = host_codename()
-    texts = []
     main = Path("/etc/apt/sources.list")
-    if main.is_file():
-        texts.append(main.read_text())
     parts = Path("/etc/apt/sources.list.d")
-    deb822, oneline = [], []
-    for t in texts:
-        oneline.append(t)
+    deb822, oneline = [], [main.read_text()] if main.is_file() else []
     if parts.is_dir():
         for p in sorted(parts.iterdir()):
             if p.suffix == ".sources":
