@@ -31,6 +31,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 import ipyparallel as ipp
@@ -48,6 +49,8 @@ DEFAULT_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 #: Seconds the engines get to leave on their own (a shutdown request) before their processes are signalled.
 SHUTDOWN_WAIT = 5.0
+#: seconds :meth:`Engines.kill` waits for a launcher here to see its engines end
+KILL_NOTICE = 10.0
 #: Exit codes of engines, mpiexec and the controller that :meth:`Engines.stop` ended itself (asked to exit, or
 #: SIGTERM): their launchers' "Output for …" / "stopped …" warnings say nothing went wrong, so stop keeps them quiet.
 STOP_EXITS = frozenset({"None", "0", "1", "15", "-15", "143"})
@@ -326,14 +329,23 @@ class Engines:
         """Kill the engines of one node at once (SIGKILL), as if the board lost power; returns their ids.
 
         The controller notices within a moment; tasks they held fail, and a
-        load-balanced view retries them on other engines.
+        load-balanced view retries them on other engines. Where ipyparallel
+        launched them here (one engine set per node), this returns once their
+        launcher has seen them end, so its warning (the exit code and the
+        engines' output) shows in the cell that pulled the plug.
         """
         self._need()
         if node not in self.map.nodes:
             raise ComputeError(f"not one of the engines' nodes ({self.nodeset})", node=node, field="node")
         engines = [e for e in self.map.engines if e.node == node]
         pids = " ".join(str(e.pid) for e in engines)
+        launcher = self._ipp.engines.get(node) if self._ipp is not None else None
+        ended = threading.Event()
+        if launcher is not None:
+            launcher.on_stop(lambda _data: ended.set())   # runs after the cluster's own "engine set stopped" log
         self.cluster[node].run(f"kill -9 {pids}", timeout=10)
+        if launcher is not None:
+            ended.wait(KILL_NOTICE)
         return [e.id for e in engines]
 
     # ------------------------------------------------------------ stop
