@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ipyparallel.error import EngineError
+from ipyparallel.error import EngineError, RemoteError
 
 from ..errors import ClusterkitError
 from .fractal import Region, Tile, iterations, render_tile, tiles
@@ -140,10 +140,11 @@ class Render:
                     continue
                 try:
                     pixels = ar.get(0)
-                except EngineError:   # the engine died with the tile
-                    drop(eid)
-                    continue
-                except Exception as e:  # the tile itself failed: a fault to show, not a node to drop
+                except Exception as e:
+                    if _engine_died(e):   # the engine died with the tile
+                        drop(eid)
+                        continue
+                    # the tile itself failed: a fault to show, not a node to drop
                     del flying[eid]
                     busy(self.owner[eid], -1)
                     report.error = f"tile {tile.index} failed on {self.owner[eid]}: {type(e).__name__}: {e}"
@@ -163,6 +164,13 @@ class Render:
         if report.complete:
             report.seconds = time.perf_counter() - t0
         return report
+
+
+def _engine_died(error: Exception) -> bool:
+    """The task failed because its engine died, not because of the tile. ipyparallel says so as an
+    ``EngineError``, or, when the controller failed the task on the engine's behalf (it noticed the
+    engine gone before the reply), as a ``RemoteError`` whose remote exception is an ``EngineError``."""
+    return isinstance(error, EngineError) or (isinstance(error, RemoteError) and error.ename == "EngineError")
 
 
 def render(engines, region: Region, *, nodes: list[str] | None = None, **callbacks) -> RenderReport:

@@ -50,3 +50,15 @@ def test_balanced_view_retries_elsewhere_and_every_task_finishes(engines):
     assert report.ok, report.text()
     assert sum(report.results) == EXPECTED
     assert report.lost == ("pc2",)
+
+
+def test_the_booth_tells_an_engine_that_died_from_a_tile_that_failed():
+    """The controller fails a dead engine's task as a RemoteError wrapping EngineError: that is a node
+    dropping out (its tiles go to the others), not a fault in the tile."""
+    from ipyparallel.error import EngineError, RemoteError
+
+    from clusterkit.booth.scheduler import _engine_died
+    assert _engine_died(EngineError("Engine 2 died while running task 'x'"))
+    assert _engine_died(RemoteError("EngineError", "Engine 2 died while running task 'x'", ""))
+    assert not _engine_died(RemoteError("ZeroDivisionError", "division by zero", ""))
+    assert not _engine_died(ValueError("bad tile"))

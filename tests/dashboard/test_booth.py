@@ -188,7 +188,7 @@ def test_the_page_says_when_a_node_drops_out_and_the_others_finish(cluster):
             booth._tile = tile
             booth.draw(HOME.zoom(-0.745, 0.12).zoom(-0.7436, 0.1318)).join(180)
             report = booth.reports[-1]
-            assert report.complete and report.lost == ["pc2"]
+            assert report.complete and report.lost == ["pc2"], (report.error, report.lost, len(report.done), report.seconds)
             assert sum(booth.picture.shown.values()) == TILES
             assert "pc2 dropped out" in booth.status.value and "others took over" in booth.status.value
             assert "ck-chip ck-lost' data-node='pc2'" in booth.legend.value
