@@ -59,6 +59,10 @@ PACKAGES = (
     # notebook 05 shows a client two years behind with libfaketime, as on a board
     "faketime",
 )
+#: What a release needs besides, that an image with its Recommends (as Raspberry Pi OS is) would have:
+#: from trixie on, ping works for a user only through the ping_group_range sysctl that
+#: linux-sysctl-defaults sets (a Recommends of systemd, procps and iputils-ping; minbase takes none).
+RELEASE_PACKAGES = {"trixie": ("linux-sysctl-defaults",), "bookworm": ()}
 #: What the boards' Python gets from PyPI, at the workbook's own versions (those installed here).
 PYPI = ("psutil", "ipyparallel", "numpy", "PyYAML", "ClusterShell", "fabric")
 #: The size of a board's root file system (sparse; a board's writes go to its overlay).
@@ -196,9 +200,14 @@ def pypi_pins() -> list[str]:
     return pins
 
 
+def packages(release: str) -> list[str]:
+    """The Debian packages in ``release``'s image."""
+    return list(PACKAGES) + list(RELEASE_PACKAGES[release])
+
+
 def recipe(release: str) -> dict:
     """Everything that decides the image's content: its cache key is a hash of this."""
-    return {"release": release, "packages": list(PACKAGES), "pypi": pypi_pins(), "masked": list(MASKED),
+    return {"release": release, "packages": packages(release), "pypi": pypi_pins(), "masked": list(MASKED),
             "disabled": list(DISABLED), "cloud_cfg": CLOUD_CFG, "share": SHARE_UNIT,
             "initrd": INITRD_MODULES, "size": ROOT_SIZE, "version": 3}
 
@@ -287,7 +296,7 @@ def build(release: str = DEFAULT_RELEASE, *, log=print, force: bool = False) -> 
     try:
         root = work / "root"
         cmd = ["mmdebstrap", "--mode=root", "--variant=minbase", "--format=directory",
-               f"--include={','.join(PACKAGES)}", "--aptopt=Acquire::Languages \"none\"",
+               f"--include={','.join(packages(release))}", "--aptopt=Acquire::Languages \"none\"",
                "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
                "--dpkgopt=path-exclude=/usr/share/locale/*", "--dpkgopt=path-include=/usr/share/locale/locale.alias"]
         cmd += [f"--customize-hook={hook}" for hook in _customize(release)]
