@@ -13,6 +13,7 @@ In every format the wired profile never takes the default route.
 from __future__ import annotations
 
 import posixpath
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -59,6 +60,22 @@ def render(fmt: str, config: dict, *, interface: str, cidr: str, node: str, clus
     if fmt == "dhcpcd":
         return _dhcpcd(config["text"], interface, cidr)
     return _netplan(config["ours"], interface, cidr, node)
+
+
+def apply_command(fmt: str, interface: str, changes: list[FileChange]) -> str:
+    """The command that makes the running network manager take ``changes`` (from :func:`render`) now.
+
+    NetworkManager activates the very profile written, by its UUID: ``device reapply`` would
+    re-read only the profile active on the device, and on a cluster switch with no DHCP server
+    that is the image's "Wired connection 1", still asking for a lease; the new profile would then
+    wait for that request to time out (45 s) before NetworkManager picked it on its own.
+    """
+    if fmt == "nm":
+        text = changes[-1].new.decode()
+        key, value = next(((k, v) for k in ("uuid", "id") if (v := _ini_get(text, "connection", k))),
+                          ("ifname", interface))
+        return f"nmcli connection reload && nmcli connection up {key} {shlex.quote(value)}"
+    return {"dhcpcd": "dhcpcd --rebind " + shlex.quote(interface), "netplan": "netplan apply"}[fmt]
 
 
 # ---------------------------------------------------------------- NetworkManager

@@ -18,19 +18,20 @@ import time
 
 import ipaddress
 import re
-import shlex
 from dataclasses import replace
 from typing import Callable
 
 from ..inventory import HOSTNAME_RE as HOSTNAME, INTERFACE_RE as INTERFACE
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .blocks import BEGIN, END, without_block
-from .netconf import FORMATS, detect, render
+from .netconf import FORMATS, apply_command, detect, render
 from .reach import node_at
 from .render import matrix
 
 #: Network manager daemons whose presence means the address must not be set by hand.
 MANAGERS = ("NetworkManager", "dhcpcd", "systemd-networkd")
+#: Seconds a node gets to answer at its new address before the network step rolls it back.
+SETTLE = 20.0
 
 Probe = Callable[[str, str], bool]
 
@@ -60,6 +61,7 @@ class Network(Step):
         self.switched: dict[str, str] = {}
         self.probe_errors: dict[str, str] = {}   #: why a node's new address did not answer
         self.rolled_back: dict[str, str] = {}
+        self.formats: dict[str, str] = {}   #: node -> how it keeps its address (netconf.FORMATS), as read at plan time
 
     def __repr__(self) -> str:
         return f"<Network {self.interface} {self.network} on {self.where}>"
@@ -138,8 +140,10 @@ class Network(Step):
             plan.actions.append(FileChange("/etc/hosts", _b(s["hosts"]), hosts.encode(), mode=0o644,
                                            why="every node by name, in a managed block"))
         fmt, config = s["format"], s["config"]
-        for change in render(fmt, config, interface=self.interface, cidr=cidr, node=node.name,
-                             cluster=self.cluster.inventory.name):
+        self.formats[node.name] = fmt
+        changes = render(fmt, config, interface=self.interface, cidr=cidr, node=node.name,
+                         cluster=self.cluster.inventory.name)
+        for change in changes:
             plan.actions.append(change)
             plan.notes.append(f"the address is kept as a {FORMATS[fmt]}")
             changed = True
@@ -155,7 +159,8 @@ class Network(Step):
             plan.actions.append(Command(f"hostname {name}", "the running host name"))
         if runtime["managed"]:
             if changed:
-                plan.actions.append(Command(_reload(fmt, self.interface), "the network manager takes the new config"))
+                plan.actions.append(Command(apply_command(fmt, self.interface, changes),
+                                            "the network manager takes the new config now"))
         else:
             stale = [a for a in runtime["addresses"] if a != cidr
                      and ipaddress.IPv4Interface(a).ip in self.network]
@@ -202,6 +207,8 @@ class Network(Step):
             node = self.cluster[n]
             self.restore(node, plan[n])
             if node.privileged:
+                if self.formats.get(n) == "nm":   # NetworkManager forgets the profile whose file went back
+                    node.sudo("nmcli connection reload", timeout=30)
                 cidr = f"{addr}/{self.network.prefixlen}"
                 node.sudo(f"ip addr del {cidr} dev {self.interface}", timeout=30)
             why = self.probe_errors.get(n)
@@ -211,15 +218,17 @@ class Network(Step):
 
     def _connects(self, node: str, address: str) -> bool:
         """The node answers SSH at ``address``. A link that just came up (on a board, NetworkManager
-        re-activating the profile) may take seconds to answer, so a refusal is tried again, for a bounded time."""
-        deadline = time.monotonic() + max(self.cluster.connect_timeout, 5.0)
+        re-activating the profile; on an emulated board under load, slower still) may take seconds to
+        answer, so any failure, a timeout too, is tried again until :data:`SETTLE` seconds (at least twice
+        the connect timeout) have passed; only then is the node rolled back."""
+        deadline = time.monotonic() + max(self.cluster.connect_timeout * 2, SETTLE)
         while True:
             probe = node_at(self.cluster, replace(self.cluster.inventory[node], host=address))
             try:
                 r = probe.run("true", timeout=self.cluster.connect_timeout)
             finally:
                 probe.close()
-            if r.ok or r.status == "timeout" or time.monotonic() >= deadline:
+            if r.ok or time.monotonic() >= deadline:
                 break
             time.sleep(0.5)
         if not r.ok:
@@ -263,12 +272,6 @@ def ping_matrix(step: Network, *, by: str = "address"):
     """Every node pings every other, by cluster address or by name (a table)."""
     targets = {n: (step.addresses[n] if by == "address" else step.hostnames[n]) for n in step.names}
     return matrix(step.cluster, step.names, targets, 'ping -c 1 -W 2 "$T"', title=f"ping by {by}")
-
-
-def _reload(fmt: str, interface: str) -> str:
-    return {"nm": "nmcli connection reload && nmcli device reapply " + shlex.quote(interface),
-            "dhcpcd": "dhcpcd --rebind " + shlex.quote(interface),
-            "netplan": "netplan apply"}[fmt]
 
 
 def _b(text: str | None) -> bytes | None:

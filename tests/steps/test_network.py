@@ -132,3 +132,18 @@ def test_inventory_switches_to_the_new_address_once_it_answers(tmp_path):
     assert again["pc2"].host == "10.0.0.3" and again["pc3"].host == "192.168.1.23"
     assert again["pc2"].address == "10.0.0.3"
     assert (tmp_path / "boards.yaml.clusterkit.bak").read_text().count("192.168.1.") == 4
+
+
+def test_networkmanager_activates_the_profile_it_was_given():
+    """The profile written is brought up by its UUID: ``device reapply`` re-read only the profile already active,
+    and on a switch with no DHCP server that is the image's "Wired connection 1", still waiting for a lease (the
+    new profile then came up on its own only when that request timed out, after the rollback's wait)."""
+    from clusterkit.steps.netconf import apply_command, render
+    existing = {"profiles": {"/etc/NetworkManager/system-connections/Wired connection 1.nmconnection": WIRED}}
+    changes = render("nm", existing, interface="eth0", cidr="10.0.0.2/24", node="pc1", cluster="pc")
+    assert apply_command("nm", "eth0", changes) == \
+        "nmcli connection reload && nmcli connection up uuid 0b6c2a5e-8c1d-4d9e-9f0a-1b2c3d4e5f60"
+    new = render("nm", {"profiles": {}}, interface="eth0", cidr="10.0.0.2/24", node="pc1", cluster="pc")
+    uuid = next(line.split("=", 1)[1] for line in new[0].new.decode().splitlines() if line.startswith("uuid="))
+    assert apply_command("nm", "eth0", new) == f"nmcli connection reload && nmcli connection up uuid {uuid}"
+    assert "reapply" not in apply_command("nm", "eth0", new)

@@ -1,6 +1,7 @@
 """The first-boot files are what made the board: its host name, user, UID, key and static address come from its
 card, with no step of the workbook run before (issue 13)."""
 
+import os
 import subprocess
 
 import pytest
@@ -67,3 +68,28 @@ def test_the_card_made_the_board(carded):
     marks = lab.exec(node, "grep -rl 'clusterkit' /etc/NetworkManager /etc/hosts /etc/ssh/sshd_config.d "
                            "/etc/chrony 2>/dev/null | wc -l")
     assert marks.stdout.strip() == "0", marks.stdout
+
+
+def test_lab_down_leaves_no_qemu_namespace_link_mount_or_folder(carded):
+    """Issue 13: ``lab down`` leaves nothing of the boards behind. Runs last in this module (it takes the lab
+    down; the fixture's own down then finds nothing)."""
+    from clusterkit.lab import net, procs
+    lab, _key = carded
+    supervisors = [b.supervisor for b in lab.boards.values()]
+    assert supervisors and all(procs.alive(s) for s in supervisors)
+    folder = str(lab.dir)
+    assert clusterkit.lab.down(name=lab.name)
+    assert not any(procs.alive(s) for s in supervisors)
+    assert not any(ns.startswith(f"ck-{lab.name}-") for ns in net.existing_netns()), net.existing_netns()
+    assert not any(link.startswith(f"ck{lab.name}-") for link in net.existing_links()), net.existing_links()
+    with open("/proc/mounts") as f:
+        assert folder not in f.read()
+    for proc in os.listdir("/proc"):       # no QEMU (or anything) still running from the lab's folder
+        if proc.isdigit():
+            try:
+                with open(f"/proc/{proc}/cmdline", "rb") as f:
+                    assert folder.encode() not in f.read(), f"process {proc} still runs from {folder}"
+            except OSError:
+                pass
+    assert not os.path.exists(folder)
+    assert clusterkit.lab.find(lab.name) is None
