@@ -340,6 +340,8 @@ class Engines:
         engines = [e for e in self.map.engines if e.node == node]
         pids = " ".join(str(e.pid) for e in engines)
         launcher = self._ipp.engines.get(node) if self._ipp is not None else None
+        if not _loop_running(launcher):   # no loop of ipyparallel's runs (a script): nothing would tell us
+            launcher = None
         ended = threading.Event()
         if launcher is not None:
             launcher.on_stop(lambda _data: ended.set())   # runs after the cluster's own "engine set stopped" log
@@ -424,6 +426,13 @@ class Engines:
         head = html.escape(repr(self))
         warning = f"<p><b>Note:</b> {html.escape(self.python_warning)}</p>" if self.python_warning else ""
         return f"<div><code>{head}</code>{warning}{self.map._repr_html_() if self.running and self.map else ''}</div>"
+
+
+def _loop_running(launcher) -> bool:
+    """``launcher``'s event loop runs (in a notebook, on ipyparallel's own thread), so its stop callbacks
+    will be called; in a plain script no loop runs between calls and they never are."""
+    loop = getattr(getattr(launcher, "loop", None), "asyncio_loop", None)
+    return loop is not None and loop.is_running()
 
 
 def _group_alive(pgid: int) -> bool:
