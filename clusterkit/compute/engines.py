@@ -340,13 +340,12 @@ class Engines:
         engines = [e for e in self.map.engines if e.node == node]
         pids = " ".join(str(e.pid) for e in engines)
         launcher = self._ipp.engines.get(node) if self._ipp is not None else None
-        if not _loop_running(launcher):   # no loop of ipyparallel's runs (a script): nothing would tell us
-            launcher = None
         ended = threading.Event()
-        if launcher is not None:
+        told = _loop_running(launcher)   # in a script no loop of ipyparallel's runs: nothing would tell us
+        if told:
             launcher.on_stop(lambda _data: ended.set())   # runs after the cluster's own "engine set stopped" log
         self.cluster[node].run(f"kill -9 {pids}", timeout=10)
-        if launcher is not None:
+        if told:
             ended.wait(KILL_NOTICE)
         return [e.id for e in engines]
 

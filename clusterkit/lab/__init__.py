@@ -129,9 +129,7 @@ def down(*, name: str = DEFAULT_NAME) -> bool:
     """Take lab ``name`` down; False when there was nothing of it on this host."""
     net.check_lab_name(name)
     lab = find(name)
-    leftovers = any(ns.startswith(f"ck-{name}-") for ns in net.existing_netns()) or \
-        any(link.startswith(f"ck{name}-") for link in net.existing_links())
-    if lab is None and not leftovers and not (LABS_DIR / name).exists():
+    if lab is None and not net.lab_leftovers(name) and not (LABS_DIR / name).exists():
         return False
     teardown(name, lab=lab, labs_dir=LABS_DIR)
     return True

@@ -48,8 +48,7 @@ def place(name: str, *, network: str | None, other_labs: list
           ) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network, int]:
     """Where a new lab ``name`` goes: its cluster network, its uplink subnet and its slot (for MACs), clear of
     this host's routes and of the other labs; refused while links or namespaces of an old one are left."""
-    clash = sorted(({l for l in net.existing_links() if l.startswith(f"ck{name}-")}
-                    | {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}))
+    clash = net.lab_leftovers(name)
     if clash:
         raise ClusterkitError(f"links or namespaces of lab {name} are left over ({', '.join(clash[:4])}); "
                               f"`clusterkit lab down --name {name}` removes them", field="name")
@@ -210,10 +209,9 @@ def teardown(name: str, *, lab, labs_dir: Path) -> None:
     lines += [f"link del {l}" for l in links if l in bridges]
     if lines:
         errors = net.ip_batch(lines, force=True)
-        still = {l for l in net.existing_links() if l.startswith(f"ck{name}-")} | \
-            {ns for ns in net.existing_netns() if ns.startswith(f"ck-{name}-")}
+        still = net.lab_leftovers(name)
         if still:
-            raise ClusterkitError(f"could not remove {', '.join(sorted(still))}: {errors.strip()}", field="lab")
+            raise ClusterkitError(f"could not remove {', '.join(still)}: {errors.strip()}", field="lab")
     _release_netns_mount()
     directory = labs_dir / name
     if directory.exists():

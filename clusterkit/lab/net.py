@@ -102,6 +102,12 @@ def existing_netns() -> set[str]:
     return {line.split()[0] for line in ip("netns", "list").stdout.splitlines() if line.strip()}
 
 
+def lab_leftovers(lab: str) -> list[str]:
+    """The links (``ck<lab>-…``) and namespaces (``ck-<lab>-…``) of lab ``lab`` on this host, sorted."""
+    return sorted({link for link in existing_links() if link.startswith(f"ck{lab}-")}
+                  | {ns for ns in existing_netns() if ns.startswith(f"ck-{lab}-")})
+
+
 # ------------------------------------------------------------------ subnets
 
 def host_networks() -> list[ipaddress.IPv4Network]:

@@ -61,7 +61,7 @@ class Network(Step):
         self.switched: dict[str, str] = {}
         self.probe_errors: dict[str, str] = {}   #: why a node's new address did not answer
         self.rolled_back: dict[str, str] = {}
-        self.formats: dict[str, str] = {}   #: node -> how it keeps its address (netconf.FORMATS), as read at plan time
+        self.nm_runs: set[str] = set()   #: nodes whose running NetworkManager took the new profile (plan time)
 
     def __repr__(self) -> str:
         return f"<Network {self.interface} {self.network} on {self.where}>"
@@ -140,7 +140,6 @@ class Network(Step):
             plan.actions.append(FileChange("/etc/hosts", _b(s["hosts"]), hosts.encode(), mode=0o644,
                                            why="every node by name, in a managed block"))
         fmt, config = s["format"], s["config"]
-        self.formats[node.name] = fmt
         changes = render(fmt, config, interface=self.interface, cidr=cidr, node=node.name,
                          cluster=self.cluster.inventory.name)
         for change in changes:
@@ -159,6 +158,8 @@ class Network(Step):
             plan.actions.append(Command(f"hostname {name}", "the running host name"))
         if runtime["managed"]:
             if changed:
+                if fmt == "nm":
+                    self.nm_runs.add(node.name)
                 plan.actions.append(Command(apply_command(fmt, self.interface, changes),
                                             "the network manager takes the new config now"))
         else:
@@ -207,7 +208,7 @@ class Network(Step):
             node = self.cluster[n]
             self.restore(node, plan[n])
             if node.privileged:
-                if self.formats.get(n) == "nm":   # NetworkManager forgets the profile whose file went back
+                if n in self.nm_runs:   # NetworkManager forgets the profile whose file went back
                     node.sudo("nmcli connection reload", timeout=30)
                 cidr = f"{addr}/{self.network.prefixlen}"
                 node.sudo(f"ip addr del {cidr} dev {self.interface}", timeout=30)

@@ -80,8 +80,7 @@ def test_lab_down_leaves_no_qemu_namespace_link_mount_or_folder(carded):
     folder = str(lab.dir)
     assert clusterkit.lab.down(name=lab.name)
     assert not any(procs.alive(s) for s in supervisors)
-    assert not any(ns.startswith(f"ck-{lab.name}-") for ns in net.existing_netns()), net.existing_netns()
-    assert not any(link.startswith(f"ck{lab.name}-") for link in net.existing_links()), net.existing_links()
+    assert net.lab_leftovers(lab.name) == []
     with open("/proc/mounts") as f:
         assert folder not in f.read()
     for proc in os.listdir("/proc"):       # no QEMU (or anything) still running from the lab's folder
