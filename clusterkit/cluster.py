@@ -228,12 +228,14 @@ class Cluster:
         from .dashboard import Dashboard
         return Dashboard(self, interval=interval, power=power)
 
-    def engines(self, *, per_node: int = 1, nodes=None, mpi: bool = False, timeout: float = 60.0):
+    def engines(self, *, per_node: int = 1, nodes=None, mpi: bool = False, timeout: float | None = None):
         """Start ipyparallel engines on the chosen nodes (all by default) and return them, running.
 
         ``per_node`` engines on each node; ``mpi=True`` starts them under
         ``mpiexec`` (mpi4py). Use the result in a ``with`` block or call its
-        ``stop()``; see :class:`clusterkit.compute.Engines`.
+        ``stop()``; see :class:`clusterkit.compute.Engines`. ``timeout``: how long
+        every engine may take to answer (default: what the kind of node needs,
+        ``Backend.engine_timeout``).
         """
         from .compute import Engines
         return Engines(self, per_node=per_node, nodes=nodes, mpi=mpi, timeout=timeout).start()

@@ -53,6 +53,14 @@ class Backend:
         """How long to wait for ``inventory``'s nodes to come back from a reboot."""
         return self.reboot_seconds
 
+    #: Seconds from starting ipyparallel engines on every node to all of them answering (Python, numpy and
+    #: ipyparallel start in a few seconds on a Pi 4; the rest is margin for a slow card).
+    engine_seconds: float = 60.0
+
+    def engine_timeout(self, inventory: Inventory) -> float:
+        """How long to wait for the engines of ``inventory``'s nodes to answer."""
+        return self.engine_seconds
+
     def why_not(self, inventory: Inventory) -> str | None:
         """Why this backend cannot reach ``inventory``'s nodes from here (one line), or None when it can."""
         return None

@@ -43,8 +43,6 @@ from .enginemap import EngineMap, identity
 from .launch import EngineSet, LocalEngineSetLauncher, NodeMPIEngineSetLauncher, leashed, local_engine_sets, \
     local_mpi_engine_set
 
-#: Seconds to wait for every engine to register, unless told.
-DEFAULT_TIMEOUT = 60.0
 #: Seconds ``stop()`` gives everything to end before it kills what is left.
 STOP_TIMEOUT = 10.0
 #: Seconds the engines get to leave on their own (a shutdown request) before their processes are signalled.
@@ -71,7 +69,9 @@ class Engines:
     """
 
     def __init__(self, cluster, *, per_node: int = 1, nodes=None, mpi: bool = False,
-                 timeout: float = DEFAULT_TIMEOUT, ssh_launcher: str = "clusterkit"):
+                 timeout: float | None = None, ssh_launcher: str = "clusterkit"):
+        if timeout is None:
+            timeout = cluster.kind.engine_timeout(cluster.inventory)
         if per_node < 1:
             raise ComputeError(f"must be at least 1, not {per_node}", field="per_node")
         if timeout <= 0:
@@ -444,7 +444,7 @@ def _group_alive(pgid: int) -> bool:
         return True
 
 
-__all__ = ["Engines", "ComputeError", "DEFAULT_TIMEOUT"]
+__all__ = ["Engines", "ComputeError"]
 
 
 class _StopChatter(logging.Filter):

@@ -42,6 +42,14 @@ def _lab_kind(inventory: Inventory) -> str:
     return Record.load(directory).kind if (directory / "lab.json").is_file() else "ns"
 
 
+def _emulated(inventory: Inventory) -> bool:
+    """Whether the inventory's nodes are virtual boards on an emulated CPU (QEMU's TCG)."""
+    if _lab_kind(inventory) != "vm":
+        return False
+    from .vm.machine import accel
+    return accel() == "tcg"
+
+
 def _is_lab_inventory(inventory: Inventory) -> bool:
     return inventory.backend == "lab" and Path(inventory.source).with_name("lab.json").is_file()
 
@@ -109,10 +117,12 @@ class LabBackend(Backend):
 
     def reboot_timeout(self, inventory: Inventory) -> float:
         """Virtual boards under TCG (no hardware virtualisation) boot in minutes, not seconds."""
-        if _lab_kind(inventory) == "vm":
-            from .vm.machine import accel
-            return 900.0 if accel() == "tcg" else self.reboot_seconds
-        return self.reboot_seconds
+        return 900.0 if _emulated(inventory) else self.reboot_seconds
+
+    def engine_timeout(self, inventory: Inventory) -> float:
+        """Under TCG every board starts Python, numpy and ipyparallel on an emulated CPU, all of them at once on
+        this host's cores: measured 0.5-2 min for 4 boards on 2 cores, so the wait is 10 min."""
+        return 600.0 if _emulated(inventory) else self.engine_seconds
 
     def scope_of(self, node) -> str:
         """A virtual board is a whole machine: its agent counts every process on it."""
