@@ -4,6 +4,11 @@ The primary serves the cluster subnet (``allow``) and keeps serving with no
 internet (``local stratum``): the cluster stays consistent with itself even
 where no NTP server can be reached. Workers follow the primary (``server …
 iburst``) and may step their clock during the first updates (``makestep``).
+A worker asks the primary at least every ``2**MAXPOLL`` seconds, also while
+it does not answer: chronyd lengthens its polling interval while a source is
+silent (up to 1024 s by default), so a worker powered before its primary,
+as a case unpacked in a hurry is, would otherwise wait many minutes after the
+primary serves before it asks again, its clock wrong all the while.
 Every rendered configuration is parsed by ``chronyd -p`` (which only prints it
 and exits) and by our own checks for what chronyd accepts but means nothing
 (``allow 10.0.0.0/33``).
@@ -29,6 +34,9 @@ CONF = "/etc/chrony/chrony.conf"
 #: A host name (labels of letters, digits, '-') or an IPv4 address: what a ``server``/``pool`` line may name.
 HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
                   r"[A-Za-z0-9])?)*$")
+#: The workers' polling interval of the primary, as powers of two seconds: 16 s to 32 s, on a LAN where a
+#: request costs nothing (chrony's defaults, 64 s to 1024 s, suit a server on the internet).
+MINPOLL, MAXPOLL = 4, 5
 LAB_START = ("install -d -m 755 /run/chrony /var/lib/chrony; "
              "if p=$(cat /run/chrony/chronyd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null; then kill \"$p\"; "
              "for i in $(seq 50); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.1; done; fi; "
@@ -112,7 +120,8 @@ class TimeSync(Step):
                     f"allow {self.allow}\nlocal stratum {self.stratum}\n")
         spec = self.cluster.inventory[self.server]
         return (head + f"# Follow the cluster's time server, {self.server}.\n"
-                f"server {spec.address or self.server} iburst\n" + common)
+                "# Ask it every 16-32 s, also while it does not answer (a worker powered before its primary).\n"
+                f"server {spec.address or self.server} iburst minpoll {MINPOLL} maxpoll {MAXPOLL}\n" + common)
 
     def node_plan(self, node, s: dict, states) -> NodePlan:
         plan = NodePlan(node.name)
