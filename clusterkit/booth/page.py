@@ -39,16 +39,20 @@ ATTRACT_DEPTH = 6.0
 #: Said when a touch far from the set's edge was drawn at the nearest edge instead (:mod:`.aim`).
 AIMED = "Every spot there looks the same, so the computers went to the nearest edge of the set. "
 
-STYLE = """<style>
-.ck-booth { font-size: 22px; }
-.ck-booth h1 { font-size: 44px; margin: 4px 0 8px 0; }
-.ck-booth .ck-booth-count { font-size: 34px; font-weight: bold; }
-.ck-booth .ck-booth-status { font-size: 26px; min-height: 2.4em; }
-.ck-booth .ck-booth-race-result { font-size: 26px; }
-.ck-booth .ck-booth-attract { font-size: 40px; color: #d62728; font-weight: bold; }
-.ck-booth .ck-chip { display: inline-block; padding: 6px 14px; margin: 4px; border-radius: 10px; color: white;
-  font-size: 24px; font-weight: bold; }
-.ck-booth .ck-chip.ck-lost { text-decoration: line-through; opacity: 0.4; }
+#: The side panel's width; the picture takes most of the screen's height and the width left beside the panel.
+SIDE_WIDTH = 560
+STYLE = f"""<style>
+.ck-booth {{ font-size: 22px; }}
+.ck-booth h1 {{ font-size: 44px; margin: 4px 0 8px 0; }}
+.ck-booth .ck-booth-picture {{ flex: none; width: min(calc(78vh * 1.5), calc(100vw - {SIDE_WIDTH + 64}px));
+  height: min(78vh, calc((100vw - {SIDE_WIDTH + 64}px) / 1.5)); }}
+.ck-booth .ck-booth-count {{ font-size: 34px; font-weight: bold; white-space: nowrap; }}
+.ck-booth .ck-booth-status {{ font-size: 26px; min-height: 2.4em; }}
+.ck-booth .ck-booth-race-result {{ font-size: 26px; }}
+.ck-booth .ck-booth-attract {{ font-size: 40px; color: #d62728; font-weight: bold; }}
+.ck-booth .ck-chip {{ display: inline-block; padding: 6px 14px; margin: 4px; border-radius: 10px; color: white;
+  font-size: 24px; font-weight: bold; }}
+.ck-booth .ck-chip.ck-lost {{ text-decoration: line-through; opacity: 0.4; }}
 </style>"""
 
 
@@ -89,6 +93,7 @@ class Booth(widgets.VBox):
 
         self.picture = Picture(HOME, colours=self.colours, on_touch=self.touch)
         self.chart = PageModel(self.picture.root)
+        self.chart.add_class("ck-booth-picture")
         self.picture.listen()
         if not page:
             self.picture.drawn.set()
@@ -113,7 +118,7 @@ class Booth(widgets.VBox):
         self.dashboard = Dashboard(cluster, power=instructor, controls=instructor, resync=5.0, interval=interval,
                                    title=f"{len(self.names)} computers, live: their load and their lights")
         side = widgets.VBox([self.counter, self.race_button, self.home_button, self.race_result, self.legend,
-                             self.battery], layout=widgets.Layout(width="420px", padding="0 0 0 16px"))
+                             self.battery], layout=widgets.Layout(width=f"{SIDE_WIDTH}px", padding="0 0 0 16px"))
         parts = [widgets.HTML(STYLE), self.title, self.attract_banner, widgets.HBox([self.chart, side]),
                  self.status]
         if instructor:
