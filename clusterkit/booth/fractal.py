@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .palette import colour
+
 #: The picture's size in pixels, and how it is cut: COLS x ROWS tiles of TILE x TILE pixels.
 COLS, ROWS, TILE = 6, 4, 128
 WIDTH, HEIGHT = COLS * TILE, ROWS * TILE
@@ -109,9 +111,10 @@ def iterations(region: Region) -> int:
     return int(min(MAX_ITERATIONS, BASE_ITERATIONS + 40 * depth))
 
 
-def escape_counts(x0: float, x1: float, y0: float, y1: float, width: int, height: int,
-                  max_iter: int) -> np.ndarray:
-    """For each pixel centre, the iterations before ``z -> z*z + c`` leaves radius 2 (``max_iter``: never left).
+def escape(x0: float, x1: float, y0: float, y1: float, width: int, height: int,
+           max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each pixel centre, the iterations before ``z -> z*z + c`` leaves radius 2 (``max_iter``: never left),
+    and the orbit's last point (where it left, or where it was after ``max_iter`` iterations).
 
     Row 0 is the bottom row (``y0``), as bokeh draws images.
     """
@@ -128,32 +131,20 @@ def escape_counts(x0: float, x1: float, y0: float, y1: float, width: int, height
         alive &= ~escaped
         if not alive.any():
             break
-    return counts
+    return counts, z
 
 
-#: The colours outside the set, cycled every BAND iterations: deep blue, sky blue, white, gold, dark.
-STOPS = np.array([(0, 7, 100), (32, 107, 203), (237, 255, 255), (255, 170, 0), (60, 20, 0), (0, 7, 100)],
-                 dtype=float)
-BAND = 48
-
-
-def colour(counts: np.ndarray, max_iter: int) -> np.ndarray:
-    """Escape counts as RGBA packed in ``uint32`` (little-endian ``r, g, b, a`` bytes): black inside the set,
-    bands of :data:`STOPS` outside."""
-    t = (counts % BAND) / BAND * (len(STOPS) - 1)
-    where = np.linspace(0, len(STOPS) - 1, len(STOPS))
-    inside = counts >= max_iter
-    rgba = np.empty(counts.shape + (4,), dtype=np.uint8)
-    for k in range(3):
-        rgba[..., k] = np.where(inside, 0, np.interp(t, where, STOPS[:, k]))
-    rgba[..., 3] = 255
-    return rgba.view(np.uint32).reshape(counts.shape)
+def escape_counts(x0: float, x1: float, y0: float, y1: float, width: int, height: int,
+                  max_iter: int) -> np.ndarray:
+    """The escape counts of :func:`escape` alone."""
+    return escape(x0, x1, y0, y1, width, height, max_iter)[0]
 
 
 def render_tile(max_iter: int, x0: float, x1: float, y0: float, y1: float, width: int, height: int) -> np.ndarray:
-    """One tile's pixels (runs on an engine): :func:`escape_counts` coloured by :func:`colour`."""
-    return colour(escape_counts(x0, x1, y0, y1, width, height, max_iter), max_iter)
+    """One tile's pixels (runs on an engine): :func:`escape` coloured by :func:`~.palette.colour`."""
+    counts, z = escape(x0, x1, y0, y1, width, height, max_iter)
+    return colour(counts, z, max_iter)
 
 
-__all__ = ["Region", "Tile", "HOME", "ATTRACT_POINT", "tiles", "iterations", "escape_counts", "colour",
+__all__ = ["Region", "Tile", "HOME", "ATTRACT_POINT", "tiles", "iterations", "escape", "escape_counts",
            "render_tile", "WIDTH", "HEIGHT", "COLS", "ROWS", "TILE", "ZOOM"]

@@ -21,6 +21,7 @@ import ipywidgets as widgets
 from ..dashboard import Dashboard
 from ..dashboard.components import node_colours
 from ..kernel import load_bokehjs
+from .aim import next_region
 from .count import RegionCount
 from .fractal import ATTRACT_POINT, HOME, Region
 from .picture import PageModel, Picture
@@ -35,17 +36,23 @@ ATTRACT_ZOOM, ATTRACT_STEP = 1.01, 0.25
 KEEP_REPORTS = 50
 #: The idle zoom starts over from the whole set once it is this many times closer.
 ATTRACT_DEPTH = 6.0
+#: Said when a touch far from the set's edge was drawn at the nearest edge instead (:mod:`.aim`).
+AIMED = "Every spot there looks the same, so the computers went to the nearest edge of the set. "
 
-STYLE = """<style>
-.ck-booth { font-size: 22px; }
-.ck-booth h1 { font-size: 44px; margin: 4px 0 8px 0; }
-.ck-booth .ck-booth-count { font-size: 34px; font-weight: bold; }
-.ck-booth .ck-booth-status { font-size: 26px; min-height: 2.4em; }
-.ck-booth .ck-booth-race-result { font-size: 26px; }
-.ck-booth .ck-booth-attract { font-size: 40px; color: #d62728; font-weight: bold; }
-.ck-booth .ck-chip { display: inline-block; padding: 6px 14px; margin: 4px; border-radius: 10px; color: white;
-  font-size: 24px; font-weight: bold; }
-.ck-booth .ck-chip.ck-lost { text-decoration: line-through; opacity: 0.4; }
+#: The side panel's width; the picture takes most of the screen's height and the width left beside the panel.
+SIDE_WIDTH = 560
+STYLE = f"""<style>
+.ck-booth {{ font-size: 22px; }}
+.ck-booth h1 {{ font-size: 44px; margin: 4px 0 8px 0; }}
+.ck-booth .ck-booth-picture {{ flex: none; width: min(calc(78vh * 1.5), calc(100vw - {SIDE_WIDTH + 64}px));
+  height: min(78vh, calc((100vw - {SIDE_WIDTH + 64}px) / 1.5)); }}
+.ck-booth .ck-booth-count {{ font-size: 34px; font-weight: bold; white-space: nowrap; }}
+.ck-booth .ck-booth-status {{ font-size: 26px; min-height: 2.4em; }}
+.ck-booth .ck-booth-race-result {{ font-size: 26px; }}
+.ck-booth .ck-booth-attract {{ font-size: 40px; color: #d62728; font-weight: bold; }}
+.ck-booth .ck-chip {{ display: inline-block; padding: 6px 14px; margin: 4px; border-radius: 10px; color: white;
+  font-size: 24px; font-weight: bold; }}
+.ck-booth .ck-chip.ck-lost {{ text-decoration: line-through; opacity: 0.4; }}
 </style>"""
 
 
@@ -86,6 +93,7 @@ class Booth(widgets.VBox):
 
         self.picture = Picture(HOME, colours=self.colours, on_touch=self.touch)
         self.chart = PageModel(self.picture.root)
+        self.chart.add_class("ck-booth-picture")
         self.picture.listen()
         if not page:
             self.picture.drawn.set()
@@ -110,7 +118,7 @@ class Booth(widgets.VBox):
         self.dashboard = Dashboard(cluster, power=instructor, controls=instructor, resync=5.0, interval=interval,
                                    title=f"{len(self.names)} computers, live: their load and their lights")
         side = widgets.VBox([self.counter, self.race_button, self.home_button, self.race_result, self.legend,
-                             self.battery], layout=widgets.Layout(width="420px", padding="0 0 0 16px"))
+                             self.battery], layout=widgets.Layout(width=f"{SIDE_WIDTH}px", padding="0 0 0 16px"))
         parts = [widgets.HTML(STYLE), self.title, self.attract_banner, widgets.HBox([self.chart, side]),
                  self.status]
         if instructor:
@@ -139,7 +147,8 @@ class Booth(widgets.VBox):
                 report = self._render(HOME, counted=False)
             self.home_shot = self.picture.snapshot()
             self.status.value = ("Touch any spot of the picture: the computers draw it bigger, "
-                                 "each tile outlined in the colour of the computer that drew it."
+                                 "each tile outlined in the colour of the computer that drew it. "
+                                 "The patterns are at the edge of the dark shape."
                                  if report.complete else self.status.value)
         except Exception as e:  # the page says so rather than stay silent
             self.status.value = f"The cluster could not start: {html.escape(str(e))}"
@@ -168,13 +177,15 @@ class Booth(widgets.VBox):
         region = self.picture.region
         if not region.contains(x, y):
             return None
-        return self.draw(region.zoom(x, y))
+        new = next_region(region, x, y)   # toward the set's edge when the spot touched is one flat colour
+        return self.draw(new, aimed=(new.cx, new.cy) != (x, y))
 
-    def draw(self, region: Region, *, nodes: list[str] | None = None, counted: bool = True
+    def draw(self, region: Region, *, nodes: list[str] | None = None, counted: bool = True, aimed: bool = False
              ) -> threading.Thread | None:
         """Draw ``region`` on the engines of ``nodes`` (all by default) in a thread (returned; None while another
-        picture is being drawn); its report is then the last of :attr:`reports`."""
-        return self._job(lambda: self._render(region, counted=counted, nodes=nodes))
+        picture is being drawn); its report is then the last of :attr:`reports`. ``aimed``: the picture is not
+        centred where the visitor touched (the page says why)."""
+        return self._job(lambda: self._render(region, counted=counted, nodes=nodes, aimed=aimed))
 
     def touch_race(self) -> threading.Thread | None:
         """The race button: the picture on one node, then on all of them."""
@@ -217,7 +228,8 @@ class Booth(widgets.VBox):
         return t
 
     # ------------------------------------------------------------ rendering
-    def _render(self, region: Region, *, counted: bool, nodes: list[str] | None = None) -> RenderReport:
+    def _render(self, region: Region, *, counted: bool, nodes: list[str] | None = None,
+                aimed: bool = False) -> RenderReport:
         lost_notes: list[str] = []
 
         def lost(node: str, moved: int) -> None:
@@ -240,11 +252,11 @@ class Booth(widgets.VBox):
         if report.complete:
             if counted:
                 self._show_count(self.count.add())
-            done = f"Done in {report.seconds:.1f} seconds on {who}."
+            done = (AIMED if aimed else "") + f"Done in {report.seconds:.1f} seconds on {who}."
             if report.lost:
                 done += (f" {', '.join(report.lost)} dropped out on the way; the others took over its "
                          f"{report.moved} tile{'s' if report.moved != 1 else ''}.")
-            self.status.value = done + " Touch again to zoom further!"
+            self.status.value = done + " Touch near the edge of the dark shape to zoom further!"
         else:
             self.status.value = f"The picture could not be finished: {html.escape(report.error or 'stopped')}"
         self._show_legend(self.picture.shown, lost=report.lost)

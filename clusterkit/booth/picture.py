@@ -56,7 +56,7 @@ class Picture:
         self.on_touch = on_touch
         self.tiles = ColumnDataSource(_empty(TILE_COLUMNS), name="booth_tiles")
         self.outlines = ColumnDataSource(_empty(OUTLINE_COLUMNS), name="booth_outlines")
-        fig = figure(width=WIDTH, height=HEIGHT, toolbar_location=None, tools="tap",
+        fig = figure(width=WIDTH, height=HEIGHT, sizing_mode="scale_both", toolbar_location=None, tools="tap",
                      x_range=Range1d(region.x0, region.x1), y_range=Range1d(region.y0, region.y1),
                      min_border=0, outline_line_color=None, background_fill_color="#202020", name="booth_picture")
         fig.axis.visible = False

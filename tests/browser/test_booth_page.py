@@ -1,5 +1,7 @@
-"""The booth in Voila and Chromium, offline: attract mode when idle, a touch wakes it, a click draws that spot in
-tiles coloured by node, the count goes up, and every request goes to the page's own server."""
+"""The booth in Voila and Chromium, offline, on a booth's 1920x1080 screen: the picture most of its height, the
+count on one line; attract mode when idle, a touch wakes it, a click draws that spot in tiles coloured by node, the
+count goes up, a click on the big dark shape gives a picture with colour, and every request goes to the page's own
+server."""
 
 import os
 import time
@@ -8,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from clusterkit.booth.fractal import HOME
 from clusterkit.kiosk import NOTEBOOK, TEMPLATE, TEMPLATE_ROOT
 from harness import chromium, voila
 from test_dashboard_page import agents_of
@@ -21,6 +24,22 @@ OUTLINES = """() => { for (const d of Bokeh.documents) { const m = d.get_model_b
   return null; }"""
 COUNT = "() => { const e = document.querySelector('.ck-count-value'); return e ? Number(e.textContent) : null; }"
 STATUS = "() => (document.querySelector('.ck-booth-status') || {}).textContent || ''"
+#: The count's text: how high it is, against its font size.
+COUNT_TEXT = """() => { const e = document.querySelector('.ck-booth-count'); const r = document.createRange();
+  r.selectNodeContents(e); return {height: r.getBoundingClientRect().height,
+  font: parseFloat(getComputedStyle(e.querySelector('.ck-count-value')).fontSize)}; }"""
+#: The picture's pixels on the page (its tiles' RGBA): how many colours, the commonest one's share, and the share
+#: of bright pixels (a channel above 128; the inside of the set never has one).
+PIXELS = """() => { for (const d of Bokeh.documents) { const m = d.get_model_by_name('booth_tiles'); if (!m) continue;
+  const seen = new Map(); let all = 0, bright = 0;
+  for (const image of m.data.image) { for (const v of (typeof image[0] === 'number' ? image : image.flat())) {
+    all++; seen.set(v, (seen.get(v) || 0) + 1);
+    if ((v & 255) > 128 || ((v >>> 8) & 255) > 128 || ((v >>> 16) & 255) > 128) bright++; } }
+  return {tiles: m.data.image.length, colours: seen.size, commonest: Math.max(...seen.values()) / all,
+          bright: bright / all}; } return null; }"""
+#: The main cardioid's middle, deep inside the set: once a black picture, "Done in 1.4 seconds on 4 computers".
+CARDIOID = (-0.2, 0.0)
+SCREEN = {"width": 1920, "height": 1080}
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
@@ -30,13 +49,17 @@ def test_the_booth_for_visitors(tmp_path):
     env.pop("CLUSTERKIT_INSTRUCTOR", None)
     with voila(NOTEBOOK, env=env, tmp=tmp_path, template=TEMPLATE, template_root=TEMPLATE_ROOT) as url, \
             chromium(tmp_path) as page:
+        page.set_viewport_size(SCREEN)
         page.goto(url, timeout=120_000)
         picture = page.locator("div.bk-Figure").first
         picture.wait_for(state="visible", timeout=120_000)
+        assert picture.bounding_box()["height"] >= 0.75 * SCREEN["height"]   # the picture fills a booth's screen
         assert "import" not in page.inner_text("body")                     # no code on the page
         for button in ("ck-poweroff", "ck-reboot", "ck-pattern-larson", "ck-booth-unplug"):
             assert page.locator(f".{button}").count() == 0                 # no instructor buttons for visitors
         page.wait_for_function(f"({STATUS})().includes('Touch any spot')", timeout=120_000)
+        count = page.evaluate(COUNT_TEXT)
+        assert count["height"] < 1.5 * count["font"], count                  # "Pictures drawn today: 0": one line
 
         # Nobody touches it: attract mode; the next touch wakes it for a new visitor.
         page.locator(".ck-booth.ck-attract").wait_for(state="attached", timeout=60_000)
@@ -61,6 +84,19 @@ def test_the_booth_for_visitors(tmp_path):
         time.sleep(0.5)
         ARTIFACT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACT))
+
+        # The whole set again, and a click deep inside its big dark shape: a picture with colour, not black.
+        page.locator(".ck-booth-home").click()                             # also wakes it, if attract mode came
+        page.locator(".ck-booth.ck-attract").wait_for(state="detached", timeout=30_000)
+        box = picture.bounding_box()
+        x, y = CARDIOID
+        picture.click(position={"x": box["width"] * (x - HOME.x0) / HOME.width,
+                                "y": box["height"] * (HOME.y1 - y) / HOME.height})
+        pixels = page.wait_for_function(f"({COUNT})() === {before + 2} ? ({PIXELS})() : null",
+                                        timeout=120_000).json_value()
+        assert pixels["tiles"] == 24 and pixels["colours"] >= 500, pixels
+        assert pixels["commonest"] <= 1 / 7 and pixels["bright"] >= 0.15, pixels
+        assert "nearest edge" in page.evaluate(STATUS)                      # and the page says why it moved
 
         own = urlsplit(url).netloc
         assert page.requests and page.offsite == []

@@ -33,7 +33,7 @@ def test_a_touch_zooms_in_on_the_touched_point_and_deeper_means_more_iterations(
     assert fractal.iterations(r.zoom(-1.0, 0.25)) > fractal.iterations(r) > fractal.iterations(fractal.HOME)
 
 
-def test_the_set_is_black_inside_and_coloured_outside():
+def test_the_set_is_dark_inside_and_coloured_outside():
     counts = fractal.escape_counts(-0.1, 0.1, -0.1, 0.1, 4, 4, 50)       # around 0: inside the set
     assert (counts == 50).all()
     far = fractal.escape_counts(1.9, 2.1, 1.9, 2.1, 4, 4, 50)            # |c| > 2: out at once
@@ -44,7 +44,10 @@ def test_the_set_is_black_inside_and_coloured_outside():
     assert (rgba[..., 3] == 255).all()
     inside = fractal.escape_counts(-2.0, 0.5, -1.0, 1.0, 16, 8, 50) == 50
     assert inside.any() and (~inside).any()
-    assert (rgba[inside][:, :3] == 0).all() and (rgba[~inside][:, :3].sum(axis=1) > 0).all()
+    assert (rgba[inside][:, :3] <= 128).all() and (rgba[~inside][:, :3].sum(axis=1) > 0).all()
+    counts, z = fractal.escape(-2.0, 0.5, -1.0, 1.0, 16, 8, 50)
+    assert (counts == fractal.escape_counts(-2.0, 0.5, -1.0, 1.0, 16, 8, 50)).all()
+    assert (np.abs(z[counts < 50]) > 2).all() and (np.abs(z[counts == 50]) <= 2).all()
 
 
 class FakePrimary:
