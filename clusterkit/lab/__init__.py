@@ -80,6 +80,9 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
         vmimage.check_release(release or vmimage.DEFAULT_RELEASE)
     if why is not None:
         raise ClusterkitError(why, field="lab")
+    if vm and not getattr(find(name), "running", False):
+        # A new VM lab's image (minutes when it is not cached) before the labs' lock: other labs come and go meanwhile.
+        vmimage.build(release or vmimage.DEFAULT_RELEASE, log=log)
     if cards is not None and not vm:
         raise ClusterkitError("cards boot virtual boards only (vm=True)", field="cards")
     net.check_lab_name(name)

@@ -23,6 +23,7 @@ named here. The image, its kernel and initrd are cached under
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -283,7 +284,9 @@ def _unit_name(path: str) -> str:
 
 
 def build(release: str = DEFAULT_RELEASE, *, log=print, force: bool = False) -> Image:
-    """The image for ``release``: the cached one, else built now (a few minutes; needs the package registries)."""
+    """The image for ``release``: the cached one, else built now (a few minutes; needs the package registries).
+
+    One build at a time for each release: a second caller waits for the first and takes its image."""
     image = image_for(release)
     if image.ready() and not force:
         return image
@@ -291,8 +294,16 @@ def build(release: str = DEFAULT_RELEASE, *, log=print, force: bool = False) -> 
     if why:
         raise ClusterkitError(why, field="lab")
     CACHE.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"build-{release}-", dir=CACHE))
+    with open(CACHE / f".build-{release}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if image.ready() and not force:
+            return image
+        return _build(image, release, log=log)
+
+
+def _build(image: Image, release: str, *, log) -> Image:
     t0 = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix=f"build-{release}-", dir=CACHE))
     try:
         root = work / "root"
         cmd = ["mmdebstrap", "--mode=root", "--variant=minbase", "--format=directory",
