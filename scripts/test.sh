@@ -1,34 +1,44 @@
 #!/usr/bin/env bash
 # Run every test on a fresh machine: installs what is missing (scripts/setup.sh),
 # then the unit, local, lab and browser tests, then every notebook with nbval on
-# the local backend and, where this machine can run the lab, on the lab; then, where
+# the local backend and, where this machine can run the lab, on the lab; and, where
 # it can run virtual boards (QEMU), notebooks 00-06 and 09 and the VM tests on the VM lab.
-# A pytest run that collects no test fails here (pytest's exit 5). The last line is
-# the verdict over all the runs: "total: N passed, N failed, N skipped" (errors
-# count as failed; a run that ends badly without counting one failure counts one).
+#
+# The VM lab's phases run beside the others (they wait on an emulated CPU for most of their
+# time): they start first, on three boards named pc[0-2], and the namespace lab's notebooks,
+# which use the same name, run once they are done. A pytest run that collects no test fails
+# here (pytest's exit 5). Each phase prints its counts and its minutes; the last lines are
+# a table of the phases, the whole run's minutes (and a line saying so when it passed 60,
+# so a slow machine shows before CI's limit does), then the verdict over all the runs:
+# "total: N passed, N failed, N skipped" (errors count as failed; a run that ends badly
+# without counting one failure counts one).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+began=$(date +%s)
 bash scripts/setup.sh test || { echo "setup failed"; echo "total: 0 passed, 1 failed"; exit 1; }
 if [ "$(id -u)" = 0 ]; then venv="${CLUSTERKIT_VENV:-/opt/clusterkit/venv}"; else venv="${CLUSTERKIT_VENV:-$HOME/.local/share/clusterkit/venv}"; fi
 export CLUSTERKIT_VENV="$venv"     # tests that run setup.sh or start.sh use this same venv
 export PATH="$venv/bin:$PATH"
 export CLUSTERKIT_SANDBOX="${CLUSTERKIT_SANDBOX:-$(mktemp -d)/sandbox}"
 mkdir -p artifacts
+phases="artifacts/phases.tsv"      # one line a phase: name, passed, failed, skipped, seconds
+: > "$phases"
+echo "setup	0	0	0	$(( $(date +%s) - began ))" >> "$phases"
 
-status=0
-passed=0 failed=0 skipped=0
-count() {  # add a failure that pytest's own counts do not show
-    failed=$((failed + 1)); status=1
+minutes() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 60 }'; }
+fail_phase() {  # a failure that pytest's own counts do not show: name, why
+    echo "$1: $2"
+    printf '%s\t0\t1\t0\t0\n' "$1" >> "$phases"
 }
 pytest_run() {
     local name="$1"; shift
-    local xml="artifacts/junit-${name// /-}.xml"
+    local xml="artifacts/junit-${name// /-}.xml" t0 rc p=0 f=0 s=0
     echo "=== $name"
     rm -f "$xml"
+    t0=$(date +%s)
     python -m pytest --junitxml="$xml" "$@"
-    local rc=$?
-    local p=0 f=0 s=0
+    rc=$?
     if [ -f "$xml" ]; then
         read -r p f s < <(python - "$xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
@@ -39,20 +49,43 @@ print(t - f - e - s, f + e, s)
 PY
 ) || { p=0 f=0 s=0; }
     fi
-    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-    [ "$f" = 0 ] || status=1
+    local took=$(( $(date +%s) - t0 ))
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$p" "$f" "$s" "$took" >> "$phases"
+    echo "=== $name: $p passed, $f failed, $s skipped in $(minutes "$took") min"
     if [ "$rc" = 5 ]; then
-        echo "$name: no tests were collected, which counts as a failure"
-        count
+        fail_phase "$name" "no tests were collected, which counts as a failure"
     elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-        echo "$name: pytest ended with exit status $rc, which counts as a failure"
-        count
+        fail_phase "$name" "pytest ended with exit status $rc, which counts as a failure"
+    fi
+}
+timed() {  # a step that is not a pytest run: name, command…; its minutes go in the table
+    local name="$1" t0; shift
+    t0=$(date +%s)
+    "$@"
+    local rc=$?
+    printf '%s\t0\t0\t0\t%s\n' "$name" "$(( $(date +%s) - t0 ))" >> "$phases"
+    return $rc
+}
+
+vm_phases() {
+    # Virtual boards (TCG here: minutes per boot). Notebooks 00-06 and 09 on real boots, then the tests of
+    # what must be real, on the boards as the notebooks left them; 09's shutdown comes before the tests' `lab up`.
+    python -m clusterkit.cli lab down >/dev/null
+    echo "=== the VM lab: $1"
+    if timed "VM lab up (3 boards)" python -m clusterkit.cli lab up --vm -n 3; then
+        local vmstate
+        vmstate="$(mktemp -d)"
+        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the VM lab" --nbval-lax \
+            -p no:cacheprovider notebooks/0[0-6]_*.ipynb notebooks/09_*.ipynb
+        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_VM_LAB=pc pytest_run "VM lab tests" -m vm -p no:cacheprovider \
+            -s tests/vmlab
+        python -m clusterkit.cli lab down >/dev/null || fail_phase "VM lab" "lab down failed"
+    else
+        fail_phase "VM lab" "the VM lab did not come up, which counts as a failure"
     fi
 }
 
-pytest_run "library tests" -m "not vm" tests
-CLUSTERKIT_BACKEND=local pytest_run "notebooks on local" --nbval-lax -p no:cacheprovider notebooks
-if why="$(python -m clusterkit.lab.check 2>&1)"; then
+lab_notebooks() {
     # A fresh lab, as a class starts from: one left up (a run that was stopped half-way) is taken down first.
     python -m clusterkit.cli lab down >/dev/null
     if python -m clusterkit.cli lab up >/dev/null; then
@@ -62,34 +95,50 @@ if why="$(python -m clusterkit.lab.check 2>&1)"; then
             CLUSTERKIT_BACKEND=lab pytest_run "notebooks after the shutdown, on lab" --nbval-lax -p no:cacheprovider \
                 notebooks/[1-9][0-9]_*.ipynb
         else
-            echo "notebooks on lab: lab up after 09's shutdown failed"; count
+            fail_phase "notebooks on lab" "lab up after 09's shutdown failed"
         fi
-        python -m clusterkit.cli lab down >/dev/null || { echo "notebooks on lab: lab down failed"; count; }
+        python -m clusterkit.cli lab down >/dev/null || fail_phase "notebooks on lab" "lab down failed"
     else
-        echo "notebooks on lab: the lab did not come up, which counts as a failure"
-        count
+        fail_phase "notebooks on lab" "the lab did not come up, which counts as a failure"
     fi
-else
-    echo "=== notebooks on lab: not run, this machine cannot run the lab (${why%%$'\n'*})"
-fi
+}
+
+vm_pid=""
 if why="$(python -m clusterkit.lab.vm.check 2>&1)"; then
-    # Virtual boards (TCG here: minutes per boot). The same notebooks on real boots, then the tests of what
-    # must be real, on the boards as the notebooks left them; 09's shutdown comes before the tests' `lab up`.
-    python -m clusterkit.cli lab down >/dev/null
-    echo "=== the VM lab: $why"
-    if python -m clusterkit.cli lab up --vm; then
-        vmstate="$(mktemp -d)"
-        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the VM lab" --nbval-lax \
-            -p no:cacheprovider notebooks/0[0-6]_*.ipynb notebooks/09_*.ipynb
-        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_VM_LAB=pc pytest_run "VM lab tests" -m vm -p no:cacheprovider \
-            -s tests/vmlab
-        python -m clusterkit.cli lab down >/dev/null || { echo "VM lab: lab down failed"; count; }
-    else
-        echo "the VM lab did not come up, which counts as a failure"
-        count
-    fi
+    vm_phases "$why" > artifacts/vm-phases.log 2>&1 &
+    vm_pid=$!
+    echo "=== the VM lab's phases run beside the others (their output: artifacts/vm-phases.log, shown at the end)"
 else
     echo "=== the VM lab: not run (${why%%$'\n'*})"
 fi
+pytest_run "library tests" -m "not vm" tests
+CLUSTERKIT_BACKEND=local pytest_run "notebooks on local" --nbval-lax -p no:cacheprovider notebooks
+lab_why=""
+if ! lab_why="$(python -m clusterkit.lab.check 2>&1)"; then
+    if [ "$(id -u)" = 0 ]; then
+        fail_phase "notebooks on lab" "this machine cannot run the lab as root (${lab_why%%$'\n'*}), which counts as a failure"
+    else
+        echo "=== notebooks on lab: not run, the lab needs root (${lab_why%%$'\n'*})"
+    fi
+    lab_why="no"
+fi
+if [ -n "$vm_pid" ]; then
+    echo "=== waiting for the VM lab's phases"
+    wait "$vm_pid"
+    echo "=== the VM lab's phases said:"
+    cat artifacts/vm-phases.log
+fi
+[ "$lab_why" = no ] || lab_notebooks
+
+total=$(( $(date +%s) - began ))
+passed=0 failed=0 skipped=0
+echo
+printf '%-42s %7s %7s %7s %9s\n' phase passed failed skipped minutes
+while IFS=$'\t' read -r name p f s secs; do
+    printf '%-42s %7s %7s %7s %9s\n' "$name" "$p" "$f" "$s" "$(minutes "$secs")"
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+done < "$phases"
+echo "the whole run: $(minutes "$total") min"
+[ "$total" -le 3600 ] || echo "slow machine: this run took $(minutes "$total") min, past 60 (CI stops at 90)"
 echo "total: $passed passed, $failed failed, $skipped skipped"
-exit $status
+[ "$failed" = 0 ]
