@@ -47,6 +47,9 @@ from .errors import ClusterError, ClusterkitError, InventoryError, NodeError, Pr
 from .inventory import Inventory, NodeSpec, load_inventory
 from .results import ClusterResult, NodeResult
 from .carriers import Joined, carriers_of
+from .kernel import register_magics
+
+register_magics()   # %%solution, for the exercises' hidden solutions (clusterkit.kernel.solution)
 
 __version__ = "0.1.0"
 
