@@ -85,6 +85,11 @@ def test_notebook_09_in_chromium(tmp_path):
         run_all_until_the_pause(page, lab)
         assert_chart_drawn_and_moving(page)
         assert_solutions_folded(page)
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, text in (("run-all-paused.png", PAUSED), ("solution-folded.png", "The solution's output")):
+            cell = page.locator(".jp-Cell", has_text=text).last
+            cell.scroll_into_view_if_needed()
+            cell.screenshot(path=str(ARTIFACTS / name))
         # The shutdown has not run: Run All stopped before it.
         assert page.get_by_text("['worker', 'worker', 'worker', 'primary']").count() == 0
 
