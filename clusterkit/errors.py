@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 
 class ClusterkitError(Exception):
     """Base of every error clusterkit raises.
@@ -75,3 +78,34 @@ class ClusterError(ClusterkitError):
         if len(failed) > self.shown:
             lines.append(f"  … {len(failed) - self.shown} more")
         super().__init__("\n".join(lines))
+
+
+#: Set to 1 to see the whole traceback of a clusterkit error in plain Python too.
+TRACEBACK_ENV = "CLUSTERKIT_TRACEBACK"
+
+
+def _one_line_hook(kind, value, tb, *, fallback=sys.__excepthook__) -> None:
+    """Plain Python's last word on an uncaught error: a clusterkit error as its one line, as a notebook shows it.
+
+    The frames inside the library add nothing a learner can act on (see
+    :meth:`ClusterkitError._render_traceback_`); any other exception, and every error
+    with ``$CLUSTERKIT_TRACEBACK`` set, keeps Python's own full traceback.
+    """
+    if isinstance(value, ClusterkitError) and not os.environ.get(TRACEBACK_ENV):
+        print(f"{kind.__name__}: {value}", file=sys.stderr)
+        print(f"(clusterkit's one-line error; {TRACEBACK_ENV}=1 shows the whole traceback)", file=sys.stderr)
+        return
+    fallback(kind, value, tb)
+
+
+def install_excepthook() -> None:
+    """Show uncaught clusterkit errors in one line in plain Python (a script, ``python -c``, the REPL).
+
+    Only where nobody has set a hook of their own, and never inside IPython (which
+    uses ``_render_traceback_`` instead).
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        return
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _one_line_hook

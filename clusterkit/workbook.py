@@ -13,11 +13,17 @@ there, so a missing step is applied into the sandboxes instead, and shown.
 :func:`reapply` applies chosen steps again, idempotently, and shows per step
 "nothing to change" or what it changed (notebook 08 uses it for the shared
 folder; a lab is prepared for a later notebook with it).
+
+:func:`pause` is where Run All stops for a learner: the live parts above it (a
+dashboard, a jobs panel) stay live to be looked at, and nothing that closes them
+or powers the cluster off runs until the learner goes on. An unattended run
+(nbval, a test, ``CLUSTERKIT_UNATTENDED=1``) goes straight through.
 """
 
 from __future__ import annotations
 
 import html
+import os
 import shlex
 import subprocess
 from dataclasses import dataclass, field
@@ -253,3 +259,60 @@ def _run(wanted: tuple[str, ...], first: str) -> str:
 
 
 __all__ = ["needs", "reapply", "NotReady", "Report", "StageReport", "CHAIN", "NEEDS"]
+
+
+# ---------------------------------------------------------------- where Run All waits for the learner
+
+#: ``1`` runs every notebook straight through (nothing waits for a learner); ``0`` waits even under pytest.
+UNATTENDED = "CLUSTERKIT_UNATTENDED"
+_paused: set[str] = set()
+
+
+class Paused(ClusterkitError):
+    """Run All stops here on purpose (see :func:`pause`): shown as its message alone, the next cells left to run."""
+
+    def _render_traceback_(self) -> list[str]:
+        return self.message.splitlines()
+
+
+def attended() -> bool:
+    """Whether a learner is at this notebook, so Run All should stop before what ends the live parts.
+
+    ``$CLUSTERKIT_UNATTENDED`` decides when set (``1``: nobody is there, ``0``: somebody is).
+    Otherwise a run under pytest (nbval, the workbook's tests: pytest sets ``PYTEST_CURRENT_TEST``
+    in the environment the kernel inherits) and code outside a Jupyter kernel (a script) are
+    unattended; a Jupyter kernel is attended.
+    """
+    value = os.environ.get(UNATTENDED, "").strip().lower()
+    if value:
+        return value in ("0", "no", "false")
+    if "PYTEST_CURRENT_TEST" in os.environ:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def pause(what: str, *, key: str | None = None) -> None:
+    """Stop Run All here while a learner is at the notebook; go on when the cell is run again.
+
+    ``what`` says what is live above and what to do with it. The first run of this
+    pause in a kernel raises :class:`Paused` (one line, no traceback: a failed cell
+    is the only way a notebook stops Run All), so the cells below it, which close the
+    live parts or power the cluster off, wait for the learner. Running the cell again
+    (or *Run Selected Cell and All Below* from it) goes on. Unattended runs
+    (:func:`attended`) never stop; they print one line saying so.
+    """
+    key = key or what
+    if not attended():
+        print("An unattended run (tests, CI): not stopping here.")
+        return
+    if key in _paused:
+        print("Going on.")
+        return
+    _paused.add(key)
+    raise Paused(f"Run All stops here on purpose. {what} "
+                 "To go on, run this cell again, or Run ▸ Run Selected Cell and All Below.")

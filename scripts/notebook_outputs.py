@@ -24,7 +24,7 @@ def checked(cell) -> bool:
 def refresh(path: str) -> None:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as sandbox:
-        os.environ.update(CLUSTERKIT_BACKEND="local", CLUSTERKIT_SANDBOX=sandbox)
+        os.environ.update(CLUSTERKIT_BACKEND="local", CLUSTERKIT_SANDBOX=sandbox, CLUSTERKIT_UNATTENDED="1")
         NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}}).execute()
     count = 0

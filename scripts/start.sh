@@ -63,7 +63,28 @@ settings="$(python -c 'import sys; print(sys.prefix)')/share/jupyter/lab/setting
 mkdir -p "$settings"
 [ -f "$settings/overrides.json" ] || echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > "$settings/overrides.json"
 
-echo "clusterkit: the $backend backend; open http://$ip:$port/lab?token=$token"
-echo "clusterkit: stop it with Ctrl-C here, or: jupyter server stop $port"
+# The URL is printed once JupyterLab listens (it takes a few seconds to start): a URL opened earlier
+# shows the browser's "connection refused". The waiter runs beside it; JupyterLab keeps this terminal
+# (its Ctrl-C question reads the keyboard).
+(
+    if python3 - "$ip" "$port" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+end = time.monotonic() + 180
+while time.monotonic() < end:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+    then
+        echo "clusterkit: the $backend backend; open http://$ip:$port/lab?token=$token"
+        echo "clusterkit: stop it with Ctrl-C here, or: jupyter server stop $port"
+    else
+        echo "clusterkit: JupyterLab did not listen on $ip:$port within 3 minutes (see its messages above)" >&2
+    fi
+) &
 exec jupyter lab --no-browser "${root_flag[@]}" --ip "$ip" --port "$port" --port-retries 0 \
     --ServerApp.root_dir="$here/notebooks" --IdentityProvider.token="$token"

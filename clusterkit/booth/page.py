@@ -369,7 +369,7 @@ class Booth(widgets.VBox):
         self._thread.join(10)
         if self._own_engines and self.engines is not None:
             self.engines.stop()
-        self.dashboard.close()
+        self.dashboard.close(keep_picture=False)
         self.chart.close()
         super().close()
 

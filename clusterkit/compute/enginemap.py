@@ -54,7 +54,7 @@ class EngineInfo:
 
 @dataclass(frozen=True)
 class EngineMap:
-    """The engines of each node, in inventory order; shown as a table (node, engine ids, cores)."""
+    """The engines of each node, in inventory order; shown as a table (node, how many engines, their ids, cores)."""
 
     engines: tuple[EngineInfo, ...]
     nodes: tuple[str, ...]
@@ -129,10 +129,15 @@ class EngineMap:
                          "only share them")
         return "; ".join(lines)
 
+    #: The table's columns: how many engines a node has, then their ids (the ``view(...)`` targets), then its cores.
+    #: A count and the ids stay apart: an id is a name, and "pc1 … 0" must never read as "no engines on pc1".
+    COLUMNS = ("node", "engines", "engine ids", "cores")
+
     def text(self) -> str:
-        rows = [("node", "engines", "cores")] + [
-            (n, ",".join(map(str, ids)) or "-", "-" if c is None else str(c)) for n, ids, c in self.rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        rows = [self.COLUMNS] + [
+            (n, str(len(ids)), ",".join(map(str, ids)) or "-", "-" if c is None else str(c))
+            for n, ids, c in self.rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.COLUMNS))]
         table = "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
         return table + (f"\n{self.note}" if self.note else "")
 
@@ -144,8 +149,9 @@ class EngineMap:
 
     def _repr_html_(self) -> str:
         body = "".join(
-            f"<tr><td><code>{html.escape(n)}</code></td><td>{html.escape(', '.join(map(str, ids)) or '—')}</td>"
+            f"<tr><td><code>{html.escape(n)}</code></td><td>{len(ids)}</td>"
+            f"<td>{html.escape(', '.join(map(str, ids)) or '—')}</td>"
             f"<td>{'—' if c is None else c}</td></tr>" for n, ids, c in self.rows())
         note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
-        return html_block("<table><thead><tr><th>node</th><th>engines</th><th>cores</th></tr></thead>"
-                          f"<tbody>{body}</tbody></table>{note}")
+        head = "".join(f"<th>{c}</th>" for c in self.COLUMNS)
+        return html_block(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}")

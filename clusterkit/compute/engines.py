@@ -98,6 +98,9 @@ class Engines:
         self._profile: str | None = None
         self._groups: list[int] = []  # process groups of the leashes, killed for good in stop()
         self._info: dict | None = None  # the engines' connection info (over SSH), to start more: rejoin()
+        #: Tasks (msg ids) that engines held when :meth:`kill` pulled their plug, and the node they were on:
+        #: a job's report names those that another engine then ran (retried).
+        self.lost_tasks: dict[str, str] = {}
         self._addresses: dict[str, str] | None = None  # each node's address of the controller, when they differ
 
     # ------------------------------------------------------------ start
@@ -344,10 +347,22 @@ class Engines:
         told = _loop_running(launcher)   # in a script no loop of ipyparallel's runs: nothing would tell us
         if told:
             launcher.on_stop(lambda _data: ended.set())   # runs after the cluster's own "engine set stopped" log
+        held = self.held_tasks([e.id for e in engines])
         self.cluster[node].run(f"kill -9 {pids}", timeout=10)
+        self.lost_tasks.update({msg_id: node for msg_id in held})
         if told:
             ended.wait(KILL_NOTICE)
         return [e.id for e in engines]
+
+    def held_tasks(self, ids: list[int]) -> list[str]:
+        """The tasks (msg ids) these engines hold now, queued or running, as the controller knows them."""
+        if self.client is None or not ids:
+            return []
+        try:
+            status = self.client.queue_status(targets=ids, verbose=True)
+        except Exception:   # an engine already gone: the controller refuses the whole question
+            return []
+        return [m for eid in ids for key in ("queue", "tasks") for m in (status.get(eid) or {}).get(key, [])]
 
     # ------------------------------------------------------------ stop
     def stop(self, *, timeout: float = STOP_TIMEOUT) -> None:

@@ -31,6 +31,7 @@ class TaskRow:
     node: str | None = None
     engine: int | None = None
     error: str | None = None
+    retried_from: str | None = None  #: the node it was on when that node was lost (it then ran on ``node``)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ class TaskReport:
         return [r for r in self.rows if r.status == "failed"]
 
     @property
+    def retried(self) -> list[TaskRow]:
+        """Tasks whose node was lost while they ran, and that another node then finished."""
+        return [r for r in self.rows if r.retried_from and r.status == "ok"]
+
+    @property
     def by_node(self) -> dict[str, int]:
         """Tasks that finished on each node."""
         return dict(sorted(Counter(r.node for r in self.rows if r.status == "ok" and r.node).items()))
@@ -63,6 +69,11 @@ class TaskReport:
                  + ", ".join(f"{n} {k}" for n, k in self.by_node.items())]
         if self.lost:
             lines.append(f"lost during the run: {NodeSet.fromlist(list(self.lost))}")
+        retried = self.retried
+        for r in retried[:3]:
+            lines.append(f"  task {r.index} {r.args} was on {r.retried_from} when it was lost; retried on {r.node}: ok")
+        if len(retried) > 3:
+            lines.append(f"  … {len(retried) - 3} more retried")
         failed = self.failed
         for r in failed[:3]:
             lines.append(f"  task {r.index} {r.args} on {r.node or '?'}: {r.error}")
@@ -105,6 +116,22 @@ class Job:
         self.ar = ipp.AsyncResult(client, [f for t in self.tasks for f in t._children],
                                   fname=getattr(fn, "__name__", "task"))
 
+    def wait_busy(self, node: str, *, timeout: float = 30.0) -> bool:
+        """Wait until an engine of ``node`` holds one of this job's tasks (True), or the timeout passed.
+
+        For a demonstration of a node lost mid-job: pulling its plug then really takes tasks with it.
+        """
+        ids = self.engines.map.ids(node)
+        mine = {m for t in self.tasks for m in t.msg_ids}
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if mine & set(self.engines.held_tasks(ids)):
+                return True
+            if self.ar.ready():
+                return False
+            time.sleep(0.02)
+        return False
+
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for every task; True when all have ended (well or not)."""
         return self.ar.wait(timeout)
@@ -117,6 +144,7 @@ class Job:
         """Wait (up to ``timeout``) and tell, task by task, where it ran and how it ended."""
         self.ar.wait(timeout)
         rows, results = [], []
+        lost_tasks = getattr(self.engines, "lost_tasks", {})
         for i, (a, t) in enumerate(zip(self.args, self.tasks)):
             md = t.metadata if t.ready() else {}
             eid = (md.get("engine_id") if md else None)
@@ -126,9 +154,10 @@ class Job:
                 rows.append(TaskRow(i, a, "pending", node, eid))
                 results.append(None)
                 continue
+            was_on = next((lost_tasks[m] for m in t.msg_ids if m in lost_tasks), None)
             try:
                 results.append(t.get(0))
-                rows.append(TaskRow(i, a, "ok", node, eid))
+                rows.append(TaskRow(i, a, "ok", node, eid, retried_from=was_on if was_on != node else None))
             except Exception as e:
                 results.append(None)
                 rows.append(TaskRow(i, a, "failed", node, eid, _one_line(e)))

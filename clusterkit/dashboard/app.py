@@ -269,8 +269,14 @@ class Dashboard(widgets.VBox):
             time.sleep(0.05)
         return False
 
-    def close(self) -> None:
-        """Stop the update thread and every agent (they clear their LEDs), then the widget."""
+    def close(self, *, keep_picture: bool = True) -> None:
+        """Stop the update thread and every agent (they clear their LEDs).
+
+        ``keep_picture`` (the default, for notebooks) leaves the widget on the page as a still
+        picture of what it showed last, its buttons disabled and its title saying when it
+        stopped: a closed widget would leave a blank output where the charts were.
+        ``keep_picture=False`` closes the widget too (the booth, which replaces it).
+        """
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
@@ -280,8 +286,26 @@ class Dashboard(widgets.VBox):
             t.start()
         for t in threads:
             t.join(5)
+        if keep_picture:
+            self._freeze()
+            return
         self.chart.close()
         super().close()
+
+    def _freeze(self) -> None:
+        """Disable every control and say on the title that this is the last picture."""
+        stack = list(self.children)
+        while stack:
+            w = stack.pop()
+            if isinstance(w, widgets.Box):
+                stack.extend(w.children)
+            elif hasattr(w, "disabled") and not isinstance(w, widgets.HTML):
+                w.disabled = True
+        if getattr(self, "confirm_box", None) is not None:
+            self.confirm_box.layout.display = "none"
+        if "stopped at" not in self.status.value:
+            self.status.value += (f" <i>(stopped at {time.strftime('%H:%M:%S')}: the last picture it drew, "
+                                  "no longer live)</i>")
 
     def __repr__(self) -> str:
         up = sum(1 for s in self.states().values() if s.alive)

@@ -121,9 +121,16 @@ class JobsPanel(widgets.VBox):
         if self._thread.is_alive():
             self._thread.join(timeout=5 + self.interval)
 
-    def close(self) -> None:
-        """Stop the thread, then the widget."""
+    def close(self, *, keep_picture: bool = True) -> None:
+        """Stop the thread; the table stays on the page as it was last (``keep_picture=False`` closes it too).
+
+        A closed widget leaves a blank output where the table was, so a notebook keeps the picture.
+        """
         self.stop()
+        if keep_picture:
+            if "stopped at" not in self.status.value:
+                self.status.value += f" <i>(stopped at {time.strftime('%H:%M:%S')}: no longer live)</i>"
+            return
         super().close()
 
     def __repr__(self) -> str:

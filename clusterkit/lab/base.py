@@ -16,8 +16,12 @@ from ..errors import ClusterkitError
 from ..inventory import Inventory, load_inventory
 from . import net, node, procs
 from .build import teardown
+from .image import FRESH
 from .record import Board, Record
 from .wait import wait_for_sshd
+
+#: The login of a freshly imaged board, until notebook 01 renames it.
+IMAGE_USER = FRESH.user
 
 #: Where running labs keep their state, one directory per lab (``LABS_DIR/NAME``).
 LABS_DIR = Path(os.environ.get("CLUSTERKIT_LABS_DIR", "/run/clusterkit/labs"))
@@ -36,8 +40,9 @@ class NodeStatus:
     pid: int | None     #: the host's pid of the node's PID 1 (``nsenter -t PID -a``)
     host: str
     address: str
-    uid: int
+    uid: int | None     #: ``login``'s UID in the node's own /etc/passwd now (None when it cannot be read)
     sshd: bool          #: sshd answers on the node's DHCP address
+    login: str = "pi"   #: the user the lab's inventory logs in as now (``pi`` until notebook 01 renames it)
 
 
 class Lab:
@@ -145,14 +150,35 @@ class Lab:
     # ------------------------------------------------------------ state
     def status(self) -> list[NodeStatus]:
         from .wait import sshd_answers
+        try:
+            specs = self.inventory().nodes
+        except Exception:   # an inventory being rewritten: the image's user, as the lab made it
+            specs = {}
         out = []
         for b in self.boards.values():
             pid = node.init_pid(b.supervisor)
             answers = pid is not None and sshd_answers(b.host, timeout=0.5)
             state = "off" if pid is None else ("running" if answers else "booting")
+            spec = specs.get(b.name)
+            login = (spec.user if spec is not None and spec.user else None) or IMAGE_USER
+            uid = self.login_uid(b.name, login)
+            if uid is None and login == IMAGE_USER:
+                uid = b.uid            # not readable here (a virtual board's disk): the UID its card gave it
             out.append(NodeStatus(name=b.name, state=state, pid=pid, host=b.host, address=b.address,
-                                  uid=b.uid, sshd=answers))
+                                  uid=uid, sshd=answers, login=login))
         return out
+
+    def login_uid(self, name: str, user: str) -> int | None:
+        """``user``'s UID in node ``name``'s own ``/etc/passwd``, read from this host (None when not there)."""
+        try:
+            text = (self.node_dir(name) / "etc" / "upper" / "passwd").read_text()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            fields = line.split(":")
+            if len(fields) > 2 and fields[0] == user and fields[2].isdigit():
+                return int(fields[2])
+        return None
 
     @property
     def running(self) -> bool:
@@ -185,9 +211,10 @@ class Lab:
     def _repr_html_(self) -> str:
         rows = "".join(
             "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                s.name, s.state, s.pid or "—", s.host, s.address, s.uid, "yes" if s.sshd else "no")) + "</tr>"
+                s.name, s.state, s.pid or "—", s.host, s.address, s.login,
+                "?" if s.uid is None else s.uid, "yes" if s.sshd else "no")) + "</tr>"
             for s in self.status())
         head = "".join(f"<th>{h}</th>" for h in ("node", "state", "pid", "DHCP address (wlan0)",
-                                                  "planned address (eth0)", "pi's uid", "sshd answers"))
+                                                  "planned address (eth0)", "login", "its uid", "sshd answers"))
         return (f"<div><b>lab {html.escape(self.name)}</b>: uplink {html.escape(self.uplink)}, cluster network "
                 f"{html.escape(self.network)}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")

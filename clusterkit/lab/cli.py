@@ -23,10 +23,11 @@ def _table(lab: Lab) -> str:
     what = f"virtual boards ({lab.release}, {_accel()})" if lab.kind == "vm" else "namespaces"
     lines = [f"lab {lab.name} ({what}): uplink {lab.uplink} (DHCP), cluster network {lab.network}",
              f"  inventory {lab.inventory_path}",
-             f"  {'node':<10} {'state':<8} {'pid':>7}  {'DHCP address':<15} {'planned eth0':<15} {'pi uid':>6}  sshd"]
-    for s in lab.status():
-        lines.append(f"  {s.name:<10} {s.state:<8} {s.pid or '-':>7}  {s.host:<15} {s.address:<15} "
-                     f"{s.uid:>6}  {'answers' if s.sshd else '-'}")
+             f"  {'node':<10} {'state':<8} {'pid':>7}  {'DHCP address':<15} {'planned eth0':<15} {'login':<8} "
+             f"{'uid':>6}  sshd"]
+    for s in lab.status():   # the login the inventory uses now (pi, until notebook 01 renames it) and its UID there
+        lines.append(f"  {s.name:<10} {s.state:<8} {s.pid or '-':>7}  {s.host:<15} {s.address:<15} {s.login:<8} "
+                     f"{'?' if s.uid is None else s.uid:>6}  {'answers' if s.sshd else '-'}")
     return "\n".join(lines)
 
 

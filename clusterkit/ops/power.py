@@ -231,23 +231,50 @@ def stop_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: 
     """Switch every node off: workers first, then the primary. Nothing happens without ``confirm=True``."""
     if confirm is not True:
         return PowerReport("poweroff", [], confirmed=False)
-    return power_all(cluster, "poweroff", timeout=timeout, on_step=_printer(progress))
+    with _Progress(progress) as show:
+        return power_all(cluster, "poweroff", timeout=timeout, on_step=show)
 
 
 def reboot_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: float | None = None) -> PowerReport:
     """Reboot every node (workers first), then wait until each answers again; nothing happens without ``confirm=True``."""
     if confirm is not True:
         return PowerReport("reboot", [], confirmed=False)
-    return power_all(cluster, "reboot", reboot_timeout=timeout, on_step=_printer(progress),
-                     on_back=_printer(progress))
+    with _Progress(progress) as show:
+        return power_all(cluster, "reboot", reboot_timeout=timeout, on_step=show, on_back=show)
 
 
-def _printer(enabled: bool):
-    if not enabled:
-        return None
+class _Progress:
+    """One line per node as it goes, while it goes; in a notebook the lines go once the report is there.
 
-    def show(step: PowerStep) -> None:
+    The report that the call returns says everything they said, so a notebook showed it all twice
+    (the printed lines, then the table). In a kernel the lines live in one display that is emptied at
+    the end; elsewhere (a terminal) they are printed, and stay.
+    """
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.lines: list[str] = []
+        self.handle = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from ..kernel import in_kernel
+        if in_kernel():
+            from IPython.display import display
+            self.handle = display({"text/plain": "waiting for the first node…"}, raw=True, display_id=True)
+        return self
+
+    def __call__(self, step: PowerStep) -> None:
         what = step.now + (f" after {step.after:.1f} s" if step.after is not None else "")
-        print(f"{step.role} {step.node}: {step.status}, {what}"
-              + (f" ({step.message[:100]})" if step.status != "ok" and step.message else ""), flush=True)
-    return show
+        line = (f"{step.role} {step.node}: {step.status}, {what}"
+                + (f" ({step.message[:100]})" if step.status != "ok" and step.message else ""))
+        if self.handle is None:
+            print(line, flush=True)
+        else:
+            self.lines.append(line)
+            self.handle.update({"text/plain": "\n".join(self.lines)}, raw=True)
+
+    def __exit__(self, *exc) -> None:
+        if self.handle is not None and exc[0] is None:
+            self.handle.update({"text/plain": ""}, raw=True)

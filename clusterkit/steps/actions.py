@@ -185,6 +185,16 @@ class Rendered(FileChange):
             super().undo(node, timeout=timeout)
 
 
+#: A command longer than this, or of several lines, is named by what it does in progress bars and tables,
+#: with the script itself folded under that name (nfs-ganesha's start is a loop of 400 characters).
+SHORT_COMMAND = 80
+
+
+def is_long(command: str) -> bool:
+    """Whether a command is a script rather than a line a learner reads at a glance."""
+    return "\n" in command or len(command) > SHORT_COMMAND
+
+
 @dataclass(frozen=True)
 class Command(Action):
     """A privileged command the step runs on a node (``sudo``), in order with the file changes.
@@ -203,6 +213,13 @@ class Command(Action):
     def describe(self) -> str:
         return self.command
 
+    @property
+    def short(self) -> str:
+        """How a progress bar names it: the command itself when it is short, else what it does (``why``)."""
+        if not is_long(self.command):
+            return self.command
+        return self.why or self.command.splitlines()[0][:SHORT_COMMAND - 1] + "…"
+
     def apply(self, run: Run) -> None:
         r = run.node.sudo(self.command, stdin=self.stdin, timeout=run.timeout)
         if r.status == "refused":
@@ -213,11 +230,11 @@ class Command(Action):
             raise ActionFailed(f"{self.command!r} failed: {r.summary()}")
         else:
             run.out.ran.append(f"{self.command}  ({r.summary()}, allowed)")
-        run.tick(self.command)
+        run.tick(self.short)
 
     def simulate(self, run: Run) -> None:
         run.out.would_run.append(self.command)
-        run.tick("would run: " + self.command)
+        run.tick("would run: " + self.short)
 
 
 @dataclass(frozen=True)
@@ -240,7 +257,7 @@ class Link(Command):
         os.replace(tmp, path)
         run.out.written.append(f"{self.link} -> {self.target}")
         run.out.would_run.append(self.command)
-        run.tick(self.command)
+        run.tick(self.short)
 
 
 @dataclass(frozen=True)
@@ -263,7 +280,7 @@ class HostBind(Command):
             run.out.problem = f"the {run.cluster.backend} backend could not bind the export: {e}"
             return
         run.out.ran.append(self.command)
-        run.tick(self.command)
+        run.tick(self.short)
 
 
 def execute(actions: list[Action], run: Run) -> None:

@@ -78,7 +78,7 @@ class DetachedScript(Action):
         done = {int(line.split()[1]) for line in lines if line.startswith("ok ")}
         run.out.ran += [c.command for i, c in enumerate(self.commands) if i in done]
         for c in self.commands:
-            run.tick(c.command)
+            run.tick(c.short)
         if self.follow is not None and 0 in done:
             run.out.reach = self.follow
         if "end" not in lines:

@@ -132,6 +132,9 @@ NFS_CORE_PARAM {{
 }}
 NFSV4 {{
     Graceless = true;
+    # Owners as numbers (1000), as the kernel's server sends them with sec=sys: not user@domain
+    # names, which a client without the same idmapping shows as nobody (65534).
+    Only_Numeric_Owners = true;
 }}
 EXPORT_DEFAULTS {{
     Access_Type = None;

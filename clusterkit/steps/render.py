@@ -7,7 +7,7 @@ import html
 from ClusterShell.NodeSet import NodeSet
 
 from ..results import html_block
-from .actions import FileChange
+from .actions import Command, FileChange, is_long
 
 _ROW = "<tr><td style='vertical-align:top'><code>{node}</code></td><td style='text-align:left'>{body}</td></tr>"
 
@@ -61,7 +61,16 @@ def _action_html(a) -> str:
         return (f"<details><summary>{a.kind} <code>{html.escape(a.path)}</code>{why}</summary>"
                 f"<pre style='margin:0'>{html.escape(a.diff())}</pre></details>")
     why = f" — {html.escape(a.why)}" if a.why else ""
+    if is_long(a.command):
+        return _script_html("$ sudo", a.command, a.why)
     return f"<div><code>$ sudo {html.escape(a.command)}</code>{why}</div>"
+
+
+def _script_html(lead: str, command: str, why: str) -> str:
+    """A long command: named by what it does, the script itself folded under that name (click to read it)."""
+    name = html.escape(why) if why else f"<code>{html.escape(command.splitlines()[0][:60])}…</code>"
+    return (f"<details><summary>{html.escape(lead)} {name} <i>(a shell script: click to read it)</i></summary>"
+            f"<pre style='margin:0;white-space:pre-wrap'><code>{html.escape(command)}</code></pre></details>")
 
 
 def plan_html(plan) -> str:
@@ -80,20 +89,32 @@ def plan_html(plan) -> str:
                       f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _outcome_line(line: str) -> str:
-    """One line of what apply did; a command in it is shown as code (a ``$`` in it is shell, never maths)."""
+def _outcome_line(line: str, whys: dict[str, str] | None = None) -> str:
+    """One line of what apply did; a command in it is shown as code (a ``$`` in it is shell, never maths),
+    and a long one by what it does (``whys``: command -> its plan's reason), the script folded under it."""
     for lead in ("would run (not run: this backend has no root): ", "ran: "):
         if line.startswith(lead):
-            return f"<div>{html.escape(lead)}<code>{html.escape(line[len(lead):])}</code></div>"
+            command = line[len(lead):]
+            if is_long(command):
+                return _script_html(lead.rstrip(": ") + ":", command, (whys or {}).get(command, ""))
+            return f"<div>{html.escape(lead)}<code>{html.escape(command)}</code></div>"
     return f"<div>{html.escape(line)}</div>"
+
+
+def _whys(plan) -> dict[str, str]:
+    """Every command of a plan and the reason it gives."""
+    if plan is None:
+        return {}
+    return {a.command: a.why for p in plan.nodes.values() for a in p.steps() if isinstance(a, Command) and a.why}
 
 
 def apply_html(result) -> str:
     rows = []
+    whys = _whys(getattr(result, "plan", None))
     for node, r in result.items():
         o = r.value
         colour = "#e6f4ea" if r.ok else "#fce8e6"
-        lines = "".join(_outcome_line(line) for line in o.lines()) or "nothing to change"
+        lines = "".join(_outcome_line(line, whys) for line in o.lines()) or "nothing to change"
         rows.append(f"<tr style='background:{colour}'><td style='vertical-align:top'><code>{html.escape(node)}</code>"
                     f"</td><td>{r.status}</td><td style='text-align:left'>{lines}</td></tr>")
     would = sum(len(v) for v in result.would_run.values())

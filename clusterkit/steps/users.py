@@ -25,6 +25,7 @@ from dataclasses import replace
 
 from . import accounts as acc
 from .accounts import NAME, RESERVED, UID_MAX, UID_MIN, xauth_entry, xauth_hosts
+from ..results import NodeResult
 from .actions import Rendered
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError, node_home
 from .detached import DetachedScript
@@ -324,12 +325,27 @@ class Users(Step):
         return ids(self.cluster, self.name, nodes=self.names)
 
 
-def ids(cluster, name: str, *, nodes=None):
-    """``id NAME`` on every node (on the local backend, as the sandbox's account files answer it)."""
-    def one(node):
+def ids(cluster, name: str, *, nodes=None, renamed_to: str | None = None):
+    """``id NAME`` on every node (on the local backend, as the sandbox's account files answer it).
+
+    ``renamed_to``: where ``name`` is gone and that user is there (notebook 01 run a second time,
+    after it renamed the image's ``pi``), the node answers with that user's ``id`` and says so,
+    rather than failing with "no such user".
+    """
+    def id_of(node, who: str):
         if node.sandbox is not None:
-            return acc.sandbox_id(node, name)
-        return node.run(f"id {shlex.quote(name)}", timeout=30)
+            return acc.sandbox_id(node, who)
+        return node.run(f"id {shlex.quote(who)}", timeout=30)
+
+    def one(node):
+        r = id_of(node, name)
+        if r.ok or not renamed_to or renamed_to == name:
+            return r
+        now = id_of(node, renamed_to)
+        if not now.ok:
+            return r
+        line = f"no {name} any more: renamed to {renamed_to} (an earlier run of notebook 01); {now.stdout.strip()}"
+        return NodeResult.done(node.name, line, stdout=line + "\n", command=f"id {name}")
     return cluster.each(one, nodes=nodes, timeout=30, command=f"id {name}")
 
 

@@ -62,6 +62,9 @@ def jupyterlab(root: Path, *, env: dict, tmp: Path):
     settings = tmp / "app-settings"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "overrides.json").write_text(json.dumps(OVERRIDES))
+    # A learner's JupyterLab: its kernels must not inherit pytest's marker of an unattended run, so Run All
+    # stops where a notebook waits for the learner (clusterkit.workbook.pause), as it does for them.
+    env = {k: v for k, v in env.items() if k != "PYTEST_CURRENT_TEST"}
     env = dict(env, JUPYTERLAB_SETTINGS_DIR=str(tmp / "user-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
     argv = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
@@ -142,6 +145,35 @@ def without_cleanup(src: Path, dest: Path) -> Path:
     nb.cells = nb.cells[:-1]
     nbformat.write(nb, dest)
     return dest
+
+
+#: The text a notebook shows where Run All stops for the learner (clusterkit.workbook.pause).
+PAUSED = "Run All stops here on purpose"
+
+#: Make the cell that paused Run All the active one; its index (-1 when there is none).
+SELECT_PAUSE = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const i = nb.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes('workbook.pause('));
+  if (i >= 0) { nb.activeCellIndex = i; }
+  return i;
+}"""
+
+#: Each solution cell: whether it ran, whether its code is folded away, and whether its output sits in a
+#: closed box (``%%solution``: the box is there, what the solution printed inside it takes no room).
+SOLUTIONS = """() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter(c => (c.model.getMetadata('tags') || []).includes('solution'))
+  .map(c => {
+    const box = c.outputArea ? c.outputArea.node.querySelector('.ck-solution') : null;
+    const inner = box ? box.querySelector('.widget-output') : null;
+    return {ran: c.model.executionCount !== null, inputHidden: c.inputHidden, box: !!box,
+            shown: !!inner && inner.getBoundingClientRect().height > 0};
+  })"""
+
+
+def go_on_after_pause(page) -> None:
+    """What the learner does after looking: run the paused cell again and every cell below it."""
+    assert page.evaluate(SELECT_PAUSE) >= 0
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-below')")
 
 
 KERNEL_IDLE = """() => {

@@ -67,8 +67,11 @@ def test_views_by_node(engines):
 def test_repr_and_tables(engines):
     assert repr(engines) == "<Engines(nodes=pc[0-3], backend=local, engines=4 running)>"
     text = engines.map.text().splitlines()
-    assert text[0].split() == ["node", "engines", "cores"]
+    assert text[0].split() == ["node", "engines", "engine", "ids", "cores"]
     assert [line.split()[0] for line in text[1:5]] == ["pc0", "pc1", "pc2", "pc3"]
+    # A count, then the ids: engine 0 on pc0 reads as one engine, never as none.
+    assert [line.split()[1] for line in text[1:5]] == ["1", "1", "1", "1"]
+    assert sorted(int(line.split()[2]) for line in text[1:5]) == [0, 1, 2, 3]
     assert text[5:] == [engines.map.note] and "share" in engines.map.note   # local nodes share this machine's cores
     html = engines._repr_html_()
     assert "<table>" in html and "pc3" in html

@@ -44,12 +44,15 @@ def test_direct_view_reports_the_lost_nodes_tasks_and_keeps_the_rest(engines):
 
 def test_balanced_view_retries_elsewhere_and_every_task_finishes(engines):
     job = engines.submit(workloads.count_primes, RANGES, balanced=True, retries=2)
-    wait_started(job)
+    assert job.wait_busy("pc2"), "pc2's engine never held a task"
     engines.kill("pc2")
     report = job.report(timeout=90)
     assert report.ok, report.text()
     assert sum(report.results) == EXPECTED
     assert report.lost == ("pc2",)
+    # The task pc2 held when it died is named in the report: retried on another node, and finished.
+    assert report.retried and all(r.retried_from == "pc2" and r.node != "pc2" for r in report.retried)
+    assert "was on pc2 when it was lost; retried on" in report.text()
 
 
 def test_the_booth_tells_an_engine_that_died_from_a_tile_that_failed():

@@ -111,3 +111,20 @@ def test_cli_ops(fresh, capsys, monkeypatch):
     rc = main(["test", "--backend", "local"])
     out = capsys.readouterr().out
     assert "FAIL" not in out and out.count("ok (/etc/hosts)") == 4 and rc == 0
+
+
+def test_in_a_notebook_the_reboot_report_shows_once(tmp_path):
+    """The per-node lines show while the reboot goes, then give way to the report (06 showed both)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["import os, clusterkit\nfrom clusterkit import ops\n"
+             f"cluster = clusterkit.connect(backend='local', sandbox={str(tmp_path / 'sandbox')!r})",
+             "report = ops.reboot_all(cluster, confirm=True)\nreport"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outs = nb.cells[1].outputs
+    assert not [o for o in outs if o.output_type == "stream"], outs           # no lines printed for good
+    lines = [o for o in outs if o.output_type == "display_data"]
+    assert lines and all(o.data["text/plain"] == "" for o in lines), lines  # the live lines, emptied at the end
+    assert [o.output_type for o in outs][-1] == "execute_result" and "pc1" in outs[-1].data["text/plain"]

@@ -37,6 +37,10 @@ def test_ganesha_serves_and_every_worker_reads_the_share(lab, cluster):
     assert ls.ok, ls.text()
     rt = step.roundtrip(writer=NAME + "1")
     assert rt.ok and len(rt.gathered()) == 1 and f"written on {NAME}1" in rt.text()
+    # The real server lists the file as its writer's: alice's UID, 1000, as numbers (not nobody, 65534).
+    listed = step.nfs_ls()
+    line = next(ln for ln in listed[NAME + "2"].stdout.splitlines() if f"hello-from-{NAME}1.txt" in ln)
+    assert line.split()[2:4] == ["1000", "1000"], line
     before = {n: lab.exec(n, "cat /etc/fstab /etc/exports /etc/ganesha/ganesha.conf 2>/dev/null").stdout
               for n in lab.boards}
     again = Nfs(cluster)

@@ -98,6 +98,8 @@ def test_a_login_made_after_the_plan_stops_that_node_before_the_rename(lab):
 
 
 def test_an_earlier_cluster_in_the_same_kernel_does_not_block_the_rename(lab, capsys):
+    before = {s.name: (s.login, s.uid) for s in lab.status()}
+    assert {login for login, _ in before.values()} == {"pi"} and None not in {u for _, u in before.values()}
     earlier = lab.connect()                       # the learner ran the connect cell twice
     assert earlier.run("true").ok
     with lab.connect() as cluster:
@@ -111,7 +113,10 @@ def test_an_earlier_cluster_in_the_same_kernel_does_not_block_the_rename(lab, ca
         assert set(last) == set(lab.boards) and all(done == total for done, total in last.values()), last
         assert users(cluster).plan().empty
         assert logins(lab) == {n: "alice" for n in lab.boards}
+        result.save_inventory()
     earlier.close()
+    # `lab status` shows the login the inventory uses now and its UID on each node, not the image's pi.
+    assert {s.name: (s.login, s.uid) for s in lab.status()} == {n: ("alice", 1000) for n in lab.boards}
 
 
 class FailsAfterRename(steps.Users):

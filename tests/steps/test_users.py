@@ -29,6 +29,13 @@ def test_rename_pi_and_unify_the_uid(fresh):
         passwd = node.read_file("/etc/passwd").decode()
         assert "\npi:" not in passwd and "alice:x:1000:1000:,,,:/home/alice:/bin/bash" in passwd
         assert node.read_file("/etc/shadow").decode().startswith("root:$6$")  # the way back in
+    # Notebook 01 run again: `id pi` fails everywhere now; with renamed_to each node says who pi became.
+    from clusterkit.steps import ids as ids_of
+    assert not ids_of(fresh, "pi").ok
+    again = ids_of(fresh, "pi", renamed_to="alice")
+    assert again.ok and len(again.gathered()) == 1, again.text()
+    assert again["pc0"].stdout.startswith("no pi any more: renamed to alice (an earlier run of notebook 01); "
+                                          "uid=1000(alice)")
 
 
 def test_twice_changes_nothing_and_files_are_byte_identical(fresh, snapshot):

@@ -51,3 +51,28 @@ def test_ipython_keeps_the_traceback_of_an_unexpected_error(shell, capsys):
 
 def test_base_class_renders_too():
     assert ClusterkitError("x", field="scope")._render_traceback_() == ["ClusterkitError: scope: x"]
+
+
+def test_plain_python_shows_an_uncaught_clusterkit_error_in_one_line(tmp_path):
+    """A script that connects to a bad inventory: the one line a notebook shows, not the library's frames."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bad = tmp_path / "boards.yaml"
+    bad.write_text("name: x\nnodes: pc[0-3]\nprimary: pc9\n")
+    code = f"import clusterkit; clusterkit.connect({str(bad)!r})"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env.pop("CLUSTERKIT_TRACEBACK", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == f"InventoryError: {bad}: primary (node pc9): 'pc9' is not one of the nodes pc[0-3]"
+    assert len(lines) == 2 and "CLUSTERKIT_TRACEBACK=1" in lines[1] and "Traceback" not in done.stderr
+    full = subprocess.run([sys.executable, "-c", code], env=dict(env, CLUSTERKIT_TRACEBACK="1"),
+                          capture_output=True, text=True, timeout=60)
+    assert full.stderr.startswith("Traceback") and "inventory.py" in full.stderr
+    other = subprocess.run([sys.executable, "-c", "import clusterkit; 1 / 0"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert other.stderr.startswith("Traceback") and "ZeroDivisionError" in other.stderr   # not ours: untouched

@@ -92,3 +92,36 @@ def test_speedup_says_the_cores_are_shared():
     s = Scaling((1, 2, 3, 4), (1.0, 0.6, 0.55, 0.5), cores=2)
     assert "share 2 cores" in s.text() and "share 2 cores" in s._repr_html_()
     assert Scaling((1, 2), (1.0, 0.5), cores=None).note == ""
+
+
+def test_a_long_script_is_named_by_what_it_does_and_folded():
+    from clusterkit.steps.actions import Run, is_long
+    from clusterkit.steps.nfs import _ganesha_start
+    script = _ganesha_start()
+    assert is_long(script) and not is_long("exportfs -ra")
+    start = Command(script, "(re)start nfs-ganesha and wait until it listens")
+    assert start.short == "(re)start nfs-ganesha and wait until it listens"
+    assert Command("exportfs -ra", "re-read /etc/exports").short == "exportfs -ra"
+    assert Command("x" * 200).short == "x" * 79 + "…"
+    # The progress bar: the name, not the script.
+    ticks = []
+
+    class Sandbox:   # a node without root: the command is simulated
+        privileged = False
+    start.simulate(Run(node=Sandbox(), cluster=None, out=NodeOutcome(), tick=ticks.append))
+    assert ticks == ["would run: (re)start nfs-ganesha and wait until it listens"]
+    # The plan and the apply table: the name, with the script folded under it (still all there, as code).
+    plan = Plan("nfs", "lab", {"pc0": NodePlan("pc0", [start])}, {"pc0": {}})
+    row = NodeResult(node="pc0", status="ok", exit_code=0, value=NodeOutcome(ran=[script]))
+    for markup in (plan._repr_html_(), ApplyResult({"pc0": row}, plan=plan, command="apply nfs")._repr_html_()):
+        summary = re.search(r"<summary>(.*?)</summary>", markup).group(1)
+        assert "(re)start nfs-ganesha and wait until it listens" in summary and "seq" not in summary
+        assert "$(seq 100)" in markup.replace("&quot;", '"')
+
+
+def test_engine_map_counts_engines_apart_from_their_ids():
+    m = _map(["a", "b", "c", "d"], cores=4)
+    header, first = m.text().splitlines()[:2]
+    assert header.split() == ["node", "engines", "engine", "ids", "cores"]
+    assert first.split()[:3] == ["pc0", "1", str(m.ids("pc0")[0])]
+    assert "<th>engines</th><th>engine ids</th>" in m._repr_html_()

@@ -37,19 +37,18 @@ def test_start_command_serves_the_notebooks(tmp_path):
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "start.sh")], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        status = None
+        # The URL is printed only once JupyterLab listens: the first request after it appears is answered.
+        url_line = f"open http://127.0.0.1:{port}/lab?token={token}"
+        output = ""
         deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2) as r:
-                    status = json.load(r)
-                break
-            except OSError:
-                time.sleep(0.5)
-        log.seek(0)
-        output = log.read()
-        assert status is not None, f"JupyterLab did not answer:\n{output[-3000:]}"
-        assert f"open http://127.0.0.1:{port}/lab?token={token}" in output
+        while time.monotonic() < deadline and proc.poll() is None and url_line not in output:
+            time.sleep(0.1)
+            log.seek(0)
+            output = log.read()
+        assert url_line in output, f"no URL printed:\n{output[-3000:]}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5) as r:
+            status = json.load(r)
+        assert status is not None
         assert "the local backend" in output
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as r:
             names = {item["name"] for item in json.load(r)["content"]}
