@@ -41,6 +41,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Installed by scripts/setup.sh, the package is a link to one version's folder, swapped whole when the files
+# change (scripts/install_clusterkit.py): this process goes on importing from the folder it started with, and
+# holds that folder's "in-use" file open so that setup never removes it under us. From a checkout: nothing to do.
+__path__[:] = [os.path.realpath(p) for p in __path__]
+try:
+    _IN_USE = os.open(os.path.join(os.path.dirname(__path__[0]), "in-use"), os.O_RDONLY | os.O_CLOEXEC)
+except OSError:
+    _IN_USE = None
+
 from . import backends
 from .cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_FANOUT, Cluster
 from .errors import ClusterError, ClusterkitError, InventoryError, NodeError, PrivilegeRefused

@@ -55,26 +55,36 @@ if [ ! -x "$CLUSTERKIT_VENV/bin/python" ]; then
     "$py" -m venv "$CLUSTERKIT_VENV"
     "$CLUSTERKIT_VENV/bin/pip" install -q --upgrade pip
 fi
-stamp="$CLUSTERKIT_VENV/.clusterkit-stamp"
-want="$(cat "$here/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "setup: installing Python packages ($extras)"
-    log="$(mktemp)"
-    if ! "$CLUSTERKIT_VENV/bin/pip" install -q "$here[$extras]" >"$log" 2>&1; then
-        grep -v -e "is ignored: it is neither" "$log"; echo "setup: pip install failed"; exit 1
-    fi
-    rm -f "$log"
-    echo "$want" > "$stamp"
-elif [ ! -w "$CLUSTERKIT_VENV" ]; then
+# What a running lab, kernel or engine uses is only replaced when its content changed, and then whole:
+# the pip packages when the requirements of pyproject (not the rest of the file) changed; clusterkit itself
+# when a digest of its files changed, as a new version's folder and one atomic swap of a link
+# (scripts/install_clusterkit.py says how). Another setup running at once (the kiosk and a second workbook
+# started together) waits for this one.
+if [ ! -w "$CLUSTERKIT_VENV" ]; then
     # Another user's venv (a normal user sharing root's): used as it is.
     echo "setup: using $CLUSTERKIT_VENV as it is (not yours to update)"
-elif [ "$("$CLUSTERKIT_VENV/bin/python" -I -c 'import clusterkit, os; print(os.path.dirname(os.path.dirname(clusterkit.__file__)))' 2>/dev/null)" != "$here" ]; then
-    # The dependencies are in place; refresh clusterkit itself only (-I: not the checkout in the current
-    # directory, which would always look current; an editable
-    # install of this checkout is current already and is kept).
-    "$CLUSTERKIT_VENV/bin/pip" install -q --no-deps --force-reinstall "$here" >/dev/null 2>&1 || { echo "setup: installing clusterkit failed"; exit 1; }
+else
+    exec 9>>"$CLUSTERKIT_VENV/.clusterkit-setup.lock"
+    command -v flock >/dev/null && flock 9
+    installer=("$CLUSTERKIT_VENV/bin/python" -I "$here/scripts/install_clusterkit.py")
+    reqs="$(mktemp)"
+    "${installer[@]}" requirements "$here" "$extras" > "$reqs"
+    stamp="$CLUSTERKIT_VENV/.clusterkit-stamp"
+    want="$(sha256sum < "$reqs" | cut -c1-16)-$extras"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "setup: installing Python packages ($extras)"
+        log="$(mktemp)"
+        if ! "$CLUSTERKIT_VENV/bin/pip" install -q -r "$reqs" >"$log" 2>&1; then
+            grep -v -e "is ignored: it is neither" "$log"; echo "setup: pip install failed"; exit 1
+        fi
+        rm -f "$log"
+        chmod -R a+rX "$CLUSTERKIT_VENV" 2>/dev/null || true
+        echo "$want" > "$stamp"
+    fi
+    rm -f "$reqs"
+    "${installer[@]}" install "$here" || { echo "setup: installing clusterkit failed"; exit 1; }
+    exec 9>&-
 fi
-[ -w "$CLUSTERKIT_VENV" ] && { chmod -R a+rX "$CLUSTERKIT_VENV" 2>/dev/null || true; }
 
 # `clusterkit` on PATH for every new shell (sudo and lab nodes included).
 if [ "$(id -u)" = 0 ]; then bin="${CLUSTERKIT_BIN:-/usr/local/bin}"; else bin="${CLUSTERKIT_BIN:-$HOME/.local/bin}"; fi

@@ -5,6 +5,7 @@
 #   PORT                JupyterLab's port (default: 8888, or the next free one when it is busy;
 #                       a PORT given that is busy is refused); CLUSTERKIT_IP the address (127.0.0.1)
 #   CLUSTERKIT_TOKEN    the token in the URL (default: a fresh random one)
+#   CLUSTERKIT_INVENTORY the inventory (default: the lab's, or the packaged one); a lab's own names that lab
 # Stop it with Ctrl-C in this terminal, or `jupyter server stop PORT` from another.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,7 +42,8 @@ export PATH="$venv/bin:$PATH"
 backend="${CLUSTERKIT_BACKEND:-auto}"
 if [ "$backend" = auto ] || [ "$backend" = lab ]; then
     if python -m clusterkit.lab.check >/dev/null 2>&1; then
-        clusterkit lab up          # idempotent: a running lab is kept
+        # idempotent: a running lab is kept; an inventory given (a lab of another name) names its own lab
+        [ -n "${CLUSTERKIT_INVENTORY:-}" ] || clusterkit lab up
         backend=lab
     elif python -c 'import sys, clusterkit.lab as L; lab = L.find(); sys.exit(0 if lab and lab.running else 1)'; then
         backend=lab                # a lab that root brought up (`sudo clusterkit lab up`), used as a normal user

@@ -26,7 +26,6 @@ import select
 import shlex
 import threading
 import time
-import weakref
 from pathlib import Path
 
 import paramiko
@@ -35,7 +34,7 @@ from fabric import Config, Connection
 from ..errors import NodeError, PrivilegeRefused
 from ..inventory import Inventory, NodeSpec
 from ..results import NodeResult
-from . import hostkeys
+from . import hostkeys, session
 from .base import BACKUP_SUFFIX, Node, backup_paths, temp_path
 from .channel import ChannelStream
 from .password import SUDO_PASSWORD_ENV, Password
@@ -48,8 +47,11 @@ _MISSING = 44   # read_file's exit status for "no such file"
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
 
-#: Every SSH node of this process with an open connection (for :meth:`SSHNode.close_twins`).
-_OPEN: "weakref.WeakSet[SSHNode]" = weakref.WeakSet()
+#: Every connection this process holds open, with the (host, port, user) it logs in as, by id (for
+#: :meth:`SSHNode.close_twins`). The connections themselves, not their nodes: a cluster that is no longer
+#: referenced (its notebook cell run again) is collected, but its connection lives on in paramiko's thread.
+_OPEN: dict[int, tuple[tuple[str, int, str | None], Connection]] = {}
+_OPEN_LOCK = threading.Lock()
 
 
 class SSHNode(Node):
@@ -122,7 +124,7 @@ class SSHNode(Node):
             if conn is not None and conn.transport is not None and conn.transport.is_active():
                 return conn.transport
             if conn is not None:
-                conn.close()
+                _forget(conn)
             conn = self._conn = self._connection()
             try:
                 self._open(conn)
@@ -131,21 +133,26 @@ class SSHNode(Node):
                 self._conn = None
                 raise connect_error(self, e) from None
             conn.transport.set_keepalive(15)
-            _OPEN.add(self)
+            with _OPEN_LOCK:
+                _OPEN[id(conn)] = (self._login(), conn)
+            session.announce(conn.transport, timeout=self.connect_timeout)   # who holds it, said on the node
             return conn.transport
+
+    def _login(self) -> tuple[str, int, str | None]:
+        return (self.spec.host, self.spec.port, self.spec.user)
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
+                _forget(self._conn)
                 self._conn = None
-        _OPEN.discard(self)
 
     def close_twins(self) -> int:
-        me = (self.spec.host, self.spec.port, self.spec.user)
-        twins = [n for n in list(_OPEN) if n is not self and (n.spec.host, n.spec.port, n.spec.user) == me]
-        for n in twins:
-            n.close()
+        mine = self._conn
+        with _OPEN_LOCK:
+            twins = [conn for login, conn in _OPEN.values() if login == self._login() and conn is not mine]
+        for conn in twins:
+            _forget(conn)
         return len(twins)
 
     # ------------------------------------------------------------ commands
@@ -294,6 +301,13 @@ class SSHNode(Node):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.spec.user or ''}{'@' if self.spec.user else ''}" \
                f"{self.spec.host}{'' if self.spec.port == 22 else f':{self.spec.port}'}>"
+
+
+def _forget(conn: Connection) -> None:
+    """Close a connection and drop it from the open ones."""
+    with _OPEN_LOCK:
+        _OPEN.pop(id(conn), None)
+    conn.close()
 
 
 def _q(path: str) -> str:

@@ -8,8 +8,10 @@ script below) overlay-mounts ``/etc``, ``/var``, ``/opt``, ``/srv``, ``/mnt`` an
 never in the host's), binds a private ``/root`` and ``/home``, mounts a tmpfs on
 ``/run`` and ``/tmp``, makes the rest of the host's root file system, ``/sys``,
 ``/proc/sys`` (but its own network settings) and ``/proc/sysrq-trigger``
-read-only, sets the hostname from its ``/etc/hostname``, asks the venue router
-for an address with dhclient and starts a real OpenSSH sshd.
+read-only, binds the workbook's venv in read-only (the host's own, live: what
+its setup replaces reaches the node at once, where an overlay would go on
+showing the old), sets the hostname from its ``/etc/hostname``, asks the venue
+router for an address with dhclient and starts a real OpenSSH sshd.
 
 A small supervisor loop in the host's PID namespace runs the node: when a
 power command inside the node asks for a reboot, it boots the node again (its
@@ -66,12 +68,23 @@ BOOT = """\
 # clusterkit lab node: PID 1 of the node's PID namespace.
 S="$1"; L="$2"
 set -e
+# The workbook's venv (the folder "$L/venv" names), where it lies under an overlaid folder, is the host's own,
+# live and read-only: an overlay keeps showing what it first found in its lower layer, so a package that the
+# host's setup replaced would stay the old one in here, or an emptied folder.
+V="$(cat "$L/venv" 2>/dev/null || true)"
+case "$V" in /etc/?*|/var/?*|/opt/?*|/srv/?*|/mnt/?*|/media/?*) [ -d "$V" ] || V= ;; *) V= ;; esac
+[ -z "$V" ] || exec 4<"$V"
 # What a node writes lands in its own layers; the host's file systems are read-only in here.
 for d in etc var opt srv mnt media; do
     if [ -d "/$d" ] && [ -d "$S/$d/upper" ]; then
         mount -t overlay overlay -o "lowerdir=/$d,upperdir=$S/$d/upper,workdir=$S/$d/work" "/$d"
     fi
 done
+if [ -n "$V" ]; then
+    mount --no-canonicalize --bind /proc/self/fd/4 "$V" && mount -o remount,bind,ro "$V" \
+        || echo "boot: could not share the workbook's venv $V"
+    exec 4<&-
+fi
 mount -o remount,bind,ro /sys
 mount --bind /proc/sys /proc/sys
 mount --bind /proc/sys/net /proc/sys/net
@@ -202,6 +215,8 @@ def write_scripts(bin_dir: Path) -> None:
     python = bin_dir / "python"
     python.unlink(missing_ok=True)
     python.symlink_to(sys.executable)
+    # The venv the nodes run (the inventory's python: this one's), shared live with them by the boot script.
+    (bin_dir / "venv").write_text(sys.prefix if sys.prefix != sys.base_prefix else "")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-import time
 from dataclasses import replace
 
 from . import accounts as acc
@@ -30,6 +29,7 @@ from .actions import Rendered
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError, node_home
 from .detached import DetachedScript
 from .keys import parse_public_key
+from .logins import holders, other_sessions, refusal, what_to_do
 
 #: Where a real node keeps the second phase's script and its log.
 PHASE2 = "/var/lib/clusterkit/users-phase2"
@@ -117,12 +117,8 @@ class Users(Step):
         busy = {} if self.verifying else {n: s["others"] for n, s in states.items() if s.get("others")}
         if busy:
             from ClusterShell.NodeSet import NodeSet
-            first = next(iter(busy.values()))
-            raise StepError(f"{self.rename!r} is also logged in there by another program ({first[0]}"
-                            + (f" and {len(first) - 1} more" if len(first) > 1 else "") + "), and usermod cannot "
-                            f"rename a user who is logged in: close the other notebooks' clusters (their clean-up "
-                            f"cell, or shut down their kernels) and log {self.rename!r} out of any desktop or "
-                            "terminal, then plan again", node=str(NodeSet.fromlist(busy)), field="rename")
+            every = [login for found in busy.values() for login in found]
+            raise StepError(refusal(self.rename, every), node=str(NodeSet.fromlist(busy)), field="rename")
         for n, s in states.items():
             if s["/etc/passwd"] is None or s["/etc/group"] is None:
                 raise StepError("has no /etc/passwd or /etc/group to read", node=n, field="/etc/passwd")
@@ -306,8 +302,8 @@ class Users(Step):
             pending = any(c.command.startswith("usermod -l") for c in plan[n].commands)
             others = other_sessions(node, self.rename) if pending and node.privileged else []
             verdict[n] = None if not others else (
-                f"{self.rename!r} is logged in here by another program ({others[0]}): usermod cannot rename a "
-                "user who is logged in; close it and apply again (nothing of the rename was done)")
+                f"{self.rename!r} is logged in here by {holders(others)[0]}: usermod cannot rename a user who is "
+                f"logged in (nothing of the rename was done); {what_to_do(self.rename, others)}")
         return verdict
 
     # ------------------------------------------------------------ checks
@@ -347,30 +343,6 @@ def ids(cluster, name: str, *, nodes=None, renamed_to: str | None = None):
         line = f"no {name} any more: renamed to {renamed_to} (an earlier run of notebook 01); {now.stdout.strip()}"
         return NodeResult.done(node.name, line, stdout=line + "\n", command=f"id {name}")
     return cluster.each(one, nodes=nodes, timeout=30, command=f"id {name}")
-
-
-def other_sessions(node, user: str) -> list[str]:
-    """Processes of ``user`` on a node other than the workbook's own connection, one line each.
-
-    The workbook's other connections to the node under that login (another
-    Cluster made earlier in this kernel) are closed first.
-    """
-    closed = node.close_twins()
-    q = shlex.quote(user)
-    script = (f"id -u {q} >/dev/null 2>&1 || exit 0; me=$(ps -o ppid= -p $$ | tr -d ' '); "
-              f"ps -u {q} -o pid=,ppid=,etimes=,args= | "
-              "awk -v me=\"$me\" -v self=$$ '$1!=me && $1!=self && $2!=me && $2!=self'")
-    deadline = time.monotonic() + (3.0 if closed else 0.0)
-    while True:
-        r = node.run(script, timeout=30)
-        found = []
-        for line in r.stdout.splitlines() if r.ok else []:
-            parts = line.split(None, 3)
-            if len(parts) == 4:
-                found.append(f"process {parts[0]}: {parts[3]}, for {parts[2]} s")
-        if not found or time.monotonic() > deadline:   # sessions just closed take a moment to end
-            return found
-        time.sleep(0.2)
 
 
 __all__ = ["Users", "ids", "other_sessions", "xauth_entry", "xauth_hosts", "NAME", "RESERVED", "UID_MIN", "UID_MAX"]

@@ -3,6 +3,8 @@ cluster in the same kernel, a half-done apply. Real sshd and real usermod on a l
 
 from __future__ import annotations
 
+import gc
+import os
 import re
 import subprocess
 import sys
@@ -36,20 +38,30 @@ def logins(lab) -> dict[str, str]:
                ("pi" if lab.exec(n, "id pi").returncode == 0 else "") for n in lab.boards}
 
 
-@pytest.fixture
-def other_program(lab):
-    """Another program logged in as pi on every node (a second notebook's kernel that was not shut down)."""
+def hold_pi(lab, env=None) -> subprocess.Popen:
+    """Another program logged in as pi on every node, until its stdin closes."""
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, clusterkit.lab
         c = clusterkit.lab.find({lab.name!r}).connect()
         assert c.run("true").ok
         print("in", flush=True)
         sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert holder.stdout.readline() == "in\n"
-    yield holder
+    return holder
+
+
+def release(holder: subprocess.Popen) -> None:
     holder.stdin.close()
     holder.wait(timeout=20)
+
+
+@pytest.fixture
+def other_program(lab):
+    """Another program logged in as pi on every node (a clusterkit script that is still running)."""
+    holder = hold_pi(lab)
+    yield holder
+    release(holder)
 
 
 def test_another_login_of_pi_is_refused_in_one_line_before_anything_changes(lab, other_program):
@@ -60,10 +72,42 @@ def test_another_login_of_pi_is_refused_in_one_line_before_anything_changes(lab,
             users(cluster).apply(progress=False)
         error = caught.value
         assert error.field == "rename" and error.node == f"{NAME}[0-1]"
-        assert "sshd: pi@notty" in error.message and "\n" not in str(error)
+        assert f"by program python (process {other_program.pid})" in error.message and "\n" not in str(error)
+        assert error.message.endswith(f"end program python (process {other_program.pid}), then run this cell again")
         assert after_equals(lab, before)
         assert logins(lab) == {n: "pi" for n in lab.boards}
         assert cluster.run("id -un").ok           # the workbook still reaches every node as pi
+
+
+def sshd_sessions_of_pi(lab) -> dict[str, int]:
+    """How many SSH connections log in as pi on each node, read from inside the node."""
+    return {n: len(lab.exec(n, "pgrep -u pi -f 'sshd.*pi@' || true").stdout.split()) for n in lab.boards}
+
+
+def test_another_notebook_is_named_and_a_rerun_closes_its_own_earlier_connections(lab):
+    """Notebook 08 was run first and never reached its clean-up cell; 01 then failed, in this kernel; 08 is shut
+    down and 01 is run again from the top, in the same kernel."""
+    notebook_08 = hold_pi(lab, dict(os.environ, JPY_SESSION_NAME="/home/learner/notebooks/08_mpi.ipynb"))
+    try:
+        earlier = lab.connect()
+        with pytest.raises(steps.StepError) as caught:
+            users(earlier).apply(progress=False)
+        error = caught.value
+        assert error.field == "rename" and error.node == f"{NAME}[0-1]" and "\n" not in str(error)
+        assert error.message == ("'pi' is also logged in there by notebook 08_mpi, and usermod cannot rename a user "
+                                 "who is logged in: close notebook 08_mpi (Kernel > Shut Down Kernel), then run "
+                                 "this cell again")
+        assert logins(lab) == {n: "pi" for n in lab.boards}
+    finally:
+        release(notebook_08)
+    # The cell that made the earlier cluster runs again: that object is gone, its connections are not.
+    del earlier, caught, error
+    gc.collect()
+    assert all(count >= 1 for count in sshd_sessions_of_pi(lab).values())
+    with lab.connect() as cluster:
+        result = users(cluster).apply(progress=False)
+        assert result.ok, result.text()
+    assert logins(lab) == {n: "alice" for n in lab.boards}
 
 
 def after_equals(lab, before) -> bool:
@@ -89,7 +133,7 @@ def test_a_login_made_after_the_plan_stops_that_node_before_the_rename(lab):
         finally:
             holder.stdin.close()
             holder.wait(timeout=20)
-        assert not result[first].ok and "logged in here by another program" in result[first].error
+        assert not result[first].ok and "logged in here by program python (process" in result[first].error
         assert result[second].ok, result.text()
         assert logins(lab) == {first: "pi", second: "alice"}
         assert {s.name: s.user for s in cluster.inventory} == {first: "pi", second: "alice"}
