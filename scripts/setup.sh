@@ -74,6 +74,10 @@ elif [ "$("$CLUSTERKIT_VENV/bin/python" -I -c 'import clusterkit, os; print(os.p
     # install of this checkout is current already and is kept).
     "$CLUSTERKIT_VENV/bin/pip" install -q --no-deps --force-reinstall "$here" >/dev/null 2>&1 || { echo "setup: installing clusterkit failed"; exit 1; }
 fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
+    # cloud-init's own schema check for the cards (tests/firstboot fail without it here, rather than skip)
+    "$here/scripts/unpack-cloud-init.sh" "$CLUSTERKIT_VENV/share/clusterkit/cloud-init" || true
+fi
 [ -w "$CLUSTERKIT_VENV" ] && { chmod -R a+rX "$CLUSTERKIT_VENV" 2>/dev/null || true; }
 
 # `clusterkit` on PATH for every new shell (sudo and lab nodes included).
