@@ -18,16 +18,17 @@ T = TypeVar("T")
 INTERVAL = 0.05
 
 
-def wait_for(predicate: Callable[[], T], timeout: float, what: str, *, interval: float = INTERVAL) -> T:
+def wait_for(predicate: Callable[[], T], timeout: float, what: str | Callable[[], str], *,
+             interval: float = INTERVAL) -> T:
     """Ask ``predicate`` until it returns something true and return that; after ``timeout`` seconds
-    fail the test, naming ``what`` it waited for."""
+    fail the test, naming ``what`` it waited for (a callable: asked only then, for what to show)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"waited {timeout:g} s for {what}")
+            raise AssertionError(f"waited {timeout:g} s for {what() if callable(what) else what}")
         time.sleep(interval)
 
 
