@@ -85,6 +85,10 @@ else
     "${installer[@]}" install "$here" || { echo "setup: installing clusterkit failed"; exit 1; }
     exec 9>&-
 fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
+    # cloud-init's own schema check for the cards (tests/firstboot fail without it here, rather than skip)
+    "$here/scripts/unpack-cloud-init.sh" "$CLUSTERKIT_VENV/share/clusterkit/cloud-init" || true
+fi
 
 # `clusterkit` on PATH for every new shell (sudo and lab nodes included).
 if [ "$(id -u)" = 0 ]; then bin="${CLUSTERKIT_BIN:-/usr/local/bin}"; else bin="${CLUSTERKIT_BIN:-$HOME/.local/bin}"; fi

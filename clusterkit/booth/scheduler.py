@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ipyparallel.error import EngineError, RemoteError
+from ipyparallel.error import EngineError, NoEnginesRegistered, RemoteError
 
 from ..errors import ClusterkitError
 from .fractal import Region, Tile, iterations, render_tile, tiles
@@ -91,79 +91,100 @@ class Render:
     def run(self) -> RenderReport:
         client = self.engines.client
         report = self.report
-        queue: deque[Tile] = deque(self.tiles)
-        idle = deque(eid for eid in self.owner if eid in set(client.ids))
-        flying: dict[int, tuple[Tile, object]] = {}
-        holding: dict[str, int] = {}
-        dead: set[int] = set()
+        self._queue: deque[Tile] = deque(self.tiles)
+        self._idle = deque(eid for eid in self.owner if eid in set(client.ids))
+        self._flying: dict[int, tuple[Tile, object]] = {}
+        self._holding: dict[str, int] = {}
+        self._dead: set[int] = set()
         t0 = report.started = time.perf_counter()
-
-        def busy(node: str, delta: int) -> None:
-            before = holding.get(node, 0)
-            holding[node] = before + delta
-            if (before == 0) != (holding[node] == 0):
-                self._call(self.on_busy, node, holding[node] > 0)
-
-        def drop(eid: int) -> None:
-            dead.add(eid)
-            node = self.owner[eid]
-            moved = 0
-            if eid in flying:
-                tile, _ = flying.pop(eid)
-                queue.appendleft(tile)
-                busy(node, -1)
-                moved = 1
-            if node not in report.lost and all(e in dead for e, n in self.owner.items() if n == node):
-                report.lost.append(node)
-            report.moved += moved
-            self._call(self.on_lost, node, moved)
-
-        while (queue and not self._stop.is_set()) or flying:
+        while (self._queue and not self._stop.is_set()) or self._flying:
             if time.perf_counter() - t0 > self.timeout:
                 report.error = f"gave up after {self.timeout:g} s with {len(self.tiles) - len(report.done)} tiles left"
                 break
             live = set(client.ids)
-            for eid in [e for e in list(idle) + list(flying) if e not in live and e not in dead]:
-                if eid in idle:
-                    idle.remove(eid)
-                drop(eid)
-            while queue and idle and not self._stop.is_set():
-                eid = idle.popleft()
-                tile = queue.popleft()
-                flying[eid] = (tile, client[eid].apply_async(self.fn, self.max_iter, *tile.args))
-                busy(self.owner[eid], +1)
-            if not flying and queue and not idle:
+            for eid in [e for e in list(self._idle) + list(self._flying) if e not in live and e not in self._dead]:
+                if eid in self._idle:
+                    self._idle.remove(eid)
+                self._drop(eid)
+            self._hand_out(client)
+            if not self._flying and self._queue and not self._idle:
                 report.error = "no node is left to render"
                 break
-            for eid, (tile, ar) in list(flying.items()):
-                if not ar.ready():
-                    continue
-                try:
-                    pixels = ar.get(0)
-                except Exception as e:
-                    if _engine_died(e):   # the engine died with the tile
-                        drop(eid)
-                        continue
-                    # the tile itself failed: a fault to show, not a node to drop
-                    del flying[eid]
-                    busy(self.owner[eid], -1)
-                    report.error = f"tile {tile.index} failed on {self.owner[eid]}: {type(e).__name__}: {e}"
-                    self._stop.set()
-                    continue
-                del flying[eid]
-                busy(self.owner[eid], -1)
-                report.done[tile.index] = self.owner[eid]
-                if report.first_tile is None:
-                    report.first_tile = time.perf_counter() - t0
-                self._call(self.on_tile, tile, self.owner[eid], pixels)
-                idle.append(eid)
+            self._collect(t0)
             time.sleep(POLL)
-        for node, n in holding.items():
+        for node, n in self._holding.items():
             if n:
                 self._call(self.on_busy, node, False)
         if report.complete:
             report.seconds = time.perf_counter() - t0
         return report
+
+    def _busy(self, node: str, delta: int) -> None:
+        before = self._holding.get(node, 0)
+        self._holding[node] = before + delta
+        if (before == 0) != (self._holding[node] == 0):
+            self._call(self.on_busy, node, self._holding[node] > 0)
+
+    def _drop(self, eid: int) -> None:
+        """Engine ``eid`` left: the tile it held goes back to the queue; its node is lost once all its engines are."""
+        report = self.report
+        self._dead.add(eid)
+        node = self.owner[eid]
+        moved = 0
+        if eid in self._flying:
+            tile, _ = self._flying.pop(eid)
+            self._queue.appendleft(tile)
+            self._busy(node, -1)
+            moved = 1
+        if node not in report.lost and all(e in self._dead for e, n in self.owner.items() if n == node):
+            report.lost.append(node)
+        report.moved += moved
+        self._call(self.on_lost, node, moved)
+
+    def _hand_out(self, client) -> None:
+        """A tile to every idle engine. ipyparallel's client learns that an engine left on a thread of its own,
+        at any moment: when that happens between the look at the live engines and the send, the send refuses
+        the engine (IndexError "No such engine", or KeyError, NoEnginesRegistered when it was the last one).
+        That is the engine dropping out, not a fault of the render: the tile goes back to the queue."""
+        while self._queue and self._idle and not self._stop.is_set():
+            eid = self._idle.popleft()
+            tile = self._queue.popleft()
+            try:
+                sent = client[eid].apply_async(self.fn, self.max_iter, *tile.args)
+            except (IndexError, KeyError, NoEnginesRegistered):
+                if eid in client.ids:
+                    raise
+                self._queue.appendleft(tile)
+                self._drop(eid)
+                continue
+            self._flying[eid] = (tile, sent)
+            self._busy(self.owner[eid], +1)
+
+    def _collect(self, t0: float) -> None:
+        """Take in the tiles that came back; a tile whose engine died goes back to the queue."""
+        report = self.report
+        for eid, (tile, ar) in list(self._flying.items()):
+            if not ar.ready():
+                continue
+            try:
+                pixels = ar.get(0)
+            except Exception as e:
+                if _engine_died(e):   # the engine died with the tile
+                    self._drop(eid)
+                    continue
+                # the tile itself failed: a fault to show, not a node to drop
+                del self._flying[eid]
+                self._busy(self.owner[eid], -1)
+                report.error = f"tile {tile.index} failed on {self.owner[eid]}: {type(e).__name__}: {e}"
+                self._stop.set()
+                continue
+            del self._flying[eid]
+            self._busy(self.owner[eid], -1)
+            report.done[tile.index] = self.owner[eid]
+            if report.first_tile is None:
+                report.first_tile = time.perf_counter() - t0
+            self._call(self.on_tile, tile, self.owner[eid], pixels)
+            self._idle.append(eid)
 
 
 def _engine_died(error: Exception) -> bool:

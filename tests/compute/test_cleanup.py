@@ -11,6 +11,8 @@ import time
 import psutil
 import pytest
 
+from waiting import wait_for
+
 STARTER = textwrap.dedent("""
     import json, sys, time, psutil, clusterkit
     cluster = clusterkit.connect(backend="local", sandbox=sys.argv[1])
@@ -59,9 +61,7 @@ def test_leash_forwards_sigterm_and_ends_with_its_parent(tmp_path):
     script = f'{sys.executable} {LEASH} $$ -- sleep 60 & echo $!; wait'
     parent = subprocess.Popen(["/bin/sh", "-c", script], stdout=subprocess.PIPE, text=True)
     leash_pid = int(parent.stdout.readline())
-    deadline = time.monotonic() + 10
-    while not psutil.Process(leash_pid).children() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: psutil.Process(leash_pid).children(), 60, "the leash to start its command")
     (sleeper,) = psutil.Process(leash_pid).children()
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait(5)
@@ -79,9 +79,8 @@ def test_leash_on_stdin_gives_the_command_its_environment_and_ends_it_at_end_of_
                              stdin=subprocess.PIPE)
     leash.stdin.write(b'{"SECRET": "s3cret value"}\n')
     leash.stdin.flush()
-    deadline = time.monotonic() + 10
-    while len(psutil.Process(leash.pid).children(recursive=True)) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(psutil.Process(leash.pid).children(recursive=True)) >= 3, 60,
+             "the leash's shell and its two sleeps")
     family = psutil.Process(leash.pid).children(recursive=True)
     assert len(family) == 3  # the shell and its two sleeps
     assert out.read_text() == "s3cret value\n"

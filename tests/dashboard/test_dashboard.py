@@ -9,15 +9,7 @@ import pytest
 from clusterkit.dashboard import Dashboard, NodeState
 from clusterkit.dashboard.components import CpuBars, CpuSeries, LedRows
 from clusterkit.sample import Sample
-
-
-def wait_until(check, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
+from waiting import wait_for
 
 
 @pytest.fixture
@@ -31,28 +23,29 @@ def dash(local_cluster):
 def test_a_killed_agent_greys_its_node_and_the_rest_goes_on(dash):
     feed = dash.feeds["pc2"]
     os.kill(feed.stream.proc.pid, signal.SIGKILL)
-    assert wait_until(lambda: not dash.states()["pc2"].alive)
+    wait_for(lambda: not dash.states()["pc2"].alive, 60, "pc2 seen dead")
     assert "killed by signal 9" in dash.states()["pc2"].reason
     # The others keep streaming, and the page shows the node greyed out with the reason.
     before = {n: dash.states()[n].seq for n in ("pc0", "pc1", "pc3")}
-    assert wait_until(lambda: all(dash.states()[n].seq > before[n] + 2 for n in before))
-    assert wait_until(lambda: "killed by signal 9" in dash.leds.rows["pc2"])
+    wait_for(lambda: all(dash.states()[n].seq > before[n] + 2 for n in before), 60, "three more samples of the others")
+    wait_for(lambda: "killed by signal 9" in dash.leds.rows["pc2"], 60, "the reason in pc2's LED row")
     assert "grayscale" in dash.leds.rows["pc2"]
-    assert wait_until(lambda: dash.bars.source.data["state"][2].startswith("down: agent killed"))
+    wait_for(lambda: dash.bars.source.data["state"][2].startswith("down: agent killed"), 60, "pc2's bar down")
     # It comes back by itself and its row lives again.
-    assert wait_until(lambda: dash.states()["pc2"].alive, timeout=15)
+    wait_for(lambda: dash.states()["pc2"].alive, 60, "pc2's agent back")
     assert feed.starts == 2
-    assert wait_until(lambda: "grayscale" not in dash.leds.rows["pc2"])
+    wait_for(lambda: "grayscale" not in dash.leds.rows["pc2"], 60, "pc2's LED row in colour again")
 
 
 def test_led_buttons_reach_the_chosen_nodes_only(dash):
     dash.node_picker.value = ("pc1",)
     dash.pattern_buttons["larson"].click()
-    assert wait_until(lambda: "#ff0000" in dash.leds.rows["pc1"])
+    wait_for(lambda: "#ff0000" in dash.leds.rows["pc1"], 60, "the Larson scanner on pc1")
     assert dash.feeds["pc0"].state.sample.pattern == "cpu"
     dash.node_picker.value = ()
     dash.pattern_buttons["identify"].click()
-    assert wait_until(lambda: all(dash.feeds[n].state.sample.pattern == "identify" for n in dash.names))
+    wait_for(lambda: all(dash.feeds[n].state.sample.pattern == "identify" for n in dash.names), 60,
+             "identify on every node")
 
 
 def test_shutdown_needs_confirmation(dash):
@@ -121,11 +114,11 @@ def test_watched_processes_count_for_their_node(dash):
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "CLUSTERKIT_NODE"}
-    burner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 4\nwhile time.time() < end: pass"],
+    burner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 300\nwhile time.time() < end: pass"],
                               env=env)
     try:
         assert dash.watch({"pc3": [burner.pid]}) == ["pc3"]
-        assert wait_until(lambda: (dash.cpu()["pc3"] or 0) > 10, timeout=4)
+        wait_for(lambda: (dash.cpu()["pc3"] or 0) > 10, 60, "the burner's load counted for pc3")
         assert (dash.cpu()["pc2"] or 0) < 10
         assert dash.feeds["pc3"].settings["pids"] == [burner.pid]
     finally:

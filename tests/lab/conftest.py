@@ -1,7 +1,7 @@
 """Lab fixtures: one session lab of four nodes for the read-mostly tests.
 
-Tests here need root and namespaces; each module marks itself ``lab`` and is
-skipped with the check's own reason where the lab cannot run.
+Tests here need root and namespaces; each module marks itself with
+``labnames.LAB_MARKS`` (``lab``) and is skipped with the check's own reason where the lab cannot run.
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 import clusterkit.lab
-from clusterkit.lab import check
-from labnames import lab_name
+from labnames import REASON, lab_name
 
 #: The session lab's name (test labs start with "t").
 SESSION_LAB = lab_name("tls")
@@ -19,9 +18,8 @@ SESSION_LAB = lab_name("tls")
 @pytest.fixture(scope="session")
 def lab():
     """A running lab of four nodes, shared by the session, taken down at its end."""
-    why = check.reason()
-    if why is not None:
-        pytest.skip(why)
+    if REASON is not None:
+        pytest.skip(REASON)
     running = clusterkit.lab.up(n=4, name=SESSION_LAB)
     yield running
     clusterkit.lab.down(name=SESSION_LAB)

@@ -44,16 +44,5 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` passes (a bound, not a speed check)."""
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
-
-
 def node_state(lab, node: str) -> str:
     return next(s.state for s in lab.status() if s.name == node)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,21 +16,17 @@ import clusterkit.lab
 from clusterkit import ops
 from clusterkit.dashboard import Dashboard
 from clusterkit.steps import Nfs, TimeSync
-from labnames import lab_name
-from marks import LAB
+from labnames import LAB_MARKS, lab_name
+from waiting import wait_for
 
-pytestmark = LAB
+pytestmark = LAB_MARKS
 NAME = lab_name("tbt")
 P, W1, W2 = (f"{NAME}{i}" for i in range(3))
 
 
-def wait_until(check, timeout: float = 120.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
+def not_back(lab) -> str:
+    """What to show when the nodes are not all back: their services and consoles."""
+    return f"every node back: {({n: services(lab, n) for n in lab.boards}, consoles(lab))}"
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +90,8 @@ def test_a_nodes_own_reboot_brings_back_its_services_and_share(lab):
     for name in (P, W1):        # the primary first: its workers keep the share they had
         first = lab.pid(name)
         lab.exec(name, "reboot")
-        assert wait_until(lambda: lab.pid(name) not in (None, first))
-    assert wait_until(lambda: all_back(lab)), ({n: services(lab, n) for n in lab.boards}, consoles(lab))
+        wait_for(lambda: lab.pid(name) not in (None, first), 120, f"{name} to boot again")
+    wait_for(lambda: all_back(lab), 120, lambda: not_back(lab))
     assert "mounted " in (lab.node_dir(W1) / "console.log").read_text()
 
 
@@ -107,7 +102,7 @@ def test_reboot_all_says_every_node_is_back(lab):
     assert [s.now for s in report.steps] == ["back up"] * 3, report.text()
     assert "3 of 3 nodes are back up" in report.text() and "not back" not in report.text()
     assert all(t is not None for t in report.back.values())
-    assert wait_until(lambda: all_back(lab)), ({n: services(lab, n) for n in lab.boards}, consoles(lab))
+    wait_for(lambda: all_back(lab), 120, lambda: not_back(lab))
 
 
 def test_the_dashboards_shutdown_reports_every_node_down_workers_first(lab):
@@ -149,7 +144,7 @@ def test_a_worker_waits_for_its_server_and_says_so_in_its_console(lab):
     try:
         lab.exec(P, "reboot")
         lab.exec(W1, "reboot")
-        assert wait_until(lambda: f"waiting for the NFS server {P}" in log.read_text()[seen:], timeout=30)
+        wait_for(lambda: f"waiting for the NFS server {P}" in log.read_text()[seen:], 60, f"{W1} to wait for {P}")
         assert services(lab, W1) == {"chronyd": True, "ganesha": False, "share": False}
     finally:
         lab.exec(P, "systemctl enable nfs-ganesha")

@@ -15,10 +15,10 @@ from clusterkit.errors import ClusterkitError
 from clusterkit.lab import WORKSHOP_PASSWORD, backend
 from clusterkit.lab.image import FRESH
 from clusterkit.lab.wait import sshd_answers
+from labnames import LAB_MARKS
 from labtools import ssh
-from marks import LAB
 
-pytestmark = LAB
+pytestmark = LAB_MARKS
 
 
 def test_sshd_answers_on_every_nodes_dhcp_address(lab, askpass_path):

@@ -22,11 +22,11 @@ import pytest
 import clusterkit.lab
 from clusterkit.lab import procs
 from clusterkit.lab.wait import sshd_answers
-from labtools import askpass, node_state, ssh, wait_until
-from marks import LAB
-from labnames import lab_name
+from labtools import askpass, node_state, ssh
+from labnames import LAB_MARKS, lab_name
+from waiting import wait_for
 
-pytestmark = LAB
+pytestmark = LAB_MARKS
 
 NAME = lab_name("tlc")
 WATCHED = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
@@ -137,7 +137,7 @@ def test_commands_that_change_users_hostnames_and_files_stay_in_the_node(cycle):
 def test_poweroff_in_a_node_stops_that_node_only(cycle):
     lab, ap = cycle["lab"], cycle["askpass"]
     ssh(lab, f"{NAME}3", "poweroff", askpass_path=ap, sudo=True)
-    assert wait_until(lambda: node_state(lab, f"{NAME}3") == "off", timeout=30)
+    wait_for(lambda: node_state(lab, f"{NAME}3") == "off", 60, f"{NAME}3 off")
     assert [node_state(lab, n) for n in (f"{NAME}0", f"{NAME}1", f"{NAME}2")] == ["running"] * 3
     assert socket.gethostname() == cycle["before"].hostname
 
@@ -146,8 +146,8 @@ def test_reboot_in_a_node_brings_it_back_with_its_files(cycle):
     lab, ap = cycle["lab"], cycle["askpass"]
     first = lab.pid(f"{NAME}2")
     ssh(lab, f"{NAME}2", "touch /tmp/gone-after-reboot; systemctl reboot", askpass_path=ap, sudo=True)
-    assert wait_until(lambda: lab.pid(f"{NAME}2") not in (None, first) and sshd_answers(lab.boards[f"{NAME}2"].host),
-                      timeout=30)
+    wait_for(lambda: lab.pid(f"{NAME}2") not in (None, first) and sshd_answers(lab.boards[f"{NAME}2"].host), 60,
+             f"{NAME}2 back with its sshd")
     r = ssh(lab, f"{NAME}2", "hostname; getent passwd alice >/dev/null && echo alice; ls /tmp", askpass_path=ap)
     assert r.stdout.split() == ["changed", "alice"]     # /etc kept like an SD card, /tmp fresh
     assert [node_state(lab, n) for n in (f"{NAME}0", f"{NAME}1", f"{NAME}2")] == ["running"] * 3

@@ -9,7 +9,6 @@ clusterkit told about the toy but the registry.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from clusterkit.dashboard.feed import AgentFeed, agent_command
 from clusterkit.errors import NodeError
 from clusterkit.inventory import parse_inventory
 from clusterkit.results import NodeResult
+from waiting import wait_for
 
 try:
     from clusterkit.steps import BootTarget
@@ -129,12 +129,9 @@ def test_the_agent_runs_through_the_toy(toy):
     assert "--scope node" in command
     feed = AgentFeed(node, command=command).start()
     try:
-        deadline = time.monotonic() + 30
-        while feed.state.seq < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: feed.state.seq >= 2, 60, lambda: f"two samples through the toy ({feed.state.reason})")
     finally:
         feed.close()
-    assert feed.state.seq >= 2, feed.state.reason
     assert feed.state.sample.node == "toy1"
 
 
