@@ -9,7 +9,6 @@ retried on another (``retries``).
 
 from __future__ import annotations
 
-import concurrent.futures
 import html
 import time
 from collections import Counter
@@ -136,12 +135,6 @@ class Job:
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for every task; True when all have ended (well or not)."""
         return self.ar.wait(timeout)
-
-    def wait_first(self, timeout: float = 60.0) -> bool:
-        """Wait up to ``timeout`` seconds until a first task has ended: the job is under way (say, before
-        pulling a node's plug in a demo). True when one has."""
-        done, _ = concurrent.futures.wait(self.tasks, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED)
-        return bool(done)
 
     def wait_interactive(self, *, timeout: float = 300.0) -> None:
         """A progress bar until every task has ended (or ``timeout`` seconds)."""
