@@ -11,7 +11,7 @@ debs=(cloud-init python3-configobj python3-jsonpatch python3-json-pointer)
 echo "setup: unpacking Debian's cloud-init (not installed) into $dir"
 rm -rf "$dir.new"
 mkdir -p "$dir.new/debs"
-(cd "$dir.new/debs" && apt-get download -qq "${debs[@]}") || {
+(cd "$dir.new/debs" && apt-get download -qq -o APT::Sandbox::User=root "${debs[@]}") || {
     rm -rf "$dir.new"; echo "setup: could not fetch ${debs[*]} (apt-get download): cards are checked without cloud-init"
     exit 1; }
 for deb in "$dir.new"/debs/*.deb; do dpkg-deb -x "$deb" "$dir.new/root"; done
