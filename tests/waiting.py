@@ -8,6 +8,9 @@ time (a hang guard, not a speed check: speeds belong in ``benchmarks/``).
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 import time
 from typing import Callable, TypeVar
@@ -51,3 +54,16 @@ def returns(call: Callable[[], T], timeout: float, what: str) -> T:
     if not ok:
         raise value
     return value
+
+
+def end_group(proc: subprocess.Popen, grace: float) -> None:
+    """End the process group ``proc`` leads (a server a test started with ``start_new_session``): SIGTERM,
+    then SIGKILL when it has not ended within ``grace`` seconds; one already gone is fine."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass

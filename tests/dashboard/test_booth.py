@@ -1,6 +1,5 @@
 """The booth on the local backend: real engines render the tiles, real agents light the LEDs."""
 
-import time
 
 import ipyparallel as ipp
 import pytest

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
 import clusterkit.backends.local  # noqa: F401  (the node classes, to know their names)
 import clusterkit.backends.ssh  # noqa: F401

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import operator
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 from labnames import LAB_MARKS, lab_name, running_lab
 from test_setup_versions import copy_checkout
 from test_start import free_port
+from waiting import end_group
 
 pytestmark = LAB_MARKS
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +66,7 @@ def serving(script: str, env: dict, url: str, log: Path):
                     time.sleep(0.5)
             yield proc
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            except ProcessLookupError:
-                pass
+            end_group(proc, 20)
 
 
 def imports_on_every_node(cluster) -> dict[str, str]:

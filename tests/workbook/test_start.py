@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from waiting import end_group
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,12 +61,7 @@ def test_start_command_serves_the_notebooks(tmp_path):
         except urllib.error.HTTPError as e:
             assert e.code == 403
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        end_group(proc, 15)
 
 
 def test_a_busy_port_given_is_refused_before_anything_starts(tmp_path):
