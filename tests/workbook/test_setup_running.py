@@ -22,7 +22,7 @@ import pytest
 from labnames import LAB_MARKS, lab_name, running_lab
 from test_setup_versions import copy_checkout
 from test_start import free_port
-from waiting import end_group
+from waiting import end_group, wait_for
 
 pytestmark = LAB_MARKS
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,8 +90,10 @@ def test_the_kiosk_and_a_second_workbook_leave_running_engines_alone(lab, tmp_pa
         with serving("kiosk.sh", kiosk, f"http://127.0.0.1:{kiosk_port}/voila/static/", tmp_path / "kiosk.log"), \
                 serving("start.sh", second, f"http://127.0.0.1:{lab_port}/api/status?token=t0ken-for-the-test",
                         tmp_path / "start.log"):
-            assert "the lab backend" in (tmp_path / "kiosk.log").read_text()
-            assert "the lab backend" in (tmp_path / "start.log").read_text()
+            # start.sh prints its URL once JupyterLab listens, from a waiter beside it: it may come a moment later.
+            for log in ("kiosk.log", "start.log"):
+                wait_for(lambda: "the lab backend" in (tmp_path / log).read_text(), 60,
+                         lambda: f"{log} to name the lab backend: {(tmp_path / log).read_text()[-1500:]}")
             assert view.apply_sync(operator.mul, 6, 7) == [42] * len(cluster)
             assert imports_on_every_node(cluster) == before        # nothing was swapped: nothing had changed
         assert view.apply_sync(operator.mul, 6, 7) == [42] * len(cluster)
