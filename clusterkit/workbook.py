@@ -258,9 +258,6 @@ def _run(wanted: tuple[str, ...], first: str) -> str:
     return todo[0] if len(todo) == 1 else ", ".join(todo[:-1]) + " and " + todo[-1]
 
 
-__all__ = ["needs", "reapply", "NotReady", "Report", "StageReport", "CHAIN", "NEEDS"]
-
-
 # ---------------------------------------------------------------- where Run All waits for the learner
 
 #: ``1`` runs every notebook straight through (nothing waits for a learner); ``0`` waits even under pytest.
@@ -316,3 +313,7 @@ def pause(what: str, *, key: str | None = None) -> None:
     _paused.add(key)
     raise Paused(f"Run All stops here on purpose. {what} "
                  "To go on, run this cell again, or Run ▸ Run Selected Cell and All Below.")
+
+
+__all__ = ["needs", "reapply", "pause", "attended", "NotReady", "Paused", "Report", "StageReport", "CHAIN",
+           "NEEDS", "UNATTENDED"]

@@ -195,6 +195,11 @@ def is_long(command: str) -> bool:
     return "\n" in command or len(command) > SHORT_COMMAND
 
 
+def first_line(command: str) -> str:
+    """A long command's first line, cut to fit a progress bar, with an ellipsis."""
+    return command.splitlines()[0][:SHORT_COMMAND - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Command(Action):
     """A privileged command the step runs on a node (``sudo``), in order with the file changes.
@@ -218,7 +223,7 @@ class Command(Action):
         """How a progress bar names it: the command itself when it is short, else what it does (``why``)."""
         if not is_long(self.command):
             return self.command
-        return self.why or self.command.splitlines()[0][:SHORT_COMMAND - 1] + "…"
+        return self.why or first_line(self.command)
 
     def apply(self, run: Run) -> None:
         r = run.node.sudo(self.command, stdin=self.stdin, timeout=run.timeout)

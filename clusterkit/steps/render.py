@@ -7,7 +7,7 @@ import html
 from ClusterShell.NodeSet import NodeSet
 
 from ..results import html_block
-from .actions import Command, FileChange, is_long
+from .actions import Command, FileChange, first_line, is_long
 
 _ROW = "<tr><td style='vertical-align:top'><code>{node}</code></td><td style='text-align:left'>{body}</td></tr>"
 
@@ -68,7 +68,7 @@ def _action_html(a) -> str:
 
 def _script_html(lead: str, command: str, why: str) -> str:
     """A long command: named by what it does, the script itself folded under that name (click to read it)."""
-    name = html.escape(why) if why else f"<code>{html.escape(command.splitlines()[0][:60])}…</code>"
+    name = html.escape(why) if why else f"<code>{html.escape(first_line(command))}</code>"
     return (f"<details><summary>{html.escape(lead)} {name} <i>(a shell script: click to read it)</i></summary>"
             f"<pre style='margin:0;white-space:pre-wrap'><code>{html.escape(command)}</code></pre></details>")
 
