@@ -12,7 +12,9 @@ import sys
 import tempfile
 
 import nbformat
-from nbclient import NotebookClient
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from notebook_run import run_notebook  # noqa: E402
 
 CHECK = "# NBVAL_CHECK_OUTPUT"
 
@@ -25,8 +27,7 @@ def refresh(path: str) -> None:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as sandbox:
         os.environ.update(CLUSTERKIT_BACKEND="local", CLUSTERKIT_SANDBOX=sandbox, CLUSTERKIT_UNATTENDED="1")
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}}).execute()
+        run_notebook(nb, cwd=os.path.dirname(os.path.abspath(path)), timeout=600)
     count = 0
     for cell in nb.cells:
         if cell.cell_type != "code":

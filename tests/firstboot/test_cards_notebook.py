@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 from clusterkit.firstboot.wifi import psk_hex
+from notebook_run import run_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_cards.ipynb"
 
@@ -21,8 +21,7 @@ def test_no_secret_in_any_output(tmp_path, monkeypatch):
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     password = re.search(r'password="([^"]+)"', source).group(1)
     ssid, passphrase = re.search(r'Wifi\("([^"]+)", "([^"]+)"', source).groups()
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    run_notebook(nb, cwd=NOTEBOOK.parent, timeout=600)
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "<hidden>" in outputs                     # the masked files were shown
     for secret in (password, passphrase, psk_hex(ssid, passphrase), "$6$"):

@@ -8,7 +8,8 @@ local backend.
 from __future__ import annotations
 
 import nbformat
-from nbclient import NotebookClient
+
+from notebook_run import run_notebook
 
 
 def run_cells(tmp_path, middle: str) -> tuple[str, str]:
@@ -20,7 +21,7 @@ def run_cells(tmp_path, middle: str) -> tuple[str, str]:
         "engines = cluster.engines(per_node=1, timeout=60).start()"),
         nbformat.v4.new_code_cell(middle),
         nbformat.v4.new_code_cell("engines.stop()\ncluster.close()\nprint('stopped')")]
-    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    run_notebook(nb, timeout=300)
     return tuple("".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
                  for cell in nb.cells[1:])
 

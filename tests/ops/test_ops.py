@@ -12,6 +12,7 @@ from clusterkit.backends.local import LocalNode, run_process
 from clusterkit.cluster import Cluster
 from clusterkit.cli import main
 from clusterkit.steps import Network, sandbox
+from notebook_run import run_notebook
 
 
 @pytest.fixture
@@ -116,13 +117,12 @@ def test_cli_ops(fresh, capsys, monkeypatch):
 def test_in_a_notebook_the_reboot_report_shows_once(tmp_path):
     """The per-node lines show while the reboot goes, then give way to the report (06 showed both)."""
     import nbformat
-    from nbclient import NotebookClient
-
+    
     cells = ["import os, clusterkit\nfrom clusterkit import ops\n"
              f"cluster = clusterkit.connect(backend='local', sandbox={str(tmp_path / 'sandbox')!r})",
              "report = ops.reboot_all(cluster, confirm=True)\nreport"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, cwd=tmp_path, timeout=300)
     outs = nb.cells[1].outputs
     assert not [o for o in outs if o.output_type == "stream"], outs           # no lines printed for good
     lines = [o for o in outs if o.output_type == "display_data"]

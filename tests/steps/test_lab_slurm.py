@@ -17,6 +17,7 @@ from clusterkit.lab.wait import wait_for_sshd
 from clusterkit.steps import Nfs, Slurm
 from clusterkit.steps.slurmconf import KEY
 from labnames import LAB_MARKS, lab_name, running_lab
+from notebook_run import run_notebook
 
 pytestmark = LAB_MARKS
 NAME = lab_name("tsl")
@@ -166,12 +167,11 @@ def test_notebook_10_runs_on_this_lab_and_shows_no_key(lab, tmp_path, monkeypatc
     from pathlib import Path
 
     import nbformat
-    from nbclient import NotebookClient
-
+    
     nb = nbformat.read(Path(__file__).parents[2] / "notebooks" / "10_slurm.ipynb", as_version=4)
     monkeypatch.setenv("CLUSTERKIT_BACKEND", "lab")
     monkeypatch.setenv("CLUSTERKIT_INVENTORY", str(lab.inventory_path))
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, cwd=tmp_path, timeout=300)
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "slurmd registered with" in outputs and "squares" in outputs
     key = bytes.fromhex(lab.exec(NODES[0], f"od -An -tx1 -v {KEY} | tr -d ' \\n'").stdout)

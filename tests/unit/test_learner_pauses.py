@@ -2,11 +2,11 @@
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from clusterkit import workbook
 from clusterkit.kernel import SOLUTION_TITLE
+from notebook_run import run_notebook
 
 
 def test_a_test_run_is_unattended_and_goes_straight_on(monkeypatch, capsys):
@@ -32,7 +32,7 @@ def test_with_a_learner_run_all_stops_once_then_goes_on(monkeypatch, capsys):
 
 def _run(cells, tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, cwd=tmp_path, timeout=120)
     return nb
 
 

@@ -2,8 +2,9 @@
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from notebook_run import run_notebook
 
 
 def _notebook(inventory):
@@ -18,7 +19,7 @@ def test_bad_inventory_in_a_notebook_is_one_line_and_stops_run_all(tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
     nb = _notebook(bad)
     with pytest.raises(CellExecutionError):
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        run_notebook(nb, cwd=tmp_path, timeout=120)
     (error,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
     assert error.ename == "InventoryError"
     assert error.traceback == [f"InventoryError: {bad}: file: not a text file (it holds NUL bytes): "

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from notebook_run import run_notebook
 
 NOTEBOOKS = sorted(p for p in (Path(__file__).resolve().parents[2] / "notebooks").glob("0[0-8]_*.ipynb"))
 
@@ -37,5 +38,4 @@ def test_solutions_run_twice(path, tmp_path, monkeypatch):
     for _ in range(2):
         nb = with_solutions_twice(path)
         assert any("solution-again" in c.metadata.get("tags", []) for c in nb.cells)
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        run_notebook(nb, cwd=path.parent, timeout=600)

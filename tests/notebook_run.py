@@ -1,0 +1,79 @@
+"""Running a notebook from a test (or ``scripts/notebook_outputs.py``): nbclient, whose waits cannot sleep through a reply.
+
+nbclient talks to the kernel with jupyter_client's asyncio client. On a loaded machine that
+client's ``await socket.poll(timeout)`` sometimes sleeps through a message that is already
+readable, because the ZMQ socket's file descriptor is edge-triggered and the wake-up was missed.
+Seen here (2026-12-07, notebook 02 with its solutions twice, beside other test runs): the cell's
+``execute_reply`` sat in the client's shell socket (``ZMQ_EVENTS`` = POLLIN), the kernel was idle
+and answered other clients at once, and the test waited out the whole cell timeout; 3 runs in
+about 90. The kernel had done its part (``iopub.status.idle`` had arrived).
+
+A new poll reads ``ZMQ_EVENTS`` when it registers, so waiting in slices of :data:`SLICE`
+seconds finds such a message at the next slice: a missed wake-up costs at most a slice, never
+the cell's timeout. Every notebook a test runs goes through :func:`run_notebook`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from queue import Empty
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from traitlets import Type
+
+#: Seconds one poll may wait before the socket's state is read again.
+SLICE = 1.0
+
+#: How many waits found their message only when a new slice read the socket's state
+#: (a missed wake-up recovered); read by the benchmark that counts them.
+recovered = 0
+
+
+class SlicedChannel(AsyncZMQSocketChannel):
+    """A channel whose ``get_msg`` polls in slices, so a message whose wake-up was missed is found."""
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        global recovered
+        deadline = None if timeout is None else time.monotonic() + timeout
+        sliced = False
+        while True:
+            left = SLICE if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = min(SLICE, left)
+            start = time.monotonic()
+            if await self.socket.poll(int(wait * 1000)):
+                if sliced and time.monotonic() - start < 0.001:
+                    recovered += 1
+                return await self._recv()
+            if wait >= left:
+                raise Empty
+            sliced = True
+
+
+class SlicedClient(AsyncKernelClient):
+    """nbclient's kernel client, with :class:`SlicedChannel` for every channel it waits on."""
+
+    shell_channel_class = Type(SlicedChannel)
+    iopub_channel_class = Type(SlicedChannel)
+    stdin_channel_class = Type(SlicedChannel)
+    control_channel_class = Type(SlicedChannel)
+
+
+class SlicedKernelManager(AsyncKernelManager):
+    """A kernel manager whose clients are :class:`SlicedClient`."""
+
+    client_factory = Type(SlicedClient)
+
+
+def run_notebook(nb, *, cwd: str | Path | None = None, timeout: float = 300):
+    """Execute ``nb`` in place in a fresh ``python3`` kernel started in ``cwd``; raises at the first failing cell.
+
+    ``timeout``: seconds one cell may take. Returns ``nb``.
+    """
+    resources = {"metadata": {"path": str(cwd)}} if cwd is not None else {}
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources,
+                   kernel_manager_class=SlicedKernelManager).execute()
+    return nb
