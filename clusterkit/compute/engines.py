@@ -36,7 +36,7 @@ from ..errors import ClusterkitError
 from .enginemap import EngineMap, ask
 from .launch import leashed
 from .starters import WAYS, Launch
-from .stopping import QuietStop, group_alive, sweep
+from .stopping import QuietStop, group_alive, launched_groups, sweep
 
 #: Seconds ``stop()`` gives everything to end before it kills what is left.
 STOP_TIMEOUT = 10.0
@@ -138,7 +138,7 @@ class Engines:
             self._ipp.start_engines_sync(s.n, s.id, **s.launcher)
             self._quiet.watch(self._ipp.engines[s.id])
             if launch.local_processes:   # their groups are this machine's: swept at stop
-                self._groups.extend(self._launched_pids(s.id))
+                self._groups.extend(launched_groups(self._ipp.engines[s.id]))
         self.client = self._ipp.connect_client_sync()
         self._wait_for_engines(expected)
 
@@ -158,13 +158,6 @@ class Engines:
             raise ComputeError(f"engines could not be started on {why}", node=str(NodeSet.fromlist(list(failed))),
                                field="engines")
         return self.per_node * len(self.nodes)
-
-    def _launched_pids(self, set_id: str) -> list[int]:
-        launcher = self._ipp.engines[set_id]
-        children = getattr(launcher, "launchers", None)
-        if children:
-            return [el.pid for el in children.values() if getattr(el, "pid", -1) > 0]
-        return [launcher.pid] if getattr(launcher, "pid", -1) > 0 else []
 
     def _wait_for_engines(self, n: int) -> None:
         try:
@@ -328,8 +321,9 @@ class Engines:
         ended otherwise (killed, crashed) is still shown with its output
         (:class:`~.stopping.QuietStop`).
         """
-        if self._quiet is None:
-            return self._stop(timeout)
+        if self._quiet is None:   # never started
+            self._stop(timeout)
+            return
         with self._quiet:
             self._stop(timeout)
 

@@ -97,6 +97,15 @@ class QuietStop(logging.Filter):
             self.log.handle(record)
 
 
+def launched_groups(launcher) -> list[int]:
+    """The process groups an ipyparallel engine-set launcher started here: each engine's leash (a set of local
+    engines), or the leash of its ``mpiexec``; a leash leads a process group of its own (:mod:`.leash`)."""
+    children = getattr(launcher, "launchers", None)
+    if children:
+        return [el.pid for el in children.values() if getattr(el, "pid", -1) > 0]
+    return [launcher.pid] if getattr(launcher, "pid", -1) > 0 else []
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -126,4 +135,4 @@ def sweep(groups: list[int], *, until: float) -> None:
                 pass
 
 
-__all__ = ["CLEAN_STOP_EXITS", "QuietStop", "clean", "group_alive", "wait_gone", "sweep"]
+__all__ = ["CLEAN_STOP_EXITS", "QuietStop", "clean", "launched_groups", "group_alive", "wait_gone", "sweep"]
