@@ -73,8 +73,8 @@ class SSHNode(Node):
 
     @property
     def identity(self) -> Path | None:
-        """The key file of this node's login user that notebook 03 made (for OpenSSH-based tools: ipyparallel's
-        SSH launcher, mpiexec), or None before there is one."""
+        """The key file of this node's login user that notebook 03 made (for OpenSSH-based tools: mpiexec), or
+        None before there is one."""
         for k in self.key_files:
             if Path(k).name == f"id_ed25519_{self.spec.user}":
                 return Path(k)
@@ -361,6 +361,10 @@ class SSHBackend(Backend):
 
     def make_nodes(self, inventory: Inventory, *, connect_timeout: float, sandbox: Path | None = None) -> dict:
         return make_ssh_nodes(inventory, connect_timeout=connect_timeout)
+
+    def engine_starter(self, ways):
+        """Engines on each board, started over the cluster's own SSH connections."""
+        return ways.over_ssh
 
 
 SSH = SSHBackend()

@@ -155,3 +155,22 @@ class EngineMap:
         note = f"<div><i>{html.escape(self.note)}</i></div>" if self.note else ""
         head = "".join(f"<th>{c}</th>" for c in self.COLUMNS)
         return html_block(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}")
+
+
+def ask(view, nodes: list[str], *, timeout: float) -> tuple[EngineMap, str | None]:
+    """Ask every engine of ``view`` who it is (node, pid, cores, Python): the map of ``nodes``, and what to do
+    when their Python differs from this kernel's (else None).
+
+    As code text (``eval`` of an expression) rather than a function: ipyparallel ships a function's
+    bytecode, which only another Python of the same version can run, and a node's Python may differ
+    from this kernel's (Raspberry Pi OS trixie's 3.13).
+    """
+    # eval is a builtin: it goes by name, and the expression as text (view.pull ships bytecode too).
+    answers = view.apply_async(eval, f"__import__({__name__!r}, fromlist=['identity']).identity()").get(
+        timeout=timeout)
+    here = "%d.%d" % sys.version_info[:2]
+    there = sorted({a.get("python", here) for a in answers} - {here})
+    warning = (f"the nodes run Python {', '.join(there)} and this kernel {here}: functions sent with apply or "
+               "map need the same version (ipyparallel ships their bytecode); send code as text (view.execute, "
+               "or apply(eval, 'expression')), or run the workbook with the nodes' Python" if there else None)
+    return EngineMap.from_answers(dict(zip(view.targets, answers)), nodes), warning

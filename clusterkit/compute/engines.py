@@ -7,15 +7,11 @@ start order). ``stop()``, the end of a ``with`` block, or the end of the Python
 process that started them (even by SIGKILL, as when nbval kills a kernel) ends
 every engine and the controller.
 
-- nodes that are this machine (the local backend,
-  :attr:`~clusterkit.backends.Backend.on_this_machine`): engines on this machine, one set per node, each
-  started with its node's environment (``CLUSTERKIT_NODE``, its sandbox home as working
-  directory), so it answers with its node's name and the dashboard counts its
-  load as that node's;
-- other nodes (lab and ssh): each node's engines start over the cluster's own SSH
-  connection with the inventory's Python, on a leash held by that connection
-  (:mod:`clusterkit.compute.remote`); MPI engines start under ``mpiexec`` over
-  SSH, one rank block per node (:mod:`clusterkit.compute.mpi`).
+How they start depends on the kind of node, and its backend chooses
+(``Backend.engine_starter``, :mod:`.starters`): on this machine, one engine set
+per node with its node's environment (the local backend), or on each node over
+the cluster's own SSH connections (boards, the lab); MPI engines under
+``mpiexec``, one rank block per node. Stopping is :mod:`.stopping`'s.
 """
 
 from __future__ import annotations
@@ -25,10 +21,8 @@ import concurrent.futures
 import html
 import logging
 import os
-import re
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -39,9 +33,10 @@ from ClusterShell.NodeSet import NodeSet
 from traitlets.config import Config
 
 from ..errors import ClusterkitError
-from .enginemap import EngineMap, identity
-from .launch import EngineSet, LocalEngineSetLauncher, NodeMPIEngineSetLauncher, leashed, local_engine_sets, \
-    local_mpi_engine_set
+from .enginemap import EngineMap, ask
+from .launch import leashed
+from .starters import WAYS, Launch
+from .stopping import QuietStop, group_alive, launched_groups, sweep
 
 #: Seconds ``stop()`` gives everything to end before it kills what is left.
 STOP_TIMEOUT = 10.0
@@ -49,10 +44,6 @@ STOP_TIMEOUT = 10.0
 SHUTDOWN_WAIT = 5.0
 #: seconds :meth:`Engines.kill` waits for a launcher here to see its engines end
 KILL_NOTICE = 10.0
-#: Exit codes of engines, mpiexec and the controller that :meth:`Engines.stop` ended itself (asked to exit, or
-#: SIGTERM): their launchers' "Output for …" / "stopped …" warnings say nothing went wrong, so stop keeps them quiet.
-STOP_EXITS = frozenset({"None", "0", "1", "15", "-15", "143"})
-_EXIT_CODE = re.compile(r"'exit_code': (-?\d+|None)")
 
 
 class ComputeError(ClusterkitError):
@@ -69,32 +60,28 @@ class Engines:
     """
 
     def __init__(self, cluster, *, per_node: int = 1, nodes=None, mpi: bool = False,
-                 timeout: float | None = None, ssh_launcher: str = "clusterkit"):
+                 timeout: float | None = None):
         if timeout is None:
             timeout = cluster.kind.engine_timeout(cluster.inventory)
         if per_node < 1:
             raise ComputeError(f"must be at least 1, not {per_node}", field="per_node")
         if timeout <= 0:
             raise ComputeError(f"must be positive, not {timeout}", field="timeout")
-        if ssh_launcher not in ("clusterkit", "ipyparallel"):
-            raise ComputeError(f"must be 'clusterkit' or 'ipyparallel', not {ssh_launcher!r}", field="ssh_launcher")
         self.cluster = cluster
         self.backend: str = cluster.backend
-        #: Whether the engines (and mpiexec) are processes of this machine, each with its node's environment.
-        self.here: bool = cluster.kind.on_this_machine
+        #: How the engines start on these nodes, as their backend says (:mod:`.starters`).
+        self.starter = cluster.kind.engine_starter(WAYS)
         self.nodes = cluster.select(nodes)
         self.per_node = per_node
         self.mpi = mpi
         self.timeout = timeout
-        #: Over SSH: "clusterkit" (the cluster's own connections, leashed) or "ipyparallel" (its SSH launcher,
-        #: kept to measure against: benchmarks/bench_engines_lab.py).
-        self.ssh_launcher = ssh_launcher
         self.client: ipp.Client | None = None
         #: Set when the nodes' Python differs from this kernel's (what then fails, and what to do).
         self.python_warning: str | None = None
         self._remote = None  # NodeEngines, when the engines were started over the cluster's connections
         self.map: EngineMap | None = None
         self._ipp: ipp.Cluster | None = None
+        self._quiet: QuietStop | None = None   # holds ipyparallel's stop reports while stop() runs
         self._profile: str | None = None
         self._groups: list[int] = []  # process groups of the leashes, killed for good in stop()
         self._info: dict | None = None  # the engines' connection info (over SSH), to start more: rejoin()
@@ -112,58 +99,26 @@ class Engines:
     def running(self) -> bool:
         return self.client is not None
 
-    def _engine_sets(self) -> tuple[list[EngineSet], type | None, dict]:
-        """The engine sets to start, the launcher class, and the controller's settings for these nodes.
-
-        No launcher class: clusterkit starts the engines itself, over the nodes' SSH connections.
-        """
-        if self.here:
-            sets = ([local_mpi_engine_set(self.nodes, per_node=self.per_node)] if self.mpi
-                    else local_engine_sets(self.nodes, per_node=self.per_node))
-            return sets, NodeMPIEngineSetLauncher if self.mpi else LocalEngineSetLauncher, {"ip": "127.0.0.1"}
-        from .remote import controller_addresses, ipp_ssh_engine_sets
-        if self.mpi:
-            from .mpi import ssh_mpi_engine_set
-            engine_set, address = ssh_mpi_engine_set(self.cluster, self.nodes, per_node=self.per_node)
-            return [engine_set], NodeMPIEngineSetLauncher, {"ip": address, "location": address}
-        if self.ssh_launcher == "ipyparallel":
-            return ipp_ssh_engine_sets(self.cluster, self.nodes, per_node=self.per_node)
-        addresses = controller_addresses(self.cluster, self.nodes)
-        first = addresses[self.nodes[0].name]
-        if len(set(addresses.values())) > 1:   # joined carriers: one controller, reached at several addresses
-            self._addresses = addresses
-            return [], None, {"ip": "0.0.0.0", "location": first}
-        return [], None, {"ip": first, "location": first}
-
     def start(self) -> "Engines":
         """Start the controller and the engines; return once every engine has answered (or raise, leaving nothing)."""
         if self.running:
             return self
-        sets, launcher_class, controller = self._engine_sets()
+        launch = self.starter.launch(self.cluster, self.nodes, per_node=self.per_node, mpi=self.mpi)
+        self._addresses = launch.addresses
         self._profile = tempfile.mkdtemp(prefix="clusterkit-ipp-")
         config = Config()
         config.LocalControllerLauncher.controller_cmd = leashed([sys.executable, "-m", "ipyparallel.controller"])
         config.LocalControllerLauncher.connection_info_timeout = self.timeout
         config.LocalControllerLauncher.stop_seconds_until_kill = 3
-        if launcher_class is not None:
-            config[launcher_class.__name__].stop_seconds_until_kill = 3
+        config[launch.launcher.__name__].stop_seconds_until_kill = 3
         self._ipp = ipp.Cluster(
             profile_dir=self._profile, cluster_id=f"clusterkit-{secrets.token_hex(4)}", cluster_file="",
-            controller_ip=controller["ip"], controller_location=controller.get("location", ""),
-            engine_launcher_class=launcher_class or LocalEngineSetLauncher, engine_timeout=int(self.timeout),
+            controller_ip=launch.ip, controller_location=launch.location,
+            engine_launcher_class=launch.launcher, engine_timeout=int(self.timeout),
             load_profile=False, log_level=logging.WARNING, config=config, shutdown_atexit=True)
+        self._quiet = QuietStop(self._ipp.log)
         try:
-            self._ipp.start_controller_sync()
-            self._groups.append(self._ipp.controller.pid)
-            expected = sum(s.n for s in sets)
-            if launcher_class is None:
-                expected += self._start_on_nodes()
-            for s in sets:
-                self._ipp.start_engines_sync(s.n, s.id, **s.launcher)
-                if self.here or self.mpi:  # mpiexec runs here; the SSH launcher's pids are on the nodes
-                    self._groups.extend(self._launched_pids(s.id))
-            self.client = self._ipp.connect_client_sync()
-            self._wait_for_engines(expected)
+            self._start(launch)
         except BaseException as e:
             logs = self._log_tail()
             self.stop()
@@ -171,6 +126,21 @@ class Engines:
                 raise
             raise ComputeError(f"engines did not start: {type(e).__name__}: {e}{logs}", field="engines") from e
         return self
+
+    def _start(self, launch: Launch) -> None:
+        self._ipp.start_controller_sync()
+        self._groups.append(self._ipp.controller.pid)
+        self._quiet.watch(self._ipp.controller)
+        expected = sum(s.n for s in launch.sets)
+        if launch.over_connections:
+            expected += self._start_on_nodes()
+        for s in launch.sets:
+            self._ipp.start_engines_sync(s.n, s.id, **s.launcher)
+            self._quiet.watch(self._ipp.engines[s.id])
+            if launch.local_processes:   # their groups are this machine's: swept at stop
+                self._groups.extend(launched_groups(self._ipp.engines[s.id]))
+        self.client = self._ipp.connect_client_sync()
+        self._wait_for_engines(expected)
 
     def _start_on_nodes(self) -> int:
         """Start every node's engines over the cluster's SSH connections; how many engines to wait for."""
@@ -189,13 +159,6 @@ class Engines:
                                field="engines")
         return self.per_node * len(self.nodes)
 
-    def _launched_pids(self, set_id: str) -> list[int]:
-        launcher = self._ipp.engines[set_id]
-        children = getattr(launcher, "launchers", None)
-        if children:
-            return [el.pid for el in children.values() if getattr(el, "pid", -1) > 0]
-        return [launcher.pid] if getattr(launcher, "pid", -1) > 0 else []
-
     def _wait_for_engines(self, n: int) -> None:
         try:
             self.client.wait_for_engines(n, timeout=self.timeout)
@@ -207,24 +170,9 @@ class Engines:
         self.map = self._ask()
 
     def _ask(self) -> EngineMap:
-        """Ask every engine who it is (node, pid, cores, Python).
-
-        As code text (``eval`` of an expression) rather than a function: ipyparallel ships a function's
-        bytecode, which only another Python of the same version can run, and a node's Python may differ
-        from this kernel's (Raspberry Pi OS trixie's 3.13). :attr:`python_warning` says so when it does.
-        """
-        view = self.client[:]
-        # eval is a builtin: it goes by name, and the expression as text (view.pull ships bytecode too).
-        ask = f"__import__({identity.__module__!r}, fromlist=['identity']).identity()"
-        answers = view.apply_async(eval, ask).get(timeout=self.timeout)
-        here = "%d.%d" % sys.version_info[:2]
-        there = sorted({a.get("python", here) for a in answers} - {here})
-        self.python_warning = (f"the nodes run Python {', '.join(there)} and this kernel {here}: functions sent "
-                               "with apply or map need the same version (ipyparallel ships their bytecode); send "
-                               "code as text (view.execute, or apply(eval, 'expression')), or run the workbook "
-                               "with the nodes' Python"
-                               if there else None)
-        return EngineMap.from_answers(dict(zip(view.targets, answers)), [n.name for n in self.nodes])
+        """Ask every engine who it is (:func:`~.enginemap.ask`); note when their Python differs from this one's."""
+        found, self.python_warning = ask(self.client[:], [n.name for n in self.nodes], timeout=self.timeout)
+        return found
 
     def _log_tail(self, lines: int = 3) -> str:
         """The last lines of the engines' and controller's logs, to say why a start failed."""
@@ -368,16 +316,16 @@ class Engines:
     def stop(self, *, timeout: float = STOP_TIMEOUT) -> None:
         """End every engine and the controller; nothing of them is left running afterwards.
 
-        ipyparallel's launchers log each process's output and exit code as it
+        ipyparallel's launchers report each process's output and exit code as it
         stops; exits that this stop caused are kept quiet, and a process that
-        ended otherwise (killed, crashed) is still logged with its output.
+        ended otherwise (killed, crashed) is still shown with its output
+        (:class:`~.stopping.QuietStop`).
         """
-        quiet = _StopChatter(self._ipp.log) if self._ipp is not None else None
-        try:
+        if self._quiet is None:   # never started
             self._stop(timeout)
-        finally:
-            if quiet is not None:
-                quiet.release()
+            return
+        with self._quiet:
+            self._stop(timeout)
 
     def _stop(self, timeout: float) -> None:
         client, self.client = self.client, None
@@ -386,7 +334,7 @@ class Engines:
                 client.shutdown(targets="all", block=False)
                 end = time.monotonic() + min(timeout / 2, SHUTDOWN_WAIT)
                 engine_groups = self._groups[1:]  # [0] is the controller's
-                while (client.ids or any(map(_group_alive, engine_groups))) and time.monotonic() < end:
+                while (client.ids or any(map(group_alive, engine_groups))) and time.monotonic() < end:
                     time.sleep(0.05)
             except Exception:
                 pass
@@ -403,15 +351,7 @@ class Engines:
                 ipp_cluster.stop_cluster_sync()
             except Exception as e:  # a launcher that failed to stop: the sweep below still ends its processes
                 logging.getLogger(__name__).debug("stop_cluster: %r", e)
-        deadline = time.monotonic() + timeout
-        for pgid in self._groups:
-            while _group_alive(pgid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _group_alive(pgid):
-                try:
-                    os.killpg(pgid, signal.SIGKILL)
-                except OSError:
-                    pass
+        sweep(self._groups, until=time.monotonic() + timeout)
         self._groups = []
         if self._profile:
             shutil.rmtree(self._profile, ignore_errors=True)
@@ -449,49 +389,4 @@ def _loop_running(launcher) -> bool:
     return loop is not None and loop.is_running()
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
 __all__ = ["Engines", "ComputeError"]
-
-
-class _StopChatter(logging.Filter):
-    """Holds back what ipyparallel logs while engines stop; :meth:`release` logs only the real failures.
-
-    A launcher logs a process's output ("Output for …") just before the line with
-    its exit code ("engine set stopped …: {… 'exit_code': N}"); a record with an
-    exit code outside :data:`STOP_EXITS` is a real failure and is logged with the
-    output records held before it.
-    """
-
-    def __init__(self, log: logging.Logger):
-        super().__init__()
-        self.log, self.held = log, []
-        log.addFilter(self)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR:
-            return True
-        self.held.append(record)
-        return False
-
-    def release(self) -> None:
-        self.log.removeFilter(self)
-        output: list[logging.LogRecord] = []
-        for record in self.held:
-            codes = _EXIT_CODE.findall(record.getMessage())
-            if not codes:
-                output.append(record)
-                continue
-            if any(code not in STOP_EXITS for code in codes):
-                for r in output + [record]:
-                    self.log.handle(r)
-            output = []
-        self.held = []

@@ -9,19 +9,18 @@ disk), and the end of the channel ends the engines. So they stop with
 ``stop()``, and also when the workbook's kernel is killed, since its
 connections then drop.
 
-Why not ipyparallel's own ``SSHEngineSetLauncher`` (kept as
-:func:`ipp_ssh_engine_sets` to measure against, ``benchmarks/bench_engines_lab.py``,
-medians of 3 on this 2-core machine): it opens fresh ``ssh`` connections for
-each step of each node in turn, and passes the connection info in an ``export``
-on the ssh command line. Start on 4 lab nodes: 21.9 s against 7.1 s here, on 8:
-37.3 s against 10.5 s; stop 9.1 s against 0.8 s; after the starter is killed
-its engines lived on for 39 s (until they missed the controller's heartbeats),
+Why not ipyparallel's own ``SSHEngineSetLauncher``: it opens fresh ``ssh``
+connections for each step of each node in turn, and passes the connection info
+in an ``export`` on the ssh command line. Measured when both were kept
+(``benchmarks/bench_engines_lab.py`` before it was dropped, medians of 3 on a
+2-core machine): start on 4 lab nodes 21.9 s against 7.1 s here, on 8: 37.3 s
+against 10.5 s; stop 9.1 s against 0.8 s; after the starter is killed its
+engines lived on for 39 s (until they missed the controller's heartbeats),
 these for 6 s.
 
-``write_ssh_config`` is still how OpenSSH-based tools (``mpiexec``,
-ipyparallel's launcher) reach the nodes: one ``Host`` block per node (address,
-port, user, the key, the pinned host keys), so nothing in ``~/.ssh`` is needed
-or changed.
+``write_ssh_config`` is how OpenSSH-based tools (``mpiexec``) reach the nodes:
+one ``Host`` block per node (address, port, user, the key, the pinned host
+keys), so nothing in ``~/.ssh`` is needed or changed.
 """
 
 from __future__ import annotations
@@ -32,11 +31,9 @@ import socket
 import tempfile
 from pathlib import Path
 
-from ipyparallel.cluster.launcher import SSHEngineSetLauncher
-
 from ..errors import ClusterkitError
 from ..inventory import Inventory
-from .launch import LEASH, EngineSet
+from .launch import LEASH
 
 #: Heartbeats (3 s each) a remote engine may miss before it exits on its own (a backstop: the leash comes first).
 HEARTBEAT_MISSES = 10
@@ -51,7 +48,7 @@ def write_ssh_config(path: str | Path, inventory: Inventory, *, identity: str | 
     Host keys are checked against ``known_hosts`` (never added blindly);
     ``BatchMode`` makes a missing key fail at once instead of asking for a password.
     """
-    lines = ["# Written by clusterkit: how ipyparallel and mpiexec reach the nodes over SSH.", ""]
+    lines = ["# Written by clusterkit: how mpiexec reaches the nodes over SSH.", ""]
     for spec in inventory:
         if nodes is not None and spec.name not in nodes:
             continue
@@ -78,20 +75,6 @@ def controller_address(host: str, port: int = 22) -> str:
         except OSError as e:
             raise ClusterkitError(f"no route to {host}: {e.strerror}", field="controller") from None
         return s.getsockname()[0]
-
-
-def ssh_engine_config(inventory: Inventory, nodes: list[str], *, per_node: int, ssh_config: str | Path) -> dict:
-    """Settings for ipyparallel's ``SSHEngineSetLauncher``: per node its engine count and command.
-
-    Each engine is started as ``env CLUSTERKIT_NODE=NODE PYTHON -m ipyparallel.engine``,
-    so it knows its node even on boards that all still answer ``raspberrypi``.
-    """
-    python = inventory.python   # a node's own, over SSH
-    engines = {name: {"n": per_node, "engine_cmd": ["env", f"CLUSTERKIT_NODE={name}", python, "-m",
-                                                    "ipyparallel.engine"]} for name in nodes}
-    ssh = ["-F", str(ssh_config)]
-    return {"engines": engines, "remote_python": python, "ssh_args": list(ssh), "scp_args": list(ssh),
-            "engine_args": [f"--IPEngine.max_heartbeat_misses={HEARTBEAT_MISSES}", "--log-level=WARN"]}
 
 
 def ssh_options(cluster) -> tuple[Path, Path]:
@@ -178,16 +161,5 @@ def ssh_config_for(cluster, nodes: list | None = None) -> Path:
                             nodes=None if nodes is None else [n.name for n in nodes])
 
 
-def ipp_ssh_engine_sets(cluster, nodes: list, *, per_node: int) -> tuple[list[EngineSet], type, dict]:
-    """ipyparallel's own SSH launcher, configured from the inventory (measured against; see the module's doc)."""
-    config = ssh_config_for(cluster, nodes)
-    address = controller_for(cluster, nodes)
-    launcher = ssh_engine_config(cluster.inventory, [n.name for n in nodes], per_node=per_node, ssh_config=config)
-    return ([EngineSet(id="ssh", n=per_node * len(nodes), launcher=launcher)], SSHEngineSetLauncher,
-            {"ip": address, "location": address})
-
-
 __all__ = ["write_ssh_config", "ssh_config_for", "controller_address", "controller_for", "controller_addresses",
-           "engines_command",
-           "NodeEngines",
-           "ssh_engine_config", "ipp_ssh_engine_sets", "HEARTBEAT_MISSES", "ENGINE_LOG"]
+           "engines_command", "NodeEngines", "HEARTBEAT_MISSES", "ENGINE_LOG"]

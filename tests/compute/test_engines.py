@@ -80,8 +80,6 @@ def test_repr_and_tables(engines):
 def test_bad_arguments(cluster):
     with pytest.raises(ComputeError, match="per_node"):
         Engines(cluster, per_node=0)
-    with pytest.raises(ComputeError, match="ssh_launcher"):
-        Engines(cluster, ssh_launcher="paramiko")
     with pytest.raises(ComputeError, match="timeout"):
         Engines(cluster, timeout=0)
 

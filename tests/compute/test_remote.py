@@ -1,4 +1,4 @@
-"""Engines over SSH: the ssh config and ipyparallel's launcher settings, built from the inventory."""
+"""Engines over SSH: the ssh config built from the inventory, and the controller's address."""
 
 import os
 import stat
@@ -37,16 +37,6 @@ def test_ssh_config_pins_host_keys_and_key(tmp_path, inventory):
         for line in ("IdentityFile /k/id_ed25519", "UserKnownHostsFile /k/known_hosts",
                      "StrictHostKeyChecking yes", "BatchMode yes"):
             assert line in b
-
-
-def test_engine_settings_tag_each_engine_with_its_node(inventory):
-    cfg = remote.ssh_engine_config(inventory, ["pc1", "pc2"], per_node=2, ssh_config="/c/ssh_config")
-    assert cfg["engines"]["pc1"] == {"n": 2, "engine_cmd": ["env", "CLUSTERKIT_NODE=pc1",
-                                                            "/opt/clusterkit/venv/bin/python", "-m",
-                                                            "ipyparallel.engine"]}
-    assert cfg["ssh_args"] == cfg["scp_args"] == ["-F", "/c/ssh_config"]
-    assert cfg["remote_python"] == "/opt/clusterkit/venv/bin/python"
-    assert f"--IPEngine.max_heartbeat_misses={remote.HEARTBEAT_MISSES}" in cfg["engine_args"]
 
 
 def test_controller_address_is_on_the_route_to_the_node():
