@@ -39,8 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 FRONT_DOORS = {
     ("clusterkit.cluster", "clusterkit.dashboard"): "cluster.dashboard()",
     ("clusterkit.cluster", "clusterkit.compute"): "cluster.engines()",
-    ("clusterkit.lab.base", "clusterkit"): "Lab.connect(): a cluster of the lab's nodes",
-    ("clusterkit.lab.base", "clusterkit.workbook"): "Lab.prepare(): the workbook's chain of setup steps",
+    ("clusterkit.lab.base", "clusterkit.cluster"): "Lab.connect(): a Cluster of the lab's nodes",
 }
 
 
