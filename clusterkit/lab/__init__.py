@@ -10,6 +10,12 @@ JupyterLab as a normal user reaches the nodes. The nodes start in the state
 
 A node shares the host's ``/usr``: a package "installed" on a lab node is one
 that the host has (scripts/setup.sh installs them).
+
+That is the default kind of lab (:mod:`.ns`). Each kind is one module or package
+with a :class:`~.kinds.LabKind` and one :func:`.kinds.register` call, imported
+below; ``up(kind=…)`` and the CLI's options choose one through that registry, and
+:class:`~.base.Lab` holds what every kind shares. The virtual boards (:mod:`.vm`)
+are the other kind.
 """
 
 from __future__ import annotations
