@@ -19,6 +19,7 @@ import tempfile
 import time
 
 import clusterkit.lab
+from clusterkit import workbook
 from clusterkit.booth import Booth
 from clusterkit.booth.fractal import HOME
 
@@ -49,7 +50,8 @@ def main() -> None:
         os.environ["CLUSTERKIT_STATE"] = state
         lab = clusterkit.lab.up(n=None if was_up else args.nodes, name=args.name)
         try:
-            lab.prepare(keys=True)
+            with lab.connect() as c:
+                workbook.reapply(c, "01_users", "02_network", "03_keys")
             with lab.connect() as cluster, cluster.engines(per_node=1) as engines:
                 booth = Booth(cluster, engines=engines, page=False, idle=3600)
                 try:

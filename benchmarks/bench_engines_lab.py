@@ -28,6 +28,7 @@ import tempfile
 import time
 
 import clusterkit.lab
+from clusterkit import workbook
 from clusterkit.compute import Engines
 
 #: (label, Engines keyword arguments)
@@ -73,7 +74,8 @@ def one_size(n: int, runs: int) -> dict[str, tuple[float, float, float]]:
     lab = clusterkit.lab.up(n=n, name=name)
     figures = {}
     try:
-        lab.prepare(keys=True)
+        with lab.connect() as c:
+            workbook.reapply(c, "01_users", "02_network", "03_keys")
         with lab.connect() as c:
             for label, kwargs in WAYS:
                 starts, stops = [], []

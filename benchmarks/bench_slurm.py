@@ -20,6 +20,7 @@ import statistics
 import tempfile
 
 import clusterkit.lab
+from clusterkit import workbook
 from clusterkit.compute import slurm
 from clusterkit.steps import Nfs, Slurm
 
@@ -81,7 +82,8 @@ def main() -> None:
     lab = clusterkit.lab.find(name) if args.lab else clusterkit.lab.up(n=args.nodes, name=name)
     try:
         if not args.lab:
-            lab.prepare(keys=False)
+            with lab.connect() as c:
+                workbook.reapply(c, "01_users", "02_network")
             with lab.connect() as c:
                 for step in (Nfs(c, owner="alice"), Slurm(c)):
                     result = step.apply(progress=False)

@@ -51,6 +51,13 @@ except OSError:
     _IN_USE = None
 
 from . import backends
+
+# The kinds of node, each one module and one entry here, imported on first use (``backends/__init__.py`` says why
+# the list is here): the package is the layer above every backend, the lab's included.
+backends.register("clusterkit.backends.local:LOCAL", name="local", auto=True)
+backends.register("clusterkit.lab.backend:LAB", name="lab", auto=True)
+backends.register("clusterkit.backends.ssh:SSH", name="ssh")
+
 from .cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_FANOUT, Cluster
 from .errors import ClusterError, ClusterkitError, InventoryError, NodeError, PrivilegeRefused
 from .inventory import Inventory, NodeSpec, load_inventory

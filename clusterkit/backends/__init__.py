@@ -5,15 +5,15 @@
 | ``lab`` | namespaces with real sshd on one Linux host | SSH, users, addresses, keys, services |
 | ``local`` | no root (Binder, a locked-down laptop) | compute; setup steps render into sandboxes |
 
-The list is written here, once; each entry names its module, imported on first use.
+This layer registers none of them. The list of kinds of node is written once, in the package's own
+``clusterkit/__init__.py`` (the layer of :func:`clusterkit.connect`, above every backend), as lazy
+``"module:attribute"`` entries: the lab's backend lives in :mod:`clusterkit.lab`, a layer above this one, and a
+lower layer never names a higher one, not even by string. Every import of a clusterkit module runs the
+package's ``__init__`` first, so the list is complete before any inventory is read.
 """
 
 from __future__ import annotations
 
 from .registry import AUTO, Backend, choices, get, names, register, resolve, unregister
-
-register("clusterkit.backends.local:LOCAL", name="local", auto=True)
-register("clusterkit.lab.backend:LAB", name="lab", auto=True)
-register("clusterkit.backends.ssh:SSH", name="ssh")
 
 __all__ = ["Backend", "AUTO", "register", "unregister", "names", "choices", "get", "resolve"]

@@ -10,6 +10,12 @@ JupyterLab as a normal user reaches the nodes. The nodes start in the state
 
 A node shares the host's ``/usr``: a package "installed" on a lab node is one
 that the host has (scripts/setup.sh installs them).
+
+That is the default kind of lab (:mod:`.ns`). Each kind is one module or package
+with a :class:`~.kinds.LabKind` and one :func:`.kinds.register` call, imported
+below; ``up(kind=…)`` and the CLI's options choose one through that registry, and
+:class:`~.base.Lab` holds what every kind shares. The virtual boards (:mod:`.vm`)
+are the other kind.
 """
 
 from __future__ import annotations
@@ -19,23 +25,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ClusterkitError
-from . import check, net, procs
+from . import check, kinds, net, procs
+from . import ns, vm  # noqa: F401  (the kinds of lab: each registers itself)
 from .base import DEFAULT_COUNT, DEFAULT_NAME, LABS_DIR, UP_TIMEOUT, Lab, NodeStatus
-from .build import build, teardown
+from .build import teardown
 from .image import FRESH, WORKSHOP_PASSWORD, FreshImage
 from .record import Board, Record
-
-_KINDS = {"ns": "namespaces (no --vm)", "vm": "virtual boards (--vm)"}
 
 
 # ---------------------------------------------------------------- public functions
 
 def _open(directory: Path) -> Lab:
     """The lab recorded in ``directory``, as the class of its kind."""
-    if Record.load(directory).kind == "vm":
-        from .vm.vmlab import VMLab
-        return VMLab(directory)
-    return Lab(directory)
+    return kinds.get(Record.load(directory).kind).open(directory)
 
 
 def find(name: str = DEFAULT_NAME) -> Lab | None:
@@ -58,14 +60,14 @@ def status(*, name: str | None = None) -> list[Lab]:
 
 
 def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = None,
-       timeout: float = UP_TIMEOUT, image: FreshImage = FRESH, vm: bool = False, release: str | None = None,
+       timeout: float = UP_TIMEOUT, image: FreshImage = FRESH, kind: str | None = None, release: str | None = None,
        cards: list | None = None, log=print) -> Lab:
     """Bring lab ``name`` up with ``n`` nodes (default 4) and return it; needs root.
 
-    ``vm``: virtual boards (QEMU machines of ``release``, default trixie, booted from their cards; see
-    :mod:`clusterkit.lab.vm`) instead of namespaces; ``cards``: the boards' own first-boot cards
-    (:class:`clusterkit.firstboot.Card`, one per board) instead of the instructor's fresh ones. ``log``: where
-    a VM lab says what takes long.
+    ``kind``: the kind of lab (:mod:`.kinds`), by default namespaces on this host; ``"vm"`` is virtual boards
+    (QEMU machines of ``release``, default trixie, booted from their cards; see :mod:`clusterkit.lab.vm`), which
+    take ``cards``: the boards' own first-boot cards (:class:`clusterkit.firstboot.Card`, one per board)
+    instead of the instructor's fresh ones. ``log``: where a kind says what takes long.
 
     When the lab already runs, nodes that were powered off are started again
     (the lab's ``powered_on`` names them) and the lab is returned as it is.
@@ -73,51 +75,28 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
     (:mod:`.node`, :mod:`.bootmounts`); ``up`` waits for that too, within ``timeout``. ``network``: the cluster network (default
     10.0.0.0/24, or the next free 10.0.k.0/24 when another lab has it).
     """
+    chosen, wanted = kinds.get(kind), kinds.Wanted(release=release, cards=cards)
     why = check.reason()
-    if why is None and vm:
-        from .vm import image as vmimage
-        why = vmimage.why_not()
-        vmimage.check_release(release or vmimage.DEFAULT_RELEASE)
+    if why is None:
+        why = chosen.why_not()
+        chosen.check(wanted)
     if why is not None:
         raise ClusterkitError(why, field="lab")
-    if vm and not getattr(find(name), "running", False):
-        # A new VM lab's image (minutes when it is not cached) before the labs' lock: other labs come and go meanwhile.
-        vmimage.build(release or vmimage.DEFAULT_RELEASE, log=log)
-    if cards is not None and not vm:
-        raise ClusterkitError("cards boot virtual boards only (vm=True)", field="cards")
+    before = find(name)
+    if before is None or not before.running:
+        chosen.ready(wanted, log=log)   # before the labs' lock: other labs come and go meanwhile
     net.check_lab_name(name)
     if n is not None and not 1 <= n <= net.MAX_NODES:
         raise ClusterkitError(f"a lab has 1 to {net.MAX_NODES} nodes, not {n}", field="n")
     with _locked():
         existing = find(name)
-        if existing is not None and existing.running and (existing.kind == "vm") != vm:
-            raise ClusterkitError(f"lab {name} is already up as {_KINDS[existing.kind]}; "
-                                  f"`clusterkit lab down --name {name}` first", field="vm")
-        if existing is not None and existing.running and release and getattr(existing, "release", release) != release:
-            raise ClusterkitError(f"lab {name} is already up with {existing.release}; "
-                                  f"`clusterkit lab down --name {name}` first", field="release")
         if existing is not None and existing.running:
-            if n is not None and n != len(existing.boards):
-                raise ClusterkitError(f"lab {name} is already up with {len(existing.boards)} nodes; "
-                                      f"`clusterkit lab down --name {name}` first", field="n")
-            off = [b.name for b in existing.boards.values() if not procs.alive(b.supervisor)]
-            for name_ in off:
-                existing.start_node(name_)
-            existing.powered_on = off
-            if off:
-                existing.wait_booted(off, timeout=timeout)
-            return existing
+            return _power_on(existing, chosen, wanted, n=n, timeout=timeout)
         teardown(name, lab=existing, labs_dir=LABS_DIR)   # leftovers of a lab that died
         others = [lab for lab in labs() if lab.name != name]
-        if vm:
-            from .vm import boards
-            from .vm.image import DEFAULT_RELEASE
-            boards.build(name=name, count=n or DEFAULT_COUNT, network=network, image=image, labs_dir=LABS_DIR,
-                         password=WORKSHOP_PASSWORD, other_labs=others, release=release or DEFAULT_RELEASE, log=log,
-                         cards=cards)
-        else:
-            build(name=name, count=n or DEFAULT_COUNT, network=network, image=image, labs_dir=LABS_DIR,
-                  password=WORKSHOP_PASSWORD, other_labs=others)
+        chosen.build(kinds.NewLab(name=name, count=n or DEFAULT_COUNT, network=network, image=image,
+                                  labs_dir=LABS_DIR, password=WORKSHOP_PASSWORD, other_labs=others, wanted=wanted,
+                                  log=log))
         lab = _open(LABS_DIR / name)
     lab.powered_on = list(lab.boards)
     try:
@@ -125,6 +104,27 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
     except ClusterkitError:
         lab.down()
         raise
+    return lab
+
+
+def _power_on(lab: Lab, chosen: kinds.LabKind, wanted: kinds.Wanted, *, n: int | None, timeout: float) -> Lab:
+    """``up`` of a running lab: refused when it is not what was asked for, else its powered-off nodes started."""
+    again = f"`clusterkit lab down --name {lab.name}` first"
+    if lab.kind != chosen.name:
+        raise ClusterkitError(f"lab {lab.name} is already up as {kinds.get(lab.kind).described()}; {again}",
+                              field="kind")
+    refused = chosen.refuses(lab, wanted)
+    if refused is not None:
+        field, why = refused
+        raise ClusterkitError(f"lab {lab.name} {why}; {again}", field=field)
+    if n is not None and n != len(lab.boards):
+        raise ClusterkitError(f"lab {lab.name} is already up with {len(lab.boards)} nodes; {again}", field="n")
+    off = [b.name for b in lab.boards.values() if not procs.alive(b.supervisor)]
+    for name in off:
+        lab.start_node(name)
+    lab.powered_on = off
+    if off:
+        lab.wait_booted(off, timeout=timeout)
     return lab
 
 

@@ -9,45 +9,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..backends.base import Traits
 from ..backends.registry import Backend
 from ..backends.ssh import SSHNode, make_ssh_nodes
 from ..errors import ClusterkitError
 from ..inventory import DEFAULT_INVENTORY, Inventory, load_inventory
-from . import check, find, up
+from . import check, find, kinds, up
 from .net import DEFAULT_CLUSTER_NETWORK
 
 
 class LabNode(SSHNode):
-    """A lab node: the SSH backend's code, on a node of the lab."""
+    """A lab node: the SSH backend's code, on a node of the lab. What it has of its own (its traits) is its
+    lab's kind's (:attr:`clusterkit.lab.kinds.LabKind.traits`)."""
 
     backend = "lab"
-    #: Namespaces on this host: its kernel, clock and cores are the host's; the lab's boot script
-    #: starts what is enabled, not systemd.
-    traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
 
 
-class VMBoardNode(SSHNode):
-    """A virtual board of the VM lab: the SSH backend's code, on a machine with its own kernel, clock, cores
-    and systemd, as a real board."""
-
-    backend = "lab"
-    traits = Traits(own_kernel=True, own_clock=True, own_cores=True, init_system=True)
-
-
-def _lab_kind(inventory: Inventory) -> str:
-    """"vm" or "ns", from the lab.json beside a lab's inventory."""
-    from .record import Record
-    directory = Path(inventory.source).parent
-    return Record.load(directory).kind if (directory / "lab.json").is_file() else "ns"
-
-
-def _emulated(inventory: Inventory) -> bool:
-    """Whether the inventory's nodes are virtual boards on an emulated CPU (QEMU's TCG)."""
-    if _lab_kind(inventory) != "vm":
-        return False
-    from .vm.machine import accel
-    return accel() == "tcg"
+def _kind(inventory: Inventory) -> kinds.LabKind:
+    """The kind of the lab whose inventory this is (from the ``lab.json`` beside it)."""
+    return kinds.of(Path(inventory.source).parent)
 
 
 def _is_lab_inventory(inventory: Inventory) -> bool:
@@ -111,18 +90,21 @@ class LabBackend(Backend):
 
         The host's own ``~/.ssh`` (config, keys, agent) plays no part: a lab is the same for everyone.
         """
-        node_class = VMBoardNode if _lab_kind(inventory) == "vm" else LabNode
-        return make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
-                              node_class=node_class, ssh_config=False)
+        traits = _kind(inventory).traits
+        nodes = make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
+                               node_class=LabNode, ssh_config=False)
+        for node in nodes.values():
+            node.traits = traits
+        return nodes
 
     def reboot_timeout(self, inventory: Inventory) -> float:
         """Virtual boards under TCG (no hardware virtualisation) boot in minutes, not seconds."""
-        return 900.0 if _emulated(inventory) else self.reboot_seconds
+        return 900.0 if _kind(inventory).emulated() else self.reboot_seconds
 
     def engine_timeout(self, inventory: Inventory) -> float:
         """Under TCG every board starts Python, numpy and ipyparallel on an emulated CPU, all of them at once on
         this host's cores: measured 0.5-2 min for 4 boards on 2 cores, so the wait is 10 min."""
-        return 600.0 if _emulated(inventory) else self.engine_seconds
+        return 600.0 if _kind(inventory).emulated() else self.engine_seconds
 
     def engine_starter(self, ways):
         """Engines on each lab node (a namespace or a virtual board), started over the cluster's SSH connections."""
@@ -142,4 +124,4 @@ class LabBackend(Backend):
 LAB = LabBackend()
 
 
-__all__ = ["LAB", "LabBackend", "LabNode", "VMBoardNode", "known_hosts_for"]
+__all__ = ["LAB", "LabBackend", "LabNode", "known_hosts_for"]

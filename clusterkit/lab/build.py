@@ -30,15 +30,16 @@ WIRED, WIFI = 0x0e, 0x0a
 
 
 def build(*, name: str, count: int, network: str | None, image: FreshImage, labs_dir: Path,
-          password: str, other_labs: list) -> None:
-    """Make lab ``name`` in ``labs_dir/name``; on any failure, remove what was made."""
+          password: str, other_labs: list, kind: str) -> None:
+    """Make namespace lab ``name`` in ``labs_dir/name`` (``kind``: what its ``lab.json`` calls its kind); on
+    any failure, remove what was made."""
     names = net.LabNames(name)
     cluster, uplink, slot = place(name, network=network, other_labs=other_labs)
     directory = labs_dir / name
     directory.mkdir(mode=0o755)
     try:
         _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink,
-                     slot=slot, image=image, password=password)
+              slot=slot, image=image, password=password, kind=kind)
     except BaseException:
         teardown(name, lab=Record.load(directory) if (directory / "lab.json").exists() else None, labs_dir=labs_dir)
         raise
@@ -61,7 +62,7 @@ def place(name: str, *, network: str | None, other_labs: list
 
 
 def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluster: ipaddress.IPv4Network,
-          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str) -> None:
+          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str, kind: str) -> None:
     (directory / "nodes").mkdir(mode=0o700)
     bin_dir = directory / "bin"
     node.write_scripts(bin_dir)
@@ -105,7 +106,7 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
     router = dhcp.start_router(names=names, uplink=uplink, reservations=reservations, state=directory)
     boards = [Board(**{**b.__dict__, "supervisor": node.start(
         ns=names.node_ns(b.name), node_dir=directory / "nodes" / b.name, bin_dir=bin_dir)}) for b in boards]
-    Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards}).save(directory)
+    Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards}, kind=kind).save(directory)
     known = "".join(f"{b.host},{b.address} {' '.join(keys[b.name].public.split()[:2])}\n" for b in boards)
     (directory / "known_hosts").write_text(known)
     (directory / "known_hosts").chmod(0o644)

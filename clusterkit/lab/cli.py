@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import DEFAULT_NAME, LABS_DIR, Lab, down, find, link, status, up
+from . import DEFAULT_NAME, LABS_DIR, Lab, down, find, kinds, link, status, up
 
 LAB_EPILOG = """examples:
   sudo clusterkit lab up            four nodes pc[0-3], as freshly imaged boards
@@ -20,8 +20,7 @@ every user); `clusterkit.connect()` finds a running lab by itself. See "The lab"
 
 
 def _table(lab: Lab) -> str:
-    what = f"virtual boards ({lab.release}, {_accel()})" if lab.kind == "vm" else "namespaces"
-    lines = [f"lab {lab.name} ({what}): uplink {lab.uplink} (DHCP), cluster network {lab.network}",
+    lines = [f"lab {lab.name} ({lab.describe()}): uplink {lab.uplink} (DHCP), cluster network {lab.network}",
              f"  inventory {lab.inventory_path}",
              f"  {'node':<10} {'state':<8} {'pid':>7}  {'DHCP address':<15} {'planned eth0':<15} {'login':<8} "
              f"{'uid':>6}  sshd"]
@@ -31,15 +30,10 @@ def _table(lab: Lab) -> str:
     return "\n".join(lines)
 
 
-def _accel() -> str:
-    from .vm.machine import accel
-    return accel().upper()
-
-
 def cmd_up(args) -> int:
     before = find(args.name)
     was_running = before is not None and before.running
-    lab = up(n=args.n, name=args.name, network=args.network, vm=args.vm, release=args.release)
+    lab = up(n=args.n, name=args.name, network=args.network, kind=args.kind, release=args.release)
     print(up_message(lab, was_running=was_running))
     print(_table(lab))
     return 0
@@ -95,10 +89,9 @@ def register(subparsers, add_common) -> None:
     p_up.add_argument("--name", default=DEFAULT_NAME, help=f"the lab's name, also its nodes' prefix (default {DEFAULT_NAME})")
     p_up.add_argument("--network", default=None, metavar="CIDR",
                       help="the cluster network (default 10.0.0.0/24, or the next free 10.0.k.0/24)")
-    p_up.add_argument("--vm", action="store_true",
-                      help="virtual boards: QEMU machines with their own kernel, systemd and clock")
-    p_up.add_argument("--release", default=None, choices=("trixie", "bookworm"),
-                      help="the virtual boards' Debian release (default trixie)")
+    p_up.set_defaults(kind=None, release=None)
+    for kind in kinds.every():   # each kind's own options (--vm, --release)
+        kind.add_options(p_up)
     p_up.set_defaults(func=cmd_up)
     p_status = sub.add_parser("status", help="nodes, pids, addresses, whether sshd answers")
     p_status.add_argument("--name", default=None, help="one lab only (default: every lab)")

@@ -1,11 +1,19 @@
-"""What a lab keeps about itself on the host: ``lab.json`` (its networks, router and boards) and its inventory."""
+"""What a lab keeps about itself on the host: ``lab.json`` (its networks, router and boards) and its inventory.
+
+``lab.json`` has one writer, :func:`update`: under the lab's record lock it reads the record, changes it and
+replaces the file in one rename, so that two boards started at once (a VM lab boots its boards in parallel)
+never lose each other's supervisor.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -44,7 +52,7 @@ class Record:
     uplink: str                  #: the venue Wi-Fi subnet (wlan0, DHCP)
     router: procs.Proc | None
     boards: dict[str, Board]
-    kind: str = "ns"             #: "ns" (namespaces on this host) or "vm" (virtual boards)
+    kind: str | None = None      #: the name of its kind (:mod:`.kinds`); None: the default kind
     release: str | None = None   #: a VM lab's Debian release
     image: str | None = None     #: a VM lab's image folder (its boards' base disk, kernel and initrd)
 
@@ -54,14 +62,39 @@ class Record:
         return cls(name=data["name"], slot=data["slot"], network=data["network"], uplink=data["uplink"],
                    router=procs.Proc.from_dict(data.get("router")),
                    boards={d["name"]: Board.from_dict(d) for d in data["nodes"]},
-                   kind=data.get("kind", "ns"), release=data.get("release"), image=data.get("image"))
+                   kind=data.get("kind"), release=data.get("release"), image=data.get("image"))
 
     def save(self, directory: Path) -> None:
+        """Write this record as the lab's ``lab.json`` (a new lab's)."""
+        update(directory, lambda _: self)
+
+    def with_supervisor(self, name: str, supervisor: procs.Proc | None) -> "Record":
+        """This record with board ``name`` powered by ``supervisor``."""
+        board = dataclasses.replace(self.boards[name], supervisor=supervisor)
+        return dataclasses.replace(self, boards={**self.boards, name: board})
+
+    def to_json(self) -> str:
         data = {"name": self.name, "slot": self.slot, "network": self.network, "uplink": self.uplink,
                 "router": self.router.to_dict() if self.router else None,
                 "nodes": [b.to_dict() for b in self.boards.values()], "kind": self.kind, "release": self.release,
                 "image": self.image}
-        write_atomic(directory / "lab.json", json.dumps(data, indent=1) + "\n", 0o644)
+        return json.dumps(data, indent=1) + "\n"
+
+
+def update(directory: Path, change: Callable[[Record | None], Record]) -> Record:
+    """The one writer of ``directory/lab.json``: under the record lock, ``change`` the record there (None when
+    there is none yet) and write what it returns."""
+    with open(directory / ".record.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = Record.load(directory) if (directory / "lab.json").is_file() else None
+        new = change(old)
+        write_atomic(directory / "lab.json", new.to_json(), 0o644)
+        return new
+
+
+def set_supervisor(directory: Path, name: str, supervisor: procs.Proc | None) -> Record:
+    """Record that board ``name`` of the lab in ``directory`` now runs under ``supervisor``."""
+    return update(directory, lambda record: record.with_supervisor(name, supervisor))
 
 
 def write_atomic(path: Path, text: str, mode: int) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from harness import (KERNEL_IDLE, LED_COLOURS, PAUSED, SOLUTIONS, SOURCE_STATE, chromium, go_on_after_pause,
                      jupyterlab)
+from clusterkit import workbook
 from labnames import REASON, lab_name, running_lab
 
 pytestmark = pytest.mark.browser
@@ -129,7 +130,8 @@ def test_notebook_09_run_all_on_a_lab(tmp_path):
     """On a lab as notebooks 01-03 leave it: Run All shows the charts moving before anything closes them."""
     state = tmp_path / "state"
     with running_lab(lab_name("tdash"), 3, state) as running:
-        running.prepare(keys=True)
+        with running.connect() as c:
+            workbook.reapply(c, "01_users", "02_network", "03_keys")
         root = tmp_path / "notebooks"
         root.mkdir()
         (root / "09_dashboard.ipynb").write_bytes((REPO / "notebooks" / "09_dashboard.ipynb").read_bytes())

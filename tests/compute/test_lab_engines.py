@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from clusterkit import steps
+from clusterkit import steps, workbook
 from clusterkit.compute import ComputeError, mpi
 from labnames import LAB_MARKS, lab_name, running_lab
 
@@ -21,7 +21,8 @@ NAME = lab_name("teng")
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     with running_lab(NAME, 3, tmp_path_factory.mktemp("state")) as running:
-        running.prepare(keys=True)      # notebooks 01-03
+        with running.connect() as c:   # notebooks 01-03
+            workbook.reapply(c, "01_users", "02_network", "03_keys")
         with running.connect() as c:    # notebook 04
             assert steps.Nfs(c, owner="alice").apply(progress=False).ok
         yield running

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import clusterkit.lab
-from clusterkit import ops
+from clusterkit import ops, workbook
 from clusterkit.dashboard import Dashboard
 from clusterkit.steps import Nfs, TimeSync
 from labnames import LAB_MARKS, lab_name
@@ -37,7 +37,8 @@ def lab(tmp_path_factory):
             clusterkit.lab.down(name=NAME)
         running = clusterkit.lab.up(n=3, name=NAME)
         try:
-            running.prepare(keys=False)      # notebooks 01-02
+            with running.connect() as c:   # notebooks 01-02
+                workbook.reapply(c, "01_users", "02_network")
             with running.connect() as c:
                 for step in (Nfs(c), TimeSync(c)):   # notebooks 04 and 05
                     result = step.apply(progress=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from clusterkit import clock
+from clusterkit import clock, workbook
 from clusterkit.steps import Nfs, TimeSync
 from labnames import LAB_MARKS, lab_name, running_lab
 
@@ -19,7 +19,8 @@ NAME = lab_name("ts2lab")
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     with running_lab(NAME, 3, tmp_path_factory.mktemp("state")) as running:
-        running.prepare(keys=False)      # notebooks 01-02
+        with running.connect() as c:   # notebooks 01-02
+            workbook.reapply(c, "01_users", "02_network")
         yield running
 
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from clusterkit import workbook
 from clusterkit.compute import mpi, slurm
 from clusterkit.lab.wait import wait_for_sshd
 from clusterkit.steps import Nfs, Slurm
@@ -29,7 +30,8 @@ TIMEOUT = 10   # SlurmdTimeout for this lab: a stopped node is DOWN within about
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     with running_lab(NAME, N, tmp_path_factory.mktemp("state")) as running:
-        running.prepare(keys=False)      # notebooks 01-02
+        with running.connect() as c:   # notebooks 01-02
+            workbook.reapply(c, "01_users", "02_network")
         with running.connect() as c:
             shared = Nfs(c, owner="alice").apply(progress=False)   # notebook 04
             assert shared.ok, shared.text()

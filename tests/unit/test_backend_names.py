@@ -1,6 +1,7 @@
 """Outside the backends, nothing compares a backend's name or checks a node's class: callers ask the
 Backend object (``cluster.kind``) or the node (traits, sandbox, privileged), so a new kind of node
-changes no caller."""
+changes no caller. Likewise a kind of lab's name ("ns", "vm") is written only in that kind's own module
+(:mod:`clusterkit.lab.kinds`): everything else asks the kind."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ PACKAGE = Path(clusterkit.__file__).parent
 #: Where a backend's name and its node classes belong.
 OWNERS = ("backends", "lab")
 NAMES = {"local", "lab", "ssh"}
+#: The kinds of lab, each with the files that may name it.
+LAB_KINDS = {"ns": ("lab/ns.py",), "vm": ("lab/vm/",)}
 
 
 def node_classes() -> set[str]:
@@ -67,4 +70,25 @@ def test_no_backend_names_or_node_classes_outside_the_backends():
     found = [f"{path.relative_to(PACKAGE.parent)}:{line}: {what}"
              for path in sorted(PACKAGE.rglob("*.py")) if path.relative_to(PACKAGE).parts[0] not in OWNERS
              for line, what in leaks(path.read_text(), classes)]
+    assert found == []
+
+
+def lab_kind_names(source: str) -> list[tuple[int, str]]:
+    """(line, name) for every string literal that is a kind of lab's name."""
+    return [(node.lineno, node.value) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in LAB_KINDS]
+
+
+def test_the_lab_kind_check_finds_what_it_looks_for():
+    source = 'a = kind == "vm"\nb = {"ns": 1}\nc = "a vm lab"\nd = f"--{flag}"\ne = "vmlab"\n'
+    assert lab_kind_names(source) == [(1, "vm"), (2, "ns")]
+
+
+def test_a_lab_kind_is_named_only_in_its_own_module():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = path.relative_to(PACKAGE).as_posix()
+        for line, name in lab_kind_names(path.read_text()):
+            if not where.startswith(LAB_KINDS[name]):
+                found.append(f"{where}:{line}: {name!r}")
     assert found == []

@@ -1,15 +1,18 @@
 """The library's layers: no import cycles, arrows only point down, and a CLI that starts light.
 
-Imports are read with ``ast`` from the source (nothing is imported), both those
-at module level and those inside functions: an import deferred into a function
-still ties the two modules together. A few deferred imports reach up on
-purpose: they are the API's front doors (``cluster.dashboard()``), listed in
-``FRONT_DOORS`` with the reason.
+Imports are read with ``ast`` from the source (nothing is imported): those at
+module level, those inside functions (an import deferred into a function still
+ties the two modules together), and those by string: ``importlib.import_module``
+or ``__import__`` of a literal name, and a registry's lazy ``"module:attribute"``
+entry (``backends.register("clusterkit.lab.backend:LAB", …)``), which imports the
+module on first use. A few deferred imports reach up on purpose: they are the
+API's front doors (``cluster.dashboard()``), listed in ``FRONT_DOORS`` with the reason.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,9 +42,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 FRONT_DOORS = {
     ("clusterkit.cluster", "clusterkit.dashboard"): "cluster.dashboard()",
     ("clusterkit.cluster", "clusterkit.compute"): "cluster.engines()",
-    ("clusterkit.lab.base", "clusterkit"): "Lab.connect(): a cluster of the lab's nodes",
-    ("clusterkit.lab.base", "clusterkit.workbook"): "Lab.prepare(): the workbook's chain of setup steps",
+    ("clusterkit.lab.base", "clusterkit.cluster"): "Lab.connect(): a Cluster of the lab's nodes",
 }
+
+#: A registry's lazy entry: "clusterkit.module:attribute".
+LAZY_ENTRY = re.compile(r"(clusterkit(?:\.\w+)*):\w+")
+#: Functions that import the module their first argument names.
+IMPORTERS = ("import_module", "__import__")
 
 
 def modules() -> dict[str, tuple[Path, bool]]:
@@ -57,17 +64,19 @@ def modules() -> dict[str, tuple[Path, bool]]:
 def imports(name: str, path: Path, package: bool, known) -> list[tuple[str, int, bool]]:
     """What a module imports from the package: (module, line, at module level)."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    top, typing_only = set(), set()
-    for node in tree.body:  # module level, also under if/try; ``if TYPE_CHECKING:`` never runs
-        for sub in ast.walk(node) if isinstance(node, (ast.If, ast.Try)) else [node]:
-            top.add(id(sub))
+    deferred, typing_only = set(), set()
+    for node in ast.walk(tree):  # what runs only when called; ``if TYPE_CHECKING:`` never runs
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            deferred |= {id(sub) for sub in ast.walk(node) if sub is not node}
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             typing_only |= {id(sub) for sub in ast.walk(node)}
     found = []
     for node in ast.walk(tree):
         if id(node) in typing_only:
             continue
-        if isinstance(node, ast.Import):
+        if isinstance(node, (ast.Call, ast.Constant)):
+            targets = by_string(node)
+        elif isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -84,8 +93,21 @@ def imports(name: str, path: Path, package: bool, known) -> list[tuple[str, int,
             while t and t not in known and "." in t:  # ``import a.b.c`` where c is not a module
                 t = t.rsplit(".", 1)[0]
             if t in known and t != name:
-                found.append((t, node.lineno, id(node) in top))
+                found.append((t, node.lineno, id(node) not in deferred))
     return found
+
+
+def by_string(node: ast.AST) -> list[str]:
+    """The module a call imports by its literal name, or a lazy registry entry names."""
+    if isinstance(node, ast.Constant):
+        entry = LAZY_ENTRY.fullmatch(node.value) if isinstance(node.value, str) else None
+        return [entry.group(1)] if entry else []
+    func = node.func
+    called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    first = node.args[0] if node.args else None
+    if called in IMPORTERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return [first.value]
+    return []
 
 
 def graph() -> dict[str, list[tuple[str, int, bool]]]:
@@ -176,7 +198,27 @@ def test_the_graph_sees_what_it_should():
     assert "clusterkit.lab.procs" in edges["clusterkit.lab"]        # from . import procs
     assert "clusterkit.dashboard" in edges["clusterkit.cluster"]    # deferred, inside a method
     assert "clusterkit.cluster" not in edges["clusterkit.results"]  # none at all
+    assert "clusterkit.lab.backend" in edges["clusterkit"]          # register("clusterkit.lab.backend:LAB", …)
+    assert "clusterkit.lab.backend" not in edges["clusterkit.backends"]
     assert cycles({"a": [("b", 1, True)], "b": [("a", 2, False)], "c": [("a", 3, True)]}) == [["a", "b"]]
+
+
+def test_imports_by_string_are_seen(tmp_path):
+    """A literal import_module, __import__ and a lazy entry count as imports; other strings do not."""
+    source = tmp_path / "probe.py"
+    source.write_text("import importlib\n"
+                      "register('clusterkit.lab.backend:LAB', name='lab')\n"
+                      "def f():\n"
+                      "    importlib.import_module('clusterkit.workbook')\n"
+                      "    __import__('clusterkit.dashboard')\n"
+                      "    run('python -m clusterkit.agent', 'clusterkit.cli')\n")
+    found = imports("clusterkit.errors", source, False, modules())
+    assert sorted((t, top) for t, _, top in found) == [("clusterkit.dashboard", False), ("clusterkit.lab.backend", True),
+                                                       ("clusterkit.workbook", False)]
+    assert upward({"clusterkit.errors": found}) == [
+        "clusterkit.errors:2 -> clusterkit.lab.backend (base -> lab)",
+        "clusterkit.errors:4 -> clusterkit.workbook (base -> views)",
+        "clusterkit.errors:5 -> clusterkit.dashboard (base -> views)"]
 
 
 def test_the_cli_imports_neither_bokeh_nor_ipyparallel():

@@ -107,7 +107,7 @@ def test_link_names_fit_and_stay_within_the_lab():
 
 def test_cards_boot_virtual_boards_only():
     with pytest.raises(ClusterkitError) as e:
-        clusterkit.lab.up(name="tnever", cards=[], vm=False)
+        clusterkit.lab.up(name="tnever", cards=[])
     assert e.value.field in ("cards", "lab")
 
 

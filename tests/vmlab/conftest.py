@@ -34,7 +34,7 @@ def vmlab_name(tmp_path_factory):
     name = lab_name("tvm")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("vmstate")))
-        lab = clusterkit.lab.up(n=3, name=name, vm=True)
+        lab = clusterkit.lab.up(n=3, name=name, kind="vm")
         try:
             with lab.connect() as cluster:
                 workbook.reapply(cluster, *workbook.CHAIN, user="alice")

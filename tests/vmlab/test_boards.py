@@ -42,7 +42,7 @@ def test_poweroff_ends_every_board_and_lab_up_boots_them_as_the_notebooks_left_t
         time.sleep(1)
     assert not any(vmlab.pid(n) for n in vmlab.boards), "a board's QEMU kept running after poweroff"
     t0 = time.monotonic()
-    lab = clusterkit.lab.up(name=vmlab.name, vm=True)
+    lab = clusterkit.lab.up(name=vmlab.name, kind="vm")
     print(f"lab up after poweroff: {time.monotonic() - t0:.0f} s for {len(lab.powered_on)} boards")
     assert sorted(lab.powered_on) == sorted(vmlab.boards)
     with lab.connect() as cluster:

@@ -29,7 +29,7 @@ def carded(tmp_path_factory):
     cards = firstboot.cards_for(inventory, user="alice", uid=1234, keys=[key.with_suffix(".pub").read_text()],
                                 timezone="Europe/Berlin")
     assert cards[0].password_hash is None and not cards[0].sudo_password
-    lab = clusterkit.lab.up(n=1, name=name, vm=True, cards=cards, network=NETWORK)
+    lab = clusterkit.lab.up(n=1, name=name, kind="vm", cards=cards, network=NETWORK)
     try:
         yield lab, key
     finally:

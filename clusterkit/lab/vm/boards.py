@@ -26,6 +26,7 @@ with a battery-backed clock would have it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import os
@@ -39,11 +40,13 @@ from pathlib import Path
 from ...errors import ClusterkitError
 from .. import dhcp, net, procs
 from ..image import FreshImage
-from ..record import Board, Record, write_inventory
+from ..record import Board, Record, set_supervisor, write_inventory
 from ..wait import sshd_answers
 from . import image as vmimage
 from . import machine, seed
 
+#: This kind's name in ``lab.json``.
+NAME = "vm"
 WIRED, WIFI = 0x0e, 0x0a
 #: The snapshot every fresh board starts from.
 SNAPSHOT = "fresh"
@@ -131,18 +134,51 @@ def build(*, name: str, count: int, network: str | None, image: FreshImage, labs
 def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipaddress.IPv4Network,
           uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str,
           built: vmimage.Image, log, cards: list | None) -> None:
-    import dataclasses
-
     from ...firstboot import Uplink
     (directory / "nodes").mkdir(mode=0o700)
     hosts = list(cluster.hosts())
     reservations, boards = {}, []
     for i in range(count):
-        node_name = f"{name}{i}"
         host = str(net.uplink_address(uplink, net.FIRST_NODE_HOST + i))
         reservations[net.mac(slot, i, WIFI)] = host
         uid = cards[i].uid if cards else image.uid_of(i, count)
-        boards.append(Board(name=node_name, index=i, uid=uid, host=host, address=str(hosts[i])))
+        boards.append(Board(name=f"{name}{i}", index=i, uid=uid, host=host, address=str(hosts[i])))
+    _wire(names, boards, cluster=cluster, uplink=uplink)
+    router = dhcp.start_router(names=net.LabNames(name), uplink=uplink, reservations=reservations,
+                               state=directory, ns=names.ns, interface=names.uplink_bridge)
+    Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards},
+           kind=NAME, release=built.release, image=str(built.dir)).save(directory)
+    started = []
+    for b in boards:
+        files = board_files(directory, b.name)
+        files.dir.mkdir(mode=0o700)
+        mac = net.mac(slot, b.index, WIFI)
+        card = (dataclasses.replace(cards[b.index], uplink=Uplink(interface="wlan0", mac=mac)) if cards
+                else card_for(image, index=b.index, count=count, password=password, uplink_mac=mac))
+        card_files = render_card(card)
+        seed.write_card(files.card, card_files)
+        key = _snapshot_key(built, card_files, slot=slot, index=b.index, cluster=cluster, uplink=uplink)
+        started.append((b, files, key))
+
+    def boot(item) -> tuple[Board, str]:
+        b, files, key = item
+        return b, _boot_fresh(directory, names, b, files, key, built, slot, log=log)
+
+    with ThreadPoolExecutor(max_workers=len(started)) as pool:
+        keys = dict((b.name, hostkey) for b, hostkey in pool.map(boot, started))
+    known = "".join(f"{b.host},{b.address} {keys[b.name]}\n" for b in boards)
+    (directory / "known_hosts").write_text(known)
+    (directory / "known_hosts").chmod(0o644)
+    write_inventory(directory / "inventory.yaml", {
+        "name": name, "nodes": f"{name}[0-{count - 1}]" if count > 1 else f"{name}0",
+        "primary": f"{name}0", "user": cards[0].user if cards else image.user, "network": str(cluster),
+        "backend": "lab", **({} if cards else {"password": password}), "python": vmimage.PYTHON,
+        "hosts": {b.name: {"host": b.host} for b in boards}})
+
+
+def _wire(names: Names, boards: list[Board], *, cluster: ipaddress.IPv4Network,
+          uplink: ipaddress.IPv4Network) -> None:
+    """The lab's namespace, its two bridges with a pair of taps per board, and this host's two veths into it."""
     ns = names.ns
     net.ip_batch([f"netns add {ns}",
                   f"link add {names.host_wired} type veth peer name hc netns {ns}",
@@ -160,45 +196,12 @@ def _make(directory: Path, *, names: Names, name: str, count: int, cluster: ipad
     r = subprocess.run(["ip", "-n", ns, "-batch", "-"], input="\n".join(inside) + "\n", capture_output=True, text=True)
     if r.returncode != 0:
         raise ClusterkitError(f"setting up the VM lab's links failed: {r.stderr.strip()}", field="lab")
-    net.ip_batch([f"addr add {hosts[-1]}/{cluster.prefixlen} dev {names.host_wired}",
+    net.ip_batch([f"addr add {list(cluster.hosts())[-1]}/{cluster.prefixlen} dev {names.host_wired}",
                   f"addr add {net.uplink_address(uplink, net.WORKBOOK_HOST)}/{uplink.prefixlen} dev {names.host_uplink}",
                   f"link set {names.host_wired} up", f"link set {names.host_uplink} up"])
     for link in (names.host_wired, names.host_uplink):
         net.set_sysctl(f"net/ipv4/conf/{link}/forwarding", "0")
         net.set_sysctl(f"net/ipv6/conf/{link}/disable_ipv6", "1")
-    router = dhcp.start_router(names=net.LabNames(name), uplink=uplink, reservations=reservations,
-                               state=directory, ns=ns, interface=names.uplink_bridge)
-    record = Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards},
-                    kind="vm", release=built.release, image=str(built.dir))
-    record.save(directory)
-    started = []
-    for b in boards:
-        files = board_files(directory, b.name)
-        files.dir.mkdir(mode=0o700)
-        mac = net.mac(slot, b.index, WIFI)
-        card = (dataclasses.replace(cards[b.index], uplink=Uplink(interface="wlan0", mac=mac)) if cards
-                else card_for(image, index=b.index, count=count, password=password, uplink_mac=mac))
-        card_files = render_card(card)
-        seed.write_card(files.card, card_files)
-        key = _snapshot_key(built, card_files, slot=slot, index=b.index, cluster=cluster, uplink=uplink)
-        started.append((b, files, key))
-    keys: dict[str, str] = {}
-
-    def boot(item) -> tuple[Board, str]:
-        b, files, key = item
-        return b, _boot_fresh(directory, names, b, files, key, built, slot, log=log)
-
-    with ThreadPoolExecutor(max_workers=len(started)) as pool:
-        for b, hostkey in pool.map(boot, started):
-            keys[b.name] = hostkey
-    known = "".join(f"{b.host},{b.address} {keys[b.name]}\n" for b in boards)
-    (directory / "known_hosts").write_text(known)
-    (directory / "known_hosts").chmod(0o644)
-    write_inventory(directory / "inventory.yaml", {
-        "name": name, "nodes": f"{name}[0-{count - 1}]" if count > 1 else f"{name}0",
-        "primary": f"{name}0", "user": cards[0].user if cards else image.user, "network": str(cluster),
-        "backend": "lab", **({} if cards else {"password": password}), "python": vmimage.PYTHON,
-        "hosts": {b.name: {"host": b.host} for b in boards}})
 
 
 def _snapshot_key(built: vmimage.Image, card: dict[str, bytes], *, slot: int, index: int, cluster, uplink) -> str:
@@ -235,7 +238,7 @@ def _boot_fresh(directory: Path, names: Names, board: Board, files: machine.File
         subprocess.run(["cp", "--sparse=always", str(cached / "root.qcow2"), str(files.overlay)], check=True)
         proc = machine.start(qemu_command(directory, names, board, files, built, slot, loadvm=SNAPSHOT),
                              ns=names.ns, files=files)
-        _set_supervisor(directory, board.name, proc)
+        set_supervisor(directory, board.name, proc)
         if not machine.agent_ready(files, timeout=60):
             raise ClusterkitError("the board's guest agent did not answer after its snapshot", node=board.name,
                                   field="lab")
@@ -247,7 +250,7 @@ def _boot_fresh(directory: Path, names: Names, board: Board, files: machine.File
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(built.disk),
                     str(files.overlay)], check=True, capture_output=True)
     proc = machine.start(qemu_command(directory, names, board, files, built, slot), ns=names.ns, files=files)
-    _set_supervisor(directory, board.name, proc)
+    set_supervisor(directory, board.name, proc)
     deadline = time.monotonic() + FIRST_BOOT_TIMEOUT
     _wait(board, files, proc, lambda: re.search(r"Cloud-init v\. \S+ finished at", machine.console_text(files)),
           "cloud-init did not finish", timeout=FIRST_BOOT_TIMEOUT)
@@ -282,16 +285,6 @@ def _mount_share(files: machine.Files) -> None:
     if r.returncode != 0:
         raise ClusterkitError(f"the board could not mount clusterkit from the host: {r.stderr.strip()}",
                               field="lab")
-
-
-def _set_supervisor(directory: Path, name: str, proc: procs.Proc) -> None:
-    import fcntl
-    with open(directory / ".record.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        record = Record.load(directory)
-        b = record.boards[name]
-        record.boards[name] = Board(**{**b.__dict__, "supervisor": proc})
-        record.save(directory)
 
 
 def _wait_ssh(board: Board, files: machine.Files, proc: procs.Proc, *, timeout: float) -> None:

@@ -16,20 +16,19 @@ from pathlib import Path
 from ...errors import ClusterkitError
 from .. import procs
 from ..base import Lab, NodeStatus
-from ..record import Board
+from ..record import Record
 from ..wait import sshd_answers
 from . import boards, machine
 from . import image as vmimage
 
 
 class VMLab(Lab):
-    """A lab of virtual boards (``lab.json`` says ``"kind": "vm"``)."""
+    """A lab of virtual boards (``lab.json`` names :data:`.boards.NAME` as its kind)."""
 
-    kind = "vm"
+    kind = boards.NAME
 
     def __init__(self, directory):
         super().__init__(directory)
-        from ..record import Record
         record = Record.load(directory)
         self.release: str = record.release or vmimage.DEFAULT_RELEASE
         #: The image its boards were made from (a newer build of the same release does not change them).
@@ -69,8 +68,7 @@ class VMLab(Lab):
         proc = machine.start(boards.qemu_command(self.dir, self.vm_names, board, files, built, self.slot,
                                                  rtc_base=rtc_base, kernel_args=kernel_args),
                              ns=self.vm_names.ns, files=files)
-        self.boards[name] = Board(**{**board.__dict__, "supervisor": proc})
-        self._save()
+        self._set_supervisor(name, proc)
 
     def wait_booted(self, names: list[str], *, timeout: float) -> None:
         """Wait until every board's sshd answers (a board that stopped is not waited for)."""
@@ -125,6 +123,9 @@ class VMLab(Lab):
             m = procs.memory_kib(b.supervisor.pid) if procs.alive(b.supervisor) else {"rss": 0, "pss": 0}
             out[b.name] = {**m, "processes": 1 if procs.alive(b.supervisor) else 0}
         return out
+
+    def describe(self) -> str:
+        return f"virtual boards ({self.release}, {machine.accel().upper()})"
 
     def __repr__(self) -> str:
         on = sum(1 for b in self.boards.values() if procs.alive(b.supervisor))
