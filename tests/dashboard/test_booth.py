@@ -126,7 +126,7 @@ def slow_tile(max_iter, *args):
     """A tile that takes a while, so a node can drop out while it holds one."""
     import time
     from clusterkit.booth.fractal import render_tile
-    time.sleep(0.3)
+    time.sleep(0.3)    # the behaviour under test: a tile held long enough for its node to drop out
     return render_tile(max_iter, *args)
 
 
