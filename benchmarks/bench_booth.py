@@ -32,7 +32,7 @@ def measure(booth: Booth, nodes, runs: int) -> tuple[float, float]:
     for _ in range(runs):
         t0 = time.perf_counter()
         booth.draw(REGION, nodes=nodes, counted=False).join()
-        report = booth.reports[-1]
+        report = booth.drawing.reports[-1]
         assert report.complete, report.error
         firsts.append(report.started + report.first_tile - t0)
         wholes.append(report.started + report.seconds - t0)
@@ -53,7 +53,7 @@ def main() -> None:
             with lab.connect() as c:
                 workbook.reapply(c, "01_users", "02_network", "03_keys")
             with lab.connect() as cluster, cluster.engines(per_node=1) as engines:
-                booth = Booth(cluster, engines=engines, page=False, idle=3600)
+                booth = Booth(cluster, engines=engines, page=False, idle=3600).start()
                 try:
                     while not booth.ready:
                         time.sleep(0.1)
@@ -67,7 +67,7 @@ def main() -> None:
             if not was_up:
                 clusterkit.lab.down(name=args.name)
     n = len(cluster)
-    print(f"booth on lab {args.name} ({n} nodes, one engine each), {len(booth.reports[-1].done)} tiles, "
+    print(f"booth on lab {args.name} ({n} nodes, one engine each), {len(booth.drawing.reports[-1].done)} tiles, "
           f"median of {args.runs}: seconds from the touch")
     print(f"  {'nodes':<10} {'first tile':>11} {'whole picture':>14}")
     print(f"  {'1':<10} {one[0]:>9.2f} s {one[1]:>12.2f} s")

@@ -10,7 +10,10 @@ the rows fail with the right reason and that nothing hangs):
 - lab of eight (root): one node's sshd killed, one node's cable pulled, one
   node frozen (SIGSTOP), as in the test; a cold ``cluster.run("hostname")`` with
   ``--timeout`` as the connect timeout: the median time until the whole result
-  is back, and each down node's own median, against that timeout.
+  is back, and each down node's own median, against that timeout;
+- lab of three (root), one node off (tests/compute/test_lab_engines.py):
+  ``cluster.engines(timeout=60)``: the median time until the start fails on
+  that node (the test only bounds it, far under the 60 s it must not wait out).
 Prints medians of ``--runs`` runs. No asserts: figures only.
 """
 
@@ -26,6 +29,7 @@ import time
 
 import clusterkit
 import clusterkit.lab
+from clusterkit.compute import ComputeError
 from clusterkit.lab import check, procs
 
 
@@ -75,11 +79,37 @@ def lab_faults(name: str, runs: int, timeout: float) -> tuple[float, dict[str, f
         clusterkit.lab.down(name=name)
 
 
+def engines_with_a_node_off(name: str, runs: int) -> float:
+    """Seconds until a start of engines fails on the node that is off (median of ``runs``)."""
+    with tempfile.TemporaryDirectory() as state:
+        os.environ["CLUSTERKIT_STATE"] = state
+        lab = clusterkit.lab.up(n=3, name=name)
+        try:
+            lab.prepare(keys=True)
+            lab.stop_node(f"{name}2")
+            times = []
+            with lab.connect(connect_timeout=3) as cluster:
+                for _ in range(runs):
+                    t0 = time.perf_counter()
+                    try:
+                        cluster.engines(timeout=60).stop()
+                    except ComputeError as e:
+                        assert e.node == f"{name}2", e
+                    else:
+                        raise AssertionError("the engines started with a node off")
+                    times.append(time.perf_counter() - t0)
+            return statistics.median(times)
+        finally:
+            clusterkit.lab.down(name=name)
+            del os.environ["CLUSTERKIT_STATE"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=2.0, help="the connect timeout on the lab")
     parser.add_argument("--name", default="bflt", help="the lab's name (it ends in a letter)")
+    parser.add_argument("--off-name", default="boff", help="the name of the lab with a node off")
     args = parser.parse_args()
     local = local_command_timeout(args.runs)
     print(f"median of {args.runs} runs")
@@ -93,6 +123,8 @@ def main() -> None:
           f"({whole - args.timeout:+.2f} s against the timeout)")
     for what, seconds in each.items():
         print(f"  {what:13s} node: its row after {seconds:.2f} s")
+    off = engines_with_a_node_off(args.off_name, args.runs)
+    print(f"lab of 3, one node off: cluster.engines(timeout=60) failed on it after {off:.2f} s")
 
 
 if __name__ == "__main__":

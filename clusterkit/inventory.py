@@ -271,26 +271,8 @@ def _from_mapping(data: dict, source: str) -> Inventory:
     if user is not None:
         check_user(user, source, "user")
     port = port_number(data.get("port", 22), source, "port")
-
-    network = None
-    if data.get("network") is not None:
-        try:
-            network = ipaddress.IPv4Network(str(data["network"]), strict=True)
-        except ValueError as e:
-            raise InventoryError(f"{data['network']!r} is not an IPv4 network in CIDR form ({e})",
-                                 source=source, field="network") from None
-        if network.num_addresses < 4:
-            raise InventoryError(f"{network} is too small for a cluster", source=source, field="network")
-
-    iface = {}
-    for key, default in (("interface", "eth0"), ("uplink", "wlan0")):
-        value = data.get(key, default)
-        if not isinstance(value, str) or not INTERFACE_RE.match(value):
-            raise InventoryError(f"{value!r} is not an interface name", source=source, field=key)
-        iface[key] = value
-    if iface["interface"] == iface["uplink"]:
-        raise InventoryError("the wired cluster interface and the uplink must differ",
-                             source=source, field="uplink")
+    network = _network(data.get("network"), source)
+    iface = _interfaces(data, source)
 
     backend = data.get("backend", "auto")
     if backend not in backend_choices():
@@ -303,7 +285,44 @@ def _from_mapping(data: dict, source: str) -> Inventory:
     if password is not None and not isinstance(password, str):
         raise InventoryError("must be a string (it is never shown)", source=source, field="password")
 
-    overrides = data.get("hosts") or {}
+    overrides = _overrides(data.get("hosts") or {}, names, source)
+    addresses = assign_addresses(names, primary, network, overrides, source)
+    nodes = {n: _node_spec(n, overrides.get(n, {}), addresses.get(n), user=user, port=port,
+                           primary=(n == primary), source=source) for n in names}
+    return Inventory(name=name, nodes=nodes, primary=primary, network=network, source=source,
+                     backend=backend, python=python, password=password, **iface)
+
+
+def _network(value, source: str) -> ipaddress.IPv4Network | None:
+    """The inventory's ``network`` (None when it names none), checked."""
+    if value is None:
+        return None
+    try:
+        network = ipaddress.IPv4Network(str(value), strict=True)
+    except ValueError as e:
+        raise InventoryError(f"{value!r} is not an IPv4 network in CIDR form ({e})",
+                             source=source, field="network") from None
+    if network.num_addresses < 4:
+        raise InventoryError(f"{network} is too small for a cluster", source=source, field="network")
+    return network
+
+
+def _interfaces(data: dict, source: str) -> dict[str, str]:
+    """The wired ``interface`` and the ``uplink`` (defaults eth0 and wlan0), checked and different."""
+    iface = {}
+    for key, default in (("interface", "eth0"), ("uplink", "wlan0")):
+        value = data.get(key, default)
+        if not isinstance(value, str) or not INTERFACE_RE.match(value):
+            raise InventoryError(f"{value!r} is not an interface name", source=source, field=key)
+        iface[key] = value
+    if iface["interface"] == iface["uplink"]:
+        raise InventoryError("the wired cluster interface and the uplink must differ",
+                             source=source, field="uplink")
+    return iface
+
+
+def _overrides(overrides, names: list[str], source: str) -> dict:
+    """The inventory's ``hosts`` mapping (node -> address, host, port, user), checked."""
     if not isinstance(overrides, dict):
         raise InventoryError("must map node names to {address, host, port, user}", source=source, field="hosts")
     for node, entry in overrides.items():
@@ -314,20 +333,18 @@ def _from_mapping(data: dict, source: str) -> Inventory:
             raise InventoryError("must be a mapping of address, host, port, user",
                                  source=source, field=f"hosts.{node}", node=str(node))
         check_keys(entry, NODE_KEYS, source, f"hosts.{node}.", node=str(node))
+    return overrides
 
-    addresses = assign_addresses(names, primary, network, overrides, source)
-    nodes = {}
-    for n in names:
-        entry = overrides.get(n, {})
-        host = entry.get("host", addresses.get(n) or n)
-        if not isinstance(host, str) or not CONNECT_HOST_RE.match(host):
-            raise InventoryError(f"{host!r} is not a host name or address", source=source,
-                                 field=f"hosts.{n}.host", node=n)
-        node_user = entry.get("user", user)
-        if node_user is not None and "user" in entry:
-            check_user(node_user, source, f"hosts.{n}.user", n)
-        node_port = port_number(entry["port"], source, f"hosts.{n}.port", n) if "port" in entry else port
-        nodes[n] = NodeSpec(name=n, host=host, port=node_port, user=node_user,
-                            address=addresses.get(n), primary=(n == primary))
-    return Inventory(name=name, nodes=nodes, primary=primary, network=network, source=source,
-                     backend=backend, python=python, password=password, **iface)
+
+def _node_spec(n: str, entry: dict, address, *, user: str | None, port: int, primary: bool,
+               source: str) -> NodeSpec:
+    """Node ``n`` from its ``hosts`` entry (may be empty) over the inventory's defaults."""
+    host = entry.get("host", address or n)
+    if not isinstance(host, str) or not CONNECT_HOST_RE.match(host):
+        raise InventoryError(f"{host!r} is not a host name or address", source=source,
+                             field=f"hosts.{n}.host", node=n)
+    node_user = entry.get("user", user)
+    if node_user is not None and "user" in entry:
+        check_user(node_user, source, f"hosts.{n}.user", n)
+    node_port = port_number(entry["port"], source, f"hosts.{n}.port", n) if "port" in entry else port
+    return NodeSpec(name=n, host=host, port=node_port, user=node_user, address=address, primary=primary)

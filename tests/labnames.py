@@ -26,8 +26,19 @@ def lab_name(base: str) -> str:
 
 #: Why the lab cannot run here (None when it can).
 REASON = check.reason()
-#: The marks of a module of lab tests: ``lab``, skipped with the check's reason where the lab cannot run.
-LAB_MARKS = [pytest.mark.lab, pytest.mark.skipif(REASON is not None, reason=f"lab: {REASON}")]
+#: The marks of a module of lab tests: ``lab``, the one lab marker. Before each test that has it,
+#: ``tests/conftest.py`` calls :func:`require_lab`.
+LAB_MARKS = [pytest.mark.lab]
+
+
+def require_lab() -> None:
+    """Nothing where the lab can run. Where it cannot: skip the test with the check's reason, but as root
+    fail it (a machine that should run the lab and cannot must fail the run, not pass it with skips)."""
+    if REASON is None:
+        return
+    if os.geteuid() == 0:
+        pytest.fail(f"lab: this machine cannot run the lab as root: {REASON}", pytrace=False)
+    pytest.skip(f"lab: {REASON}")
 
 
 @contextmanager

@@ -6,6 +6,8 @@
 - :mod:`.scheduler`: one tile per engine at a time; a node that drops out gives its tiles to the others;
 - :mod:`.count`: pictures drawn today, in a file on the primary;
 - :mod:`.words`: the race's result and the battery in plain words;
+- :mod:`.drawing`: the picture being drawn (one at a time, in a thread) and the race;
+- :mod:`.attract`: attract mode, after a while without a touch;
 - :mod:`.picture` and :mod:`.page`: the picture on the page, and the page (:class:`Booth`).
 """
 

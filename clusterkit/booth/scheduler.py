@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -20,8 +21,9 @@ from ipyparallel.error import EngineError, NoEnginesRegistered, RemoteError
 from ..errors import ClusterkitError
 from .fractal import Region, Tile, iterations, render_tile, tiles
 
-#: Seconds between looks at the tiles in flight.
-POLL = 0.005
+#: Longest wait for a tile before the render looks again at which engines are alive: an engine that
+#: leaves while it holds no tile completes no future, so the render notices it only by looking.
+RECHECK = 0.5
 #: Seconds a render may last before it gives up on the tiles left (a stuck engine, not a slow picture).
 DEFAULT_TIMEOUT = 300.0
 
@@ -101,23 +103,35 @@ class Render:
             if time.perf_counter() - t0 > self.timeout:
                 report.error = f"gave up after {self.timeout:g} s with {len(self.tiles) - len(report.done)} tiles left"
                 break
-            live = set(client.ids)
-            for eid in [e for e in list(self._idle) + list(self._flying) if e not in live and e not in self._dead]:
-                if eid in self._idle:
-                    self._idle.remove(eid)
-                self._drop(eid)
+            self._drop_departed(client)
             self._hand_out(client)
             if not self._flying and self._queue and not self._idle:
                 report.error = "no node is left to render"
                 break
+            self._wait(t0)
             self._collect(t0)
-            time.sleep(POLL)
         for node, n in self._holding.items():
             if n:
                 self._call(self.on_busy, node, False)
         if report.complete:
             report.seconds = time.perf_counter() - t0
         return report
+
+    def _drop_departed(self, client) -> None:
+        """Drop the engines (idle or holding a tile) that the client no longer lists."""
+        live = set(client.ids)
+        for eid in [e for e in list(self._idle) + list(self._flying) if e not in live and e not in self._dead]:
+            if eid in self._idle:
+                self._idle.remove(eid)
+            self._drop(eid)
+
+    def _wait(self, t0: float) -> None:
+        """Wait until a tile in flight comes back (or fails), at most :data:`RECHECK` seconds or what is left
+        of the timeout: the wait is on the tasks' futures, not a look every few milliseconds."""
+        if self._flying:
+            left = self.timeout - (time.perf_counter() - t0)
+            wait([ar for _, ar in self._flying.values()], timeout=max(0.0, min(RECHECK, left)),
+                 return_when=FIRST_COMPLETED)
 
     def _busy(self, node: str, delta: int) -> None:
         before = self._holding.get(node, 0)
@@ -194,9 +208,11 @@ def _engine_died(error: Exception) -> bool:
     return isinstance(error, EngineError) or (isinstance(error, RemoteError) and error.ename == "EngineError")
 
 
-def render(engines, region: Region, *, nodes: list[str] | None = None, **callbacks) -> RenderReport:
-    """Render ``region`` on the engines of ``nodes`` (all by default) and return the report."""
-    return Render(engines, region, nodes=nodes, **callbacks).run()
+def render(engines, region: Region, *, nodes: list[str] | None = None, on_tile: Callable | None = None,
+           on_busy: Callable | None = None, on_lost: Callable | None = None) -> RenderReport:
+    """Render ``region`` on the engines of ``nodes`` (all by default) and return the report; the callbacks
+    are :class:`Render`'s."""
+    return Render(engines, region, nodes=nodes, on_tile=on_tile, on_busy=on_busy, on_lost=on_lost).run()
 
 
 __all__ = ["Render", "RenderReport", "render"]

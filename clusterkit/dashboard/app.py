@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 from bokeh.layouts import column, row
@@ -20,7 +21,7 @@ from ..ops.power import LABELS, PowerReport, PowerStep, power_all
 from .carriers import CarrierGroups
 from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
-from .panel import PageModel
+from .panel import PageModel, Panel
 
 #: Seconds between agent samples.
 DEFAULT_INTERVAL = 0.5
@@ -35,6 +36,17 @@ GATHER = 0.03
 #: A node whose agent has said nothing for this many intervals counts as down.
 SILENT_INTERVALS = 6
 BUTTON_LABELS = {"larson": "Larson scanner", "cpu": "CPU bar", "identify": "Identify", "clear": "Clear"}
+#: Where a panel goes: a widget above the charts, a figure in the charts (two a row), a widget below them.
+ABOVE, CHART, BELOW = "above", "chart", "below"
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A panel of the dashboard, where it is laid out, and how often :meth:`Dashboard.update` refreshes it."""
+
+    panel: Panel
+    where: str                #: :data:`ABOVE`, :data:`CHART` or :data:`BELOW`
+    every_update: bool        #: False: once per :data:`BAR_PERIOD`, or as soon as a node goes down
 
 
 class Dashboard(widgets.VBox):
@@ -62,9 +74,6 @@ class Dashboard(widgets.VBox):
         self.temperatures = Temperatures(self.names)
         self.batteries = Batteries(self.names)
         self.leds = LedRows(self.names)
-        self.chart = PageModel(column(row(self.bars.root, self.series.root, sizing_mode="stretch_width"),
-                                       row(self.temperatures.root, self.batteries.root, sizing_mode="stretch_width"),
-                                       sizing_mode="stretch_width"))
         load_bokehjs()
         self.updates = 0
         self.power_log: list[PowerStep] = []
@@ -79,8 +88,17 @@ class Dashboard(widgets.VBox):
         self.status = widgets.HTML(f"<b>{head}</b>")
         groups = getattr(cluster, "groups", None)   # joined carriers: one group each
         self.carriers = CarrierGroups(groups) if groups else None
-        super().__init__([self.status] + ([self.carriers.root] if self.carriers else [])
-                         + [self.chart, self.leds.root] + ([self._led_controls()] if controls else [])
+        #: Every panel, in the order of the page: what the layout and :meth:`update` both read.
+        self.panels = ([Placed(self.carriers, ABOVE, True)] if self.carriers else []) + [
+            Placed(self.bars, CHART, False), Placed(self.series, CHART, True),
+            Placed(self.temperatures, CHART, False), Placed(self.batteries, CHART, False),
+            Placed(self.leds, BELOW, True)]
+        figures = [p.panel.root for p in self.panels if p.where == CHART]
+        self.chart = PageModel(column([row(figures[i:i + 2], sizing_mode="stretch_width")
+                                       for i in range(0, len(figures), 2)], sizing_mode="stretch_width"))
+        super().__init__([self.status] + [p.panel.root for p in self.panels if p.where == ABOVE]
+                         + [self.chart] + [p.panel.root for p in self.panels if p.where == BELOW]
+                         + ([self._led_controls()] if controls else [])
                          + ([self._power_controls()] if power else []))
         self.add_class("ck-dashboard")
         python = cluster.inventory.python
@@ -116,15 +134,14 @@ class Dashboard(widgets.VBox):
         """Bring every part up to date; True when anything was sent to the page."""
         with self._update_lock:
             states = self.states()
-            changed = self.series.update(states)
             now = time.monotonic()
-            if now - self._bars_at >= BAR_PERIOD or any(not s.alive for s in states.values()):
-                if self.bars.update(states) | self.temperatures.update(states) | self.batteries.update(states):
-                    changed = True
+            due = now - self._bars_at >= BAR_PERIOD or any(not s.alive for s in states.values())
+            changed = False
+            for placed in self.panels:
+                if placed.every_update or due:
+                    changed = placed.panel.update(states) or changed
+            if due:
                 self._bars_at = now
-            changed = self.leds.update(states) or changed
-            if self.carriers is not None:
-                changed = self.carriers.update(states) or changed
             if changed:
                 self.updates += 1
             return changed

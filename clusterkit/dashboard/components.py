@@ -30,8 +30,11 @@ def node_colours(nodes: list[str]) -> dict[str, str]:
     return {n: Category10_10[i % 10] for i, n in enumerate(nodes)}
 
 
-def _figure(title: str, **kw):
-    return figure(title=title, height=220, toolbar_location=None, sizing_mode="stretch_width", **kw)
+def _figure(title: str, *, y_range: Range1d, x_range: list[str] | None = None, x_axis_type: str = "auto"):
+    """A dashboard chart: ``x_range`` the nodes (bars) or None (a time axis, ``x_axis_type="datetime"``)."""
+    nodes = {"x_range": x_range} if x_range is not None else {}   # bokeh refuses an x_range of None
+    return figure(title=title, height=220, toolbar_location=None, sizing_mode="stretch_width", y_range=y_range,
+                  x_axis_type=x_axis_type, **nodes)
 
 
 class CpuBars(Panel):

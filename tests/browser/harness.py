@@ -13,12 +13,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from waiting import end_group
+from waiting import end_group, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -76,15 +75,8 @@ def jupyterlab(root: Path, *, env: dict, tmp: Path):
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     lab = Lab(proc, port, token, env)
     try:
-        end = time.monotonic() + 60
-        while True:
-            try:
-                lab.api("status")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError("JupyterLab did not start:\n" + (tmp / "jupyterlab.log").read_text()[-2000:])
-                time.sleep(0.2)
+        wait_for(lambda: _answers(proc, lambda: lab.api("status"), tmp / "jupyterlab.log"), 60,
+                 lambda: "JupyterLab to start:\n" + (tmp / "jupyterlab.log").read_text()[-2000:])
         yield lab
     finally:
         try:
@@ -184,9 +176,33 @@ SOURCE_STATE = """(name) => {
   return null;
 }"""
 
+#: Resolves once the page has painted two more frames: what it shows then is what the kernel sent before.
+PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
+
 #: The background colours of one node's virtual LEDs.
 LED_COLOURS = """(node) => Array.from(document.querySelectorAll(`.ck-led-row[data-node="${node}"] .ck-led`))
   .slice(0, 8).map(e => getComputedStyle(e).backgroundColor)"""
+
+
+def _answers(proc: subprocess.Popen, ask, log: Path, *, http_error_answers: bool = False) -> bool:
+    """Whether the server ``proc`` answers ``ask()`` (``http_error_answers``: an HTTP error, as a 403/404 for a
+    folder, counts as an answer); a server that has ended fails the test at once, with the end of its ``log``."""
+    try:
+        ask()
+    except urllib.error.HTTPError:
+        if http_error_answers:
+            return True
+        return _still_starting(proc, log)
+    except OSError:
+        return _still_starting(proc, log)
+    return True
+
+
+def _still_starting(proc: subprocess.Popen, log: Path) -> bool:
+    """False while the server ``proc`` runs (it does not answer yet); it ended: fail with the end of its ``log``."""
+    if proc.poll() is not None:
+        raise RuntimeError(f"the server ended (exit {proc.returncode}):\n" + log.read_text()[-2000:])
+    return False
 
 
 @contextmanager
@@ -204,18 +220,9 @@ def voila(notebook: Path, *, env: dict, tmp: Path, template: str | None = None, 
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        end = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "voila/static/", timeout=2)
-            except urllib.error.HTTPError:
-                break          # the server answers (a 403/404 for the folder is an answer)
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError("Voila did not start:\n" + (tmp / "voila.log").read_text()[-2000:])
-                time.sleep(0.2)
-            else:
-                break
+        wait_for(lambda: _answers(proc, lambda: urllib.request.urlopen(url + "voila/static/", timeout=2),
+                                  tmp / "voila.log", http_error_answers=True), 60,
+                 lambda: "Voila to start:\n" + (tmp / "voila.log").read_text()[-2000:])
         yield url
     finally:
         end_group(proc, 15)

@@ -4,7 +4,6 @@ count goes up, a click on the big dark shape gives a picture with colour, and ev
 server."""
 
 import os
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,8 +11,9 @@ import pytest
 
 from clusterkit.booth.fractal import HOME
 from clusterkit.kiosk import NOTEBOOK, TEMPLATE, TEMPLATE_ROOT
-from harness import chromium, voila
+from harness import PAINTED, chromium, voila
 from test_dashboard_page import agents_of
+from waiting import wait_for
 
 pytestmark = pytest.mark.browser
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "booth.png"
@@ -81,7 +81,7 @@ def test_the_booth_for_visitors(tmp_path):
         for node, colour in zip(outlines["node"], outlines["colour"]):
             assert colour_of.setdefault(node, colour) == colour            # one colour per node
         assert len(colour_of) > 1 and len(set(colour_of.values())) == len(colour_of)
-        time.sleep(0.5)
+        page.evaluate(PAINTED)                                             # the picture as the page shows it
         ARTIFACT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACT))
 
@@ -102,7 +102,4 @@ def test_the_booth_for_visitors(tmp_path):
         assert page.requests and page.offsite == []
         elsewhere = [u for u in page.requests if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != own]
         assert elsewhere == []                                            # nothing but the page's own server
-    end = time.monotonic() + 15
-    while agents_of(sandbox) and time.monotonic() < end:
-        time.sleep(0.2)
-    assert agents_of(sandbox) == []
+    wait_for(lambda: agents_of(sandbox) == [], 15, "the kiosk's agents to end")

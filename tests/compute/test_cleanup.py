@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import psutil
 import pytest
@@ -19,7 +18,7 @@ STARTER = textwrap.dedent("""
     engines = cluster.engines(mpi=sys.argv[2] == "mpi")
     assert len(engines) == 4
     print(json.dumps([p.pid for p in psutil.Process().children(recursive=True)]), flush=True)
-    time.sleep(300)
+    time.sleep(300)   # the workbook stays up, as a kernel does, until the test kills it
 """)
 
 
@@ -46,13 +45,12 @@ def test_sigkill_of_the_starter_leaves_nothing(tmp_path, kind):
     finally:
         os.kill(starter.pid, signal.SIGKILL)
         starter.wait(10)
-    deadline = time.monotonic() + 30
-    while alive(pids) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = alive(pids)
-    for pid in left:  # do not leave them to the next test, but fail
-        os.kill(pid, signal.SIGKILL)
-    assert not left, f"left running after SIGKILL of the starter: {[psutil.Process(p).cmdline() for p in left]}"
+    try:
+        wait_for(lambda: not alive(pids), 30, lambda: "nothing left running after SIGKILL of the starter: "
+                 f"{[psutil.Process(p).cmdline() for p in alive(pids)]} still are")
+    finally:
+        for pid in alive(pids):  # do not leave them to the next test, but fail
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_leash_forwards_sigterm_and_ends_with_its_parent(tmp_path):

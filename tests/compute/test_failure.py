@@ -27,7 +27,7 @@ def count_primes_unless_on(stuck, lo, hi):
     import os
     import time
     if os.environ.get("CLUSTERKIT_NODE") == stuck:
-        time.sleep(3600)
+        time.sleep(3600)    # the behaviour under test: a task that never answers
     from clusterkit.workloads import count_primes
     return count_primes(lo, hi)
 

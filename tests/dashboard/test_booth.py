@@ -1,6 +1,8 @@
 """The booth on the local backend: real engines render the tiles, real agents light the LEDs."""
 
 
+import threading
+
 import ipyparallel as ipp
 import pytest
 
@@ -40,7 +42,7 @@ def spy_on_leds(booth):
 
 
 def make(cluster, engines, **kw):
-    booth = Booth(cluster, engines=engines, page=False, **kw)
+    booth = Booth(cluster, engines=engines, page=False, **kw).start()
     wait_for(lambda: booth.ready, 120, "the booth's home picture")
     return booth
 
@@ -51,7 +53,7 @@ def test_a_touch_draws_the_spot_in_tiles_coloured_by_node_and_counts_it(cluster,
         before = RegionCount(cluster.primary).value()
         sent = spy_on_leds(booth)
         booth.touch(-0.75, 0.1).join(120)
-        report = booth.reports[-1]
+        report = booth.drawing.reports[-1]
         assert report.complete and booth.picture.region.cx == -0.75
         assert sum(booth.picture.shown.values()) == TILES and len(report.by_node) > 1
         outlines = booth.picture.outlines.data
@@ -70,7 +72,7 @@ def test_the_race_runs_on_one_node_then_all_and_says_how_it_went(cluster, engine
     booth = make(cluster, engines, idle=600)
     try:
         booth.touch_race().join(120)
-        alone, together = booth.reports[-2:]
+        alone, together = booth.drawing.reports[-2:]
         assert alone.nodes == ("pc0",) and set(alone.by_node) == {"pc0"}
         assert together.nodes == tuple(booth.names) and alone.complete and together.complete
         assert "One computer alone" in booth.race_result.value and "All 4 together" in booth.race_result.value
@@ -83,15 +85,15 @@ def test_attract_mode_after_idle_and_the_next_touch_resets(cluster, engines):
     try:
         sent = spy_on_leds(booth)
         booth.touch(-0.75, 0.1).join(120)
-        wait_for(lambda: booth.attract, 30, "attract mode")
+        wait_for(lambda: booth.attract.active, 30, "attract mode")
         assert "ck-attract" in booth._dom_classes
         assert all({"pattern": "larson"} in sent[n] for n in booth.names)
         start = booth.picture.root.x_range.end - booth.picture.root.x_range.start
         wait_for(lambda: booth.picture.root.x_range.end - booth.picture.root.x_range.start < start * 0.95, 30,
                  "the idle zoom")
-        booth.idle = 600    # the idle timer has done its part: it must not start attract mode again mid-check
+        booth.attract.idle = 600    # the idle timer has done its part: it must not start attract mode again mid-check
         assert booth.touch(0.2, 0.2) is None           # the waking touch draws nothing: it resets
-        assert not booth.attract and booth.picture.region == HOME
+        assert not booth.attract.active and booth.picture.region == HOME
         assert sum(booth.picture.shown.values()) == TILES  # the whole set again, for the next visitor
         assert all(sent[n][-1] == {"pattern": "cpu"} for n in booth.names)
     finally:
@@ -124,7 +126,7 @@ def slow_tile(max_iter, *args):
     """A tile that takes a while, so a node can drop out while it holds one."""
     import time
     from clusterkit.booth.fractal import render_tile
-    time.sleep(0.3)
+    time.sleep(0.3)    # the behaviour under test: a tile held long enough for its node to drop out
     return render_tile(max_iter, *args)
 
 
@@ -174,7 +176,7 @@ def test_the_booth_shows_the_time_left_where_a_node_has_a_battery_and_nothing_wh
                            power_now=7_200_000).items():
         (supply / key).write_text(f"{value}\n")
     monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(supply.parent))   # every local agent reads the fake tree
-    booth = Booth(cluster, engines=engines, page=False, idle=600)
+    booth = Booth(cluster, engines=engines, page=False, idle=600).start()
     try:
         wait_for(lambda: booth.battery.value.count("about 2 h 05 min left") == len(booth.names), 30,
                  "every node's battery on the page")
@@ -182,7 +184,7 @@ def test_the_booth_shows_the_time_left_where_a_node_has_a_battery_and_nothing_wh
     finally:
         booth.close()
     monkeypatch.setenv("CLUSTERKIT_POWER_SUPPLY", str(tmp_path / "none"))  # no power supply at all
-    booth = Booth(cluster, engines=engines, page=False, idle=600)
+    booth = Booth(cluster, engines=engines, page=False, idle=600).start()
     try:
         looks, real = [], booth._show_battery
         booth._show_battery = lambda: (real(), looks.append(1))
@@ -197,21 +199,38 @@ def test_the_booth_shows_the_time_left_where_a_node_has_a_battery_and_nothing_wh
 
 def test_the_page_says_when_a_node_drops_out_and_the_others_finish(cluster):
     with cluster.engines(per_node=1, nodes="pc[0-2]") as engines:
-        booth = Booth(cluster, engines=engines, page=False, idle=600, instructor=True)
+        booth = Booth(cluster, engines=engines, page=False, idle=600, instructor=True).start()
         try:
             wait_for(lambda: booth.ready, 120, "the booth's home picture")
-            real = booth._tile
+            real = booth.drawing.tile
 
             def tile(t, node, pixels):       # the instructor pulls pc2 once the picture has begun
                 real(t, node, pixels)
                 if sum(booth.picture.shown.values()) == 2:
                     booth.unplug("pc2")
-            booth._tile = tile
+            booth.drawing.tile = tile
             booth.draw(HOME.zoom(-0.745, 0.12).zoom(-0.7436, 0.1318)).join(180)
-            report = booth.reports[-1]
+            report = booth.drawing.reports[-1]
             assert report.complete and report.lost == ["pc2"], (report.error, report.lost, len(report.done), report.seconds)
             assert sum(booth.picture.shown.values()) == TILES
             assert "pc2 dropped out" in booth.status.value and "others took over" in booth.status.value
             assert "ck-chip ck-lost' data-node='pc2'" in booth.legend.value
         finally:
             booth.close()
+
+
+def test_the_booth_starts_nothing_until_it_is_shown_and_showing_it_starts_it(cluster, engines):
+    def booth_threads():
+        return [t for t in threading.enumerate() if t.name == "clusterkit-booth"]
+    before = len(booth_threads())
+    booth = Booth(cluster, engines=engines, page=False, idle=600)
+    try:
+        assert len(booth_threads()) == before and not booth.ready
+        bundle = booth._repr_mimebundle_()            # what a notebook, or Voila, does to show it
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        wait_for(lambda: booth.ready, 120, "the booth's home picture, once shown")
+        assert len(booth_threads()) == before + 1
+        booth.start()                                 # already started: nothing more
+        assert len(booth_threads()) == before + 1
+    finally:
+        booth.close()

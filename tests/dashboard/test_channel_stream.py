@@ -7,12 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import paramiko
 import pytest
 
 from clusterkit.backends.channel import ChannelStream
+from waiting import wait_for
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -40,17 +40,19 @@ def sshd(tmp_path):
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    end = time.monotonic() + 10
-    while True:
+
+    def connected() -> bool:
         try:
             client.connect("127.0.0.1", port=port, username="root", key_filename=str(user_key),
                            look_for_keys=False, allow_agent=False, timeout=5)
-            break
         except (OSError, paramiko.SSHException):
-            if time.monotonic() > end:
-                proc.kill()
-                raise
-            time.sleep(0.1)
+            return False
+        return True
+    try:
+        wait_for(connected, 10, "the test's sshd to accept a connection")
+    except AssertionError:
+        proc.kill()
+        raise
     client.port, client.key = port, str(user_key)
     yield client
     client.close()

@@ -49,8 +49,7 @@ def test_led_buttons_reach_the_chosen_nodes_only(dash):
 
 
 def test_shutdown_needs_confirmation(dash):
-    dash.power_buttons["poweroff"].click()
-    time.sleep(0.5)
+    dash.power_buttons["poweroff"].click()     # its handler runs in the click and only asks: nothing started
     assert dash.power_log == [] and dash.power_result.value == ""
     assert dash.confirm_box.layout.display == "flex" and "Shut down all 4 nodes" in dash.confirm_text.value
     dash.cancel_button.click()

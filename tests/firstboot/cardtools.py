@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from waiting import wait_for
 
 PASSWORD = "correct horse battery"
 PSK = "venue wifi passphrase"
@@ -47,10 +48,8 @@ class FatImage:
         need_root_tools("fusefat")
         self.fuse = subprocess.Popen(["fusefat", "-f", "-o", "rw+", self.loop, str(self.mountpoint)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(600):   # until the mount is there (or fusefat gave up)
-            if os.path.ismount(self.mountpoint) or self.fuse.poll() is not None:
-                break
-            time.sleep(0.05)
+        wait_for(lambda: os.path.ismount(self.mountpoint) or self.fuse.poll() is not None, 30,
+                 "fusefat to mount the image (or give up)")
         assert os.path.ismount(self.mountpoint), "fusefat did not mount the image"
 
     def unmount(self) -> None:

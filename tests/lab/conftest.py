@@ -1,7 +1,8 @@
 """Lab fixtures: one session lab of four nodes for the read-mostly tests.
 
 Tests here need root and namespaces; each module marks itself with
-``labnames.LAB_MARKS`` (``lab``) and is skipped with the check's own reason where the lab cannot run.
+``labnames.LAB_MARKS`` (``lab``): where the lab cannot run, skipped with the check's own reason, or failed
+as root (``labnames.require_lab``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import clusterkit.lab
-from labnames import REASON, lab_name
+from labnames import lab_name, require_lab
 
 #: The session lab's name (test labs start with "t").
 SESSION_LAB = lab_name("tls")
@@ -18,8 +19,7 @@ SESSION_LAB = lab_name("tls")
 @pytest.fixture(scope="session")
 def lab():
     """A running lab of four nodes, shared by the session, taken down at its end."""
-    if REASON is not None:
-        pytest.skip(REASON)
+    require_lab()
     running = clusterkit.lab.up(n=4, name=SESSION_LAB)
     yield running
     clusterkit.lab.down(name=SESSION_LAB)

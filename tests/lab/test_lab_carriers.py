@@ -1,8 +1,5 @@
 """Two labs as two carriers joined into one cluster; the link between them cut and restored."""
 
-import time
-
-
 import clusterkit
 import clusterkit.lab
 from clusterkit import workbook, workloads
@@ -10,6 +7,7 @@ from clusterkit.cli import main as cli
 from clusterkit.compute import identity
 from clusterkit.dashboard import Dashboard
 from clusterkit.lab import LABS_DIR, link, net
+import waiting
 from labnames import LAB_MARKS, lab_name, running_lab
 
 pytestmark = LAB_MARKS
@@ -17,15 +15,13 @@ NEAR, FAR = lab_name("tcara"), lab_name("tcarb")
 
 
 def wait_for(predicate, timeout, what):
-    end = time.monotonic() + timeout
-    while True:
+    """``waiting.wait_for``, where ``predicate`` raising counts as not yet (an engine or a node not back yet)."""
+    def look():
         try:
-            if predicate():
-                return
-        except Exception:      # an engine or a node that is not back yet: look again
-            pass
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.5)
+            return predicate()
+        except Exception:
+            return False
+    return waiting.wait_for(look, timeout, what, interval=0.5)
 
 
 def answering(engines, timeout=10.0) -> set[str]:

@@ -8,7 +8,6 @@ pulled plug shows within the test's time.
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -19,6 +18,7 @@ from clusterkit.steps import Nfs, Slurm
 from clusterkit.steps.slurmconf import KEY
 from labnames import LAB_MARKS, lab_name, running_lab
 from notebook_run import run_notebook
+from waiting import wait_for
 
 pytestmark = LAB_MARKS
 NAME = lab_name("tsl")
@@ -142,13 +142,10 @@ def test_a_worker_stopped_during_a_job_is_reported_down_and_its_job_requeued(lab
     try:
         assert job.wait(until="running")[job.id]["NodeList"] == worker
         lab.stop_node(worker)
-        end = time.monotonic() + TIMEOUT + 60
-        while True:
+        def down() -> slurm.NodeRow | None:
             state = {n.name: n for n in slurm.nodes(cluster)}[worker]
-            if state.state.startswith("down"):
-                break
-            assert time.monotonic() < end, f"{worker} is still {state.state}"
-            time.sleep(1)
+            return state if state.state.startswith("down") else None
+        state = wait_for(down, TIMEOUT + 60, f"Slurm to call {worker} down", interval=1)
         assert state.reason == "Not responding"
         after = job.tasks()[job.id]
         assert after["JobState"] in ("PENDING", "NODE_FAIL", "REQUEUED"), after   # requeued: it will start again

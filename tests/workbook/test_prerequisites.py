@@ -15,10 +15,9 @@ import pytest
 import clusterkit
 import clusterkit.lab
 from clusterkit import workbook
-from labnames import LAB_MARKS, REASON, lab_name
+from labnames import lab_name, require_lab
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-LAB, LAB_SKIP = LAB_MARKS   # the lab mark and its skip, for this module's one lab test
 NAME = lab_name("tpreq")
 
 
@@ -96,8 +95,7 @@ def test_bad_notebook_names_are_refused():
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
-    if REASON is not None:
-        pytest.skip(REASON)
+    require_lab()
     monkeypatch.setenv("CLUSTERKIT_STATE", str(tmp_path / "state"))
     running = clusterkit.lab.up(n=4, name=NAME)
     monkeypatch.setenv("CLUSTERKIT_BACKEND", "lab")
@@ -114,8 +112,7 @@ def node_state(lab) -> dict:
                            "pgrep -fc 'ipyparallel[.]engine|hydra_pmi_prox[y]' || true").stdout for n in lab.boards}
 
 
-@LAB
-@LAB_SKIP
+@pytest.mark.lab
 def test_out_of_order_says_run_03_in_one_line(lab):
     before = node_state(lab)
     for notebook in ("04_nfs", "05_time", "07_parallel", "08_mpi"):

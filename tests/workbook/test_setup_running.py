@@ -12,7 +12,6 @@ import operator
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,20 +49,20 @@ def serving(script: str, env: dict, url: str, log: Path):
     with open(log, "w+") as out:
         proc = subprocess.Popen(["bash", str(ROOT / "scripts" / script)], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    r.read()
+            except urllib.error.HTTPError:
+                return True                    # it answers
+            except OSError:
+                if proc.poll() is not None:
+                    out.seek(0)
+                    raise AssertionError(f"{script} ended:\n{out.read()[-3000:]}") from None
+                return False
+            return True
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as r:
-                        r.read()
-                    break
-                except urllib.error.HTTPError:
-                    break                      # it answers
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        out.seek(0)
-                        raise AssertionError(f"{script} did not serve {url}:\n{out.read()[-3000:]}")
-                    time.sleep(0.5)
+            wait_for(answers, 300, lambda: f"{script} to serve {url}:\n{log.read_text()[-3000:]}", interval=0.5)
             yield proc
         finally:
             end_group(proc, 20)

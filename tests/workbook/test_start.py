@@ -7,10 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
-from waiting import end_group
+from waiting import end_group, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,12 +39,7 @@ def test_start_command_serves_the_notebooks(tmp_path):
     try:
         # The URL is printed only once JupyterLab listens: the first request after it appears is answered.
         url_line = f"open http://127.0.0.1:{port}/lab?token={token}"
-        output = ""
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None and url_line not in output:
-            time.sleep(0.1)
-            log.seek(0)
-            output = log.read()
+        output = wait_for(lambda: _printed(log, proc, url_line), 240, lambda: f"its URL:\n{_printed(log)[-3000:]}")
         assert url_line in output, f"no URL printed:\n{output[-3000:]}"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5) as r:
             status = json.load(r)
@@ -95,22 +89,20 @@ def test_without_port_a_busy_8888_gives_the_next_free_one_and_stop_works(tmp_pat
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "start.sh")], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        port, status = None, None
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None and status is None:
-            time.sleep(0.5)
-            log.seek(0)
-            found = re.search(r"open http://127\.0\.0\.1:(\d+)/lab\?token=", log.read())
-            if found:
-                port = int(found.group(1))
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2) as r:
-                        status = json.load(r)
-                except OSError:
-                    pass
-        log.seek(0)
-        output = log.read()
-        assert status is not None, f"JupyterLab did not answer:\n{output[-3000:]}"
+
+        def answer() -> tuple[int, dict] | None:
+            assert proc.poll() is None, f"start.sh ended:\n{_printed(log)[-3000:]}"
+            found = re.search(r"open http://127\.0\.0\.1:(\d+)/lab\?token=", _printed(log))
+            if found is None:
+                return None
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{found.group(1)}/api/status?token={token}",
+                                            timeout=2) as r:
+                    return int(found.group(1)), json.load(r)
+            except OSError:
+                return None
+        port, status = wait_for(answer, 240, lambda: f"JupyterLab to answer:\n{_printed(log)[-3000:]}", interval=0.5)
+        output = _printed(log)
         assert port != 8888 and f"clusterkit: port 8888 is busy; using {port} (PORT= chooses one)" in output
         assert f"jupyter server stop {port}" in output
         # The README's way to stop it from another terminal.
@@ -123,3 +115,12 @@ def test_without_port_a_busy_8888_gives_the_next_free_one_and_stop_works(tmp_pat
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _printed(log, proc: subprocess.Popen | None = None, line: str | None = None) -> str | None:
+    """What the script printed so far; with ``line``: that, once it holds ``line`` or ``proc`` ended, else None."""
+    log.seek(0)
+    text = log.read()
+    if line is None or line in text or proc.poll() is not None:
+        return text
+    return None
