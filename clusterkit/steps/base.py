@@ -49,6 +49,31 @@ class StepError(ClusterkitError):
     """
 
 
+class ReadError(StepError):
+    """``plan()`` could not read some nodes. Raised after every node was read, like fabric's GroupException:
+    ``result`` holds every node's row (those read too); the message names each failed node, nodes that failed
+    alike folded (``pc[1-2]``), the first few reasons and then "… N more"."""
+
+    shown = 3
+
+    def __init__(self, result: ClusterResult):
+        from ClusterShell.NodeSet import NodeSet
+        self.result = result
+        alike: dict[str, list[str]] = {}
+        for n, r in result.failed.items():
+            alike.setdefault(r.summary(), []).append(n)
+        nodes = str(NodeSet.fromlist(list(result.failed)))
+        if len(alike) == 1:
+            (why, _), = alike.items()
+            message = f"cannot read {'this node' if len(result.failed) == 1 else 'these nodes'}: {why}"
+        else:
+            parts = [f"{NodeSet.fromlist(ns)}: {why}" for why, ns in list(alike.items())[:self.shown]]
+            more = len(alike) - self.shown
+            message = (f"cannot read {len(result.failed)} of {len(result)} nodes: " + "; ".join(parts) +
+                       (f"; … {more} more" if more > 0 else ""))
+        super().__init__(message, node=nodes, field="read")
+
+
 @dataclass
 class NodePlan:
     """What a step would do on one node: ordered actions and notes for the reader."""
@@ -244,8 +269,7 @@ class Step:
         result = self.cluster.each(lambda node: self.read(node, readers[node.name]), nodes=self.names,
                                    command=f"read ({self.title})")
         if not result.ok:
-            bad = next(iter(result.failed.values()))
-            raise StepError(f"cannot read this node: {bad.summary()}", node=bad.node, field="read")
+            raise ReadError(result)
         states = {n: r.value for n, r in result.items()}
         self.check(states)
         nodes = {n: self.node_plan(self.cluster[n], states[n], states) for n in self.names}
