@@ -85,6 +85,14 @@ def test_reapply_shows_per_step_what_it_did(tmp_path, monkeypatch):
         assert "02_network: network: nothing to change" in again.text()
 
 
+def test_one_entry_per_notebook_gives_the_chain_and_what_each_needs():
+    assert workbook.CHAIN == ("01_users", "02_network", "03_keys", "04_nfs", "05_time")
+    assert workbook.NEEDS["04_nfs"] == ("01_users", "02_network", "03_keys") and "01_users" not in workbook.NEEDS
+    for notebook, needed in workbook.NEEDS.items():   # what a notebook needs is checked, and comes before it
+        assert all(workbook.NOTEBOOKS[n].check is not None for n in needed), notebook
+        assert all(n in workbook.CHAIN and n < notebook for n in needed), notebook
+
+
 def test_bad_notebook_names_are_refused():
     with pytest.raises(clusterkit.ClusterkitError, match="notebook"):
         workbook.needs(None, "02_network")
