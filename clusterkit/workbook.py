@@ -12,7 +12,8 @@ there, so a missing step is applied into the sandboxes instead, and shown.
 
 :func:`reapply` applies chosen steps again, idempotently, and shows per step
 "nothing to change" or what it changed (notebook 08 uses it for the shared
-folder; a lab is prepared for a later notebook with it).
+folder; a lab is prepared for a later notebook with it). Like a step's apply, it
+saves nothing to the inventory file unless asked (``report.save_inventory()``).
 
 Each notebook is one entry of :data:`NOTEBOOKS`: its setup step, its check, what it needs.
 
@@ -182,6 +183,20 @@ class Report:
     title: str
     stages: list[StageReport] = field(default_factory=list)
     note: str = ""
+    #: The steps' apply results, in chain order (what :meth:`save_inventory` saves).
+    applied: list = field(default_factory=list, repr=False)
+
+    def save_inventory(self):
+        """Write how the re-applied steps changed the way nodes are reached (a renamed login, a new address) to
+        the inventory file, as a step's ``result.save_inventory()`` does; only when called."""
+        from .steps.base import ApplyResult
+        changes: dict[str, dict[str, tuple]] = {}
+        for result in self.applied:
+            for node, fields in result.inventory_changes.items():
+                changes.setdefault(node, {}).update(fields)
+        last = self.applied[-1] if self.applied else None
+        return ApplyResult({}, plan=last and last.plan, command="save", inventory=last and last.inventory,
+                           inventory_changes=changes).save_inventory()
 
     def text(self) -> str:
         lines = [self.title] + ([self.note] if self.note else [])
@@ -240,6 +255,8 @@ def reapply(cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> R
 
     A step that fails on a node raises :class:`NotReady` naming the step, the
     nodes and why: the steps after it would start from a state they cannot rely on.
+    Where a step changed how nodes are reached, the cluster reaches them the new way;
+    ``report.save_inventory()`` writes that to the inventory file, when asked.
     """
     who = Who(user, uid)
     unknown = [n for n in notebooks if n not in CHAIN]
@@ -254,8 +271,7 @@ def reapply(cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> R
             report.stages.append(StageReport(stage, step.title, "nothing to change"))
             continue
         result = step.apply(plan, progress=False)
-        if result.inventory_changes:   # later connects reach the nodes the new way too
-            result.save_inventory()
+        report.applied.append(result)
         by_count: dict[str, list[str]] = {}
         for n, p in plan.nodes.items():
             if not p.empty:

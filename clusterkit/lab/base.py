@@ -92,7 +92,8 @@ class Lab:
         The chain of steps is the workbook's own (:func:`clusterkit.workbook.reapply`)."""
         from .. import workbook
         with self.connect() as c:
-            workbook.reapply(c, "01_users", "02_network", *(("03_keys",) if keys else ()), user=user, uid=uid)
+            done = workbook.reapply(c, "01_users", "02_network", *(("03_keys",) if keys else ()), user=user, uid=uid)
+            done.save_inventory()   # the next connect() reaches the nodes at their cluster addresses too
 
     def _save(self) -> None:
         """Write the boards back to ``lab.json``, keeping everything else it records (kind, release, image)."""

@@ -136,9 +136,13 @@ def test_out_of_order_says_run_03_in_one_line(lab):
         assert "no user alice" in line
     assert node_state(lab) == before                     # nothing was changed, nothing started
 
+    before_save = lab.inventory()
     with lab.connect() as cluster:
         shown = workbook.reapply(cluster, "01_users", "02_network")
         assert [s.outcome.split(" ")[0] for s in shown.stages] == ["changed", "changed"], shown.text()
+        assert lab.inventory() == before_save                     # saved only when asked
+        assert shown.save_inventory().path == str(lab.inventory_path)
+        assert lab.inventory() != before_save
     error = run_first_cells("08_mpi")
     assert isinstance(error, workbook.NotReady)
     assert error.field == "03_keys" and str(error).endswith("run 03_keys first"), str(error)
