@@ -1,8 +1,5 @@
 """Two labs as two carriers joined into one cluster; the link between them cut and restored."""
 
-import time
-
-
 import clusterkit
 import clusterkit.lab
 from clusterkit import workloads
@@ -11,21 +8,10 @@ from clusterkit.compute import identity
 from clusterkit.dashboard import Dashboard
 from clusterkit.lab import LABS_DIR, link, net
 from labnames import LAB_MARKS, lab_name, running_lab
+from waiting import wait_for
 
 pytestmark = LAB_MARKS
 NEAR, FAR = lab_name("tcara"), lab_name("tcarb")
-
-
-def wait_for(predicate, timeout, what):
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except Exception:      # an engine or a node that is not back yet: look again
-            pass
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 def answering(engines, timeout=10.0) -> set[str]:
