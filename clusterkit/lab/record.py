@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from ..atomicfile import write_atomic
 from ..inventory import Inventory, parse_inventory
 from . import procs
 
@@ -61,15 +61,7 @@ class Record:
                 "router": self.router.to_dict() if self.router else None,
                 "nodes": [b.to_dict() for b in self.boards.values()], "kind": self.kind, "release": self.release,
                 "image": self.image}
-        write_atomic(directory / "lab.json", json.dumps(data, indent=1) + "\n", 0o644)
-
-
-def write_atomic(path: Path, text: str, mode: int) -> None:
-    """Replace ``path`` with ``text`` in one rename, readable as ``mode`` says."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    os.replace(tmp, path)
+        write_atomic(directory / "lab.json", json.dumps(data, indent=1) + "\n", mode=0o644)
 
 
 def write_inventory(path: Path, data: dict) -> Inventory:
@@ -78,5 +70,5 @@ def write_inventory(path: Path, data: dict) -> Inventory:
             "# `password` is the workshop password of user pi (README.md, 'The lab').\n"
             + yaml.safe_dump(data, sort_keys=False))
     inventory = parse_inventory(text, source=str(path))
-    write_atomic(path, text, 0o644)
+    write_atomic(path, text, mode=0o644)
     return inventory
