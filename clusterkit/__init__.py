@@ -4,7 +4,8 @@ How it fits together, lowest layer first (a module imports only its own layer
 and those below; ``tests/unit/test_imports.py`` checks it):
 
 1. ``errors``, ``results``, ``inventory`` (its field checks in ``validate``),
-   ``sample`` (the node agent's line), ``kernel`` (are we in a notebook).
+   ``sample`` (the node agent's line), ``kernel`` (are we in a notebook),
+   ``atomicfile`` (the one atomic write of a file of this machine).
    Just above them, ``firstboot``: the files that go on each card before a board boots.
 2. ``backends``: the one :class:`~clusterkit.backends.base.Node` interface, and
    one registered Backend object per kind of node (``backends/registry.py``):
