@@ -16,6 +16,7 @@ its engines again.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import threading
@@ -180,7 +181,7 @@ def joined_inventory(inventories: list[Inventory], *, name: str | None = None) -
                      password=passwords.pop() if len(passwords) == 1 else None)
 
 
-def _joined_network(inventories: list[Inventory]):
+def _joined_network(inventories: list[Inventory]) -> ipaddress.IPv4Network | None:
     """The one cluster network the carriers share, None when each has its own; refused when they overlap."""
     networks = [i.network for i in inventories]
     if len(set(networks)) > 1:
