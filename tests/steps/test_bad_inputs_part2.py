@@ -7,7 +7,7 @@ import pytest
 from clusterkit import steps
 from clusterkit.ops import BootTarget
 from clusterkit.steps import StepError
-from clusterkit.steps.base import ReadError
+from clusterkit.steps.errors import ReadError
 from clusterkit.steps.nfs import Nfs
 from clusterkit.steps.timesync import TimeSync
 
