@@ -51,7 +51,7 @@ def main() -> None:
         lab = clusterkit.lab.up(n=None if was_up else args.nodes, name=args.name)
         try:
             with lab.connect() as c:
-                workbook.reapply(c, "01_users", "02_network", "03_keys")
+                workbook.reapply(c, "01_users", "02_network", "03_keys").save_inventory()
             with lab.connect() as cluster, cluster.engines(per_node=1) as engines:
                 booth = Booth(cluster, engines=engines, page=False, idle=3600).start()
                 try:

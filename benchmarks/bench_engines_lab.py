@@ -75,7 +75,7 @@ def one_size(n: int, runs: int) -> dict[str, tuple[float, float, float]]:
     figures = {}
     try:
         with lab.connect() as c:
-            workbook.reapply(c, "01_users", "02_network", "03_keys")
+            workbook.reapply(c, "01_users", "02_network", "03_keys").save_inventory()
         with lab.connect() as c:
             for label, kwargs in WAYS:
                 starts, stops = [], []

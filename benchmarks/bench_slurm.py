@@ -83,7 +83,7 @@ def main() -> None:
     try:
         if not args.lab:
             with lab.connect() as c:
-                workbook.reapply(c, "01_users", "02_network")
+                workbook.reapply(c, "01_users", "02_network").save_inventory()
             with lab.connect() as c:
                 for step in (Nfs(c, owner="alice"), Slurm(c)):
                     result = step.apply(progress=False)

@@ -4,7 +4,8 @@ How it fits together, lowest layer first (a module imports only its own layer
 and those below; ``tests/unit/test_imports.py`` checks it):
 
 1. ``errors``, ``results``, ``inventory`` (its field checks in ``validate``),
-   ``sample`` (the node agent's line), ``kernel`` (are we in a notebook).
+   ``sample`` (the node agent's line), ``kernel`` (are we in a notebook),
+   ``atomicfile`` (the one atomic write of a file of this machine).
    Just above them, ``firstboot``: the files that go on each card before a board boots.
 2. ``backends``: the one :class:`~clusterkit.backends.base.Node` interface, and
    one registered Backend object per kind of node (``backends/registry.py``):
@@ -99,10 +100,15 @@ def connect(inventory: str | os.PathLike | Inventory | None = None, *, backend: 
     return Cluster(inv, nodes, backend=kind, fanout=fanout, connect_timeout=connect_timeout,
                    command_timeout=command_timeout, sandbox=root)
 
-def join(*carriers, name: str | None = None, backend: str | None = None, **options) -> Joined:
+def join(*carriers: Cluster | Inventory | str | os.PathLike, name: str | None = None, backend: str | None = None,
+         fanout: int = DEFAULT_FANOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+         command_timeout: float | None = None, sandbox: str | os.PathLike | None = None) -> Joined:
     """One cluster of several carriers (:mod:`clusterkit.carriers`), each a :class:`Cluster`, an
-    :class:`Inventory` or an inventory path (``options`` go to :func:`connect` for those)."""
-    clusters = [c if isinstance(c, Cluster) else connect(c, backend=backend, **options) for c in carriers]
+    :class:`Inventory` or an inventory path; those last two are connected as :func:`connect` does,
+    with these arguments."""
+    clusters = [c if isinstance(c, Cluster) else
+                connect(c, backend=backend, fanout=fanout, connect_timeout=connect_timeout,
+                        command_timeout=command_timeout, sandbox=sandbox) for c in carriers]
     return Joined(clusters, name=name)
 
 

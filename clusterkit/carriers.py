@@ -16,9 +16,11 @@ its engines again.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -32,31 +34,28 @@ PROBE_TIMEOUT = 1.0
 
 
 class Joined(Cluster):
-    """Several carriers' nodes as one cluster; the first carrier's primary is the joined cluster's primary."""
+    """Several carriers' nodes as one cluster; the first carrier's primary is the joined cluster's primary.
+
+    A joined cluster owns its nodes: each is made afresh by its carrier's backend, from the carrier's
+    inventory (its login password, its timeouts), so :meth:`close` closes the nodes it has now, a node
+    reached anew after an apply (a renamed login, a new address) too. The carriers keep nodes of their own.
+    Its inventory is described at :func:`joined_inventory`.
+    """
 
     def __init__(self, carriers: list[Cluster], *, name: str | None = None):
-        if len(carriers) < 2:
-            raise ClusterkitError(f"joins two or more carriers, not {len(carriers)}", field="carriers")
-        names = [c.name for c in carriers]
-        if len(set(names)) != len(names):
-            raise ClusterkitError(f"carriers need distinct names, not {', '.join(names)}", field="carriers")
-        owner: dict[str, str] = {}
-        for c in carriers:
-            for n in c.nodes:
-                if n in owner:
-                    raise ClusterkitError(f"is a node of both {owner[n]} and {c.name}: rename one before joining",
-                                          node=n, field="nodes")
-                owner[n] = c.name
+        inventory = joined_inventory([c.inventory for c in carriers], name=name)   # refuses before anything
         first = carriers[0]
-        specs = {n: NodeSpec(s.name, s.host, s.port, s.user, s.address, primary=(n == first.inventory.primary))
-                 for c in carriers for n, s in c.inventory.nodes.items()}
-        inventory = Inventory(name=name or "-".join(names), nodes=specs, primary=first.inventory.primary,
-                              backend=first.inventory.backend, python=first.inventory.python,
-                              source=" + ".join(c.inventory.source for c in carriers))
-        super().__init__(inventory, {n: node for c in carriers for n, node in c.nodes.items()}, backend=first.kind,
+        nodes = {n: node for c in carriers
+                 for n, node in c.kind.make_nodes(c.inventory, connect_timeout=c.connect_timeout,
+                                                  sandbox=c.sandbox).items()}
+        super().__init__(inventory, nodes, backend=first.kind, fanout=first.fanout,
                          connect_timeout=max(c.connect_timeout for c in carriers),
                          command_timeout=first.command_timeout, sandbox=first.sandbox)
         self.carriers: dict[str, Cluster] = {c.name: c for c in carriers}
+
+    def node_for(self, spec: NodeSpec):
+        """A fresh node for ``spec``, made as its carrier makes its nodes (that carrier's backend and password)."""
+        return self.carriers[self.carrier_of(spec.name)].node_for(spec)
 
     @property
     def groups(self) -> dict[str, list[str]]:
@@ -69,7 +68,7 @@ class Joined(Cluster):
     def reachable(self, *, timeout: float = PROBE_TIMEOUT) -> dict[str, bool]:
         """Which carriers answer now: a TCP connection to the SSH port of each one's primary."""
         def probe(c: Cluster) -> bool:
-            spec = c.inventory[c.inventory.primary]
+            spec = self.inventory[c.inventory.primary]     # as the joined cluster reaches it now
             try:
                 with socket.create_connection((spec.host, spec.port), timeout=timeout):
                     return True
@@ -89,6 +88,8 @@ class Joined(Cluster):
         return Watch(self, engines=engines, interval=interval).start()
 
     def close(self) -> None:
+        """Close the joined cluster's nodes (those it has now), then the carriers'."""
+        super().close()
         for c in self.carriers.values():
             c.close()
 
@@ -137,6 +138,70 @@ class Watch:
         self._thread.join(10)
 
 
+# ---------------------------------------------------------------- the joined inventory
+
+#: Fields that name one interface on every node: carriers must agree.
+SAME_ON_EVERY_NODE = ("interface", "uplink")
+
+
+def joined_inventory(inventories: list[Inventory], *, name: str | None = None) -> Inventory:
+    """One inventory of the carriers' nodes, or a one-line refusal naming the field where they conflict.
+
+    ``interface`` and ``uplink`` name the wired and Wi-Fi interface of every node, so they must be the same
+    in every carrier. ``network`` is the carriers' cluster network when they name the same one (no two
+    nodes may then share an address); when each carrier has a network of its own it is None, as for an
+    inventory without one (a step that needs one network, NFS or time, takes it as an argument), and
+    networks that overlap without being the same are refused. ``password`` is the carriers' when they
+    share one, else None: each carrier's nodes log in with their own (:class:`Joined` makes them so).
+    """
+    if len(inventories) < 2:
+        raise ClusterkitError(f"joins two or more carriers, not {len(inventories)}", field="carriers")
+    names = [i.name for i in inventories]
+    if len(set(names)) != len(names):
+        raise ClusterkitError(f"carriers need distinct names, not {', '.join(names)}", field="carriers")
+    owner: dict[str, str] = {}
+    for inv in inventories:
+        for n in inv.nodes:
+            if n in owner:
+                raise ClusterkitError(f"is a node of both {owner[n]} and {inv.name}: rename one before joining",
+                                      node=n, field="nodes")
+            owner[n] = inv.name
+    for f in SAME_ON_EVERY_NODE:
+        values = {i.name: getattr(i, f) for i in inventories}
+        if len(set(values.values())) > 1:
+            said = ", ".join(f"{v} in {carrier}" for carrier, v in values.items())
+            raise ClusterkitError(f"the carriers name different interfaces ({said}): one name on every node",
+                                  field=f)
+    first = inventories[0]
+    specs = {n: replace(s, primary=(n == first.primary)) for i in inventories for n, s in i.nodes.items()}
+    passwords = {i.password for i in inventories}
+    return Inventory(name=name or "-".join(names), nodes=specs, primary=first.primary,
+                     network=_joined_network(inventories), interface=first.interface, uplink=first.uplink,
+                     backend=first.backend, python=first.python, source=" + ".join(i.source for i in inventories),
+                     password=passwords.pop() if len(passwords) == 1 else None)
+
+
+def _joined_network(inventories: list[Inventory]) -> ipaddress.IPv4Network | None:
+    """The one cluster network the carriers share, None when each has its own; refused when they overlap."""
+    networks = [i.network for i in inventories]
+    if len(set(networks)) > 1:
+        for i, a in enumerate(inventories):
+            for b in inventories[i + 1:]:
+                if a.network and b.network and a.network.overlaps(b.network):
+                    raise ClusterkitError(f"{a.network} of {a.name} overlaps {b.network} of {b.name}: "
+                                          "give them the same network or apart ones", field="network")
+        return None
+    taken: dict[str, str] = {}
+    for inv in inventories:
+        for n, spec in inv.nodes.items():
+            if spec.address and spec.address in taken:
+                raise ClusterkitError(f"{spec.address} on {networks[0]} is also the address of {taken[spec.address]}"
+                                      ": give each carrier's nodes their own addresses", node=n, field="address")
+            if spec.address:
+                taken[spec.address] = n
+    return networks[0]
+
+
 # ---------------------------------------------------------------- the joined file
 
 def carriers_of(path: str | os.PathLike) -> list[Path] | None:
@@ -160,13 +225,11 @@ def write_joined(path: str | os.PathLike, inventories: list[str | os.PathLike], 
     """Write a joined file naming ``inventories`` (absolute paths); check them first."""
     from .inventory import load_inventory
     loaded = [load_inventory(i) for i in inventories]   # a bad one is refused before anything is written
-    seen: dict[str, str] = {}
-    for inv in loaded:
-        for n in inv.nodes:
-            if n in seen:
-                raise InventoryError(f"is a node of both {seen[n]} and {inv.name}: rename one before joining",
-                                     source=inv.source, field="nodes", node=n)
-            seen[n] = inv.name
+    try:
+        joined_inventory(loaded, name=name)                 # and carriers that conflict
+    except ClusterkitError as e:
+        raise InventoryError(e.message, source=" + ".join(i.source for i in loaded), field=e.field or "carriers",
+                             node=e.node) from None
     data = {"carriers": [str(Path(i).resolve()) for i in inventories]}
     if name:
         data["name"] = name
@@ -175,4 +238,4 @@ def write_joined(path: str | os.PathLike, inventories: list[str | os.PathLike], 
     return target
 
 
-__all__ = ["Joined", "Watch", "carriers_of", "write_joined"]
+__all__ = ["Joined", "Watch", "carriers_of", "joined_inventory", "write_joined"]

@@ -12,7 +12,10 @@ there, so a missing step is applied into the sandboxes instead, and shown.
 
 :func:`reapply` applies chosen steps again, idempotently, and shows per step
 "nothing to change" or what it changed (notebook 08 uses it for the shared
-folder; a lab is prepared for a later notebook with it).
+folder; a lab is prepared for a later notebook with it). Like a step's apply, it
+saves nothing to the inventory file unless asked (``report.save_inventory()``).
+
+Each notebook is one entry of :data:`NOTEBOOKS`: its setup step, its check, what it needs.
 
 :func:`pause` is where Run All stops for a learner: the live parts above it (a
 dashboard, a jobs panel) stay live to be looked at, and nothing that closes them
@@ -34,19 +37,6 @@ from ClusterShell.NodeSet import NodeSet
 from .errors import ClusterkitError
 from .results import html_block, html_table
 
-#: The setup notebooks, in the order their steps build on each other.
-CHAIN = ("01_users", "02_network", "03_keys", "04_nfs", "05_time")
-#: What each notebook needs done before it starts (the rest of the chain before it is checked, not re-applied).
-NEEDS = {
-    "03_keys": ("01_users",),
-    "04_nfs": ("01_users", "02_network", "03_keys"),
-    "05_time": ("01_users", "02_network", "03_keys"),
-    "06_operations": ("01_users", "02_network", "03_keys"),
-    "07_parallel": ("01_users", "02_network", "03_keys"),
-    "08_mpi": ("01_users", "02_network", "03_keys"),
-    "09_dashboard": ("01_users", "02_network", "03_keys"),
-    "10_slurm": ("01_users", "02_network"),
-}
 #: Seconds a key login may take before the node counts as refusing it.
 LOGIN_TIMEOUT = 10
 
@@ -64,22 +54,6 @@ class Who:
 
 
 # ---------------------------------------------------------------- the steps, and their cheap checks
-
-def _step(cluster, notebook: str, who: Who):
-    """The setup step of ``notebook``, built as that notebook builds it."""
-    from . import steps
-    if notebook == "01_users":
-        return steps.Users(cluster, name=who.user, uid=who.uid, root_key=steps.rescue_key(cluster))
-    if notebook == "02_network":
-        return steps.Network(cluster)
-    if notebook == "03_keys":
-        return steps.Keys(cluster, user=who.user)
-    if notebook == "04_nfs":
-        return steps.Nfs(cluster, owner=who.user)
-    if notebook == "05_time":
-        return steps.TimeSync(cluster)
-    raise ClusterkitError(f"{notebook!r} is not a setup notebook ({', '.join(CHAIN)})", field="notebook")
-
 
 def _check_users(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
     res = cluster.run(f"getent passwd {shlex.quote(who.user)} | cut -d: -f3", timeout=30)
@@ -135,8 +109,60 @@ def _no_answer(r) -> str:
     return f"does not answer ({r.summary()})"
 
 
-#: Per notebook: a check that returns (what it checks, per node None or what is wrong).
-CHECKS: dict[str, Callable] = {"01_users": _check_users, "02_network": _check_network, "03_keys": _check_keys}
+def _users(cluster, who: Who):
+    from .steps import Users, rescue_key
+    return Users(cluster, name=who.user, uid=who.uid, root_key=rescue_key(cluster))
+
+
+def _network(cluster, who: Who):
+    from .steps import Network
+    return Network(cluster)
+
+
+def _keys(cluster, who: Who):
+    from .steps import Keys
+    return Keys(cluster, user=who.user)
+
+
+def _nfs(cluster, who: Who):
+    from .steps import Nfs
+    return Nfs(cluster, owner=who.user)
+
+
+def _time(cluster, who: Who):
+    from .steps import TimeSync
+    return TimeSync(cluster)
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """What the workbook knows of one notebook: the setup step it builds (None: it sets nothing up), the cheap
+    check that the step is done (None: not checked; a later notebook needs it only where it is checked), and
+    the earlier notebooks it starts from."""
+
+    step: Callable[[object, Who], object] | None = None
+    check: Callable[[object, Who], tuple[str, dict[str, str | None]]] | None = None
+    needs: tuple[str, ...] = ()
+
+
+_BASE = ("01_users", "02_network", "03_keys")
+#: One entry per notebook; the setup notebooks (those with a step) in the order their steps build on each other.
+NOTEBOOKS: dict[str, Notebook] = {
+    "01_users": Notebook(_users, _check_users),
+    "02_network": Notebook(_network, _check_network),
+    "03_keys": Notebook(_keys, _check_keys, needs=("01_users",)),
+    "04_nfs": Notebook(_nfs, needs=_BASE),
+    "05_time": Notebook(_time, needs=_BASE),
+    "06_operations": Notebook(needs=_BASE),
+    "07_parallel": Notebook(needs=_BASE),
+    "08_mpi": Notebook(needs=_BASE),
+    "09_dashboard": Notebook(needs=_BASE),
+    "10_slurm": Notebook(needs=("01_users", "02_network")),
+}
+#: The setup notebooks, in the order their steps build on each other.
+CHAIN = tuple(n for n, nb in NOTEBOOKS.items() if nb.step is not None)
+#: What each notebook needs done before it starts (the rest of the chain before it is checked, not re-applied).
+NEEDS = {n: nb.needs for n, nb in NOTEBOOKS.items() if nb.needs}
 
 
 # ---------------------------------------------------------------- what a notebook shows
@@ -157,6 +183,20 @@ class Report:
     title: str
     stages: list[StageReport] = field(default_factory=list)
     note: str = ""
+    #: The steps' apply results, in chain order (what :meth:`save_inventory` saves).
+    applied: list = field(default_factory=list, repr=False)
+
+    def save_inventory(self):
+        """Write how the re-applied steps changed the way nodes are reached (a renamed login, a new address) to
+        the inventory file, as a step's ``result.save_inventory()`` does; only when called."""
+        from .steps.base import ApplyResult
+        changes: dict[str, dict[str, tuple]] = {}
+        for result in self.applied:
+            for node, fields in result.inventory_changes.items():
+                changes.setdefault(node, {}).update(fields)
+        last = self.applied[-1] if self.applied else None
+        return ApplyResult({}, plan=last and last.plan, command="save", inventory=last and last.inventory,
+                           inventory_changes=changes).save_inventory()
 
     def text(self) -> str:
         lines = [self.title] + ([self.note] if self.note else [])
@@ -199,7 +239,7 @@ def needs(cluster, notebook: str, *, user: str = "alice", uid: int = 1000) -> Re
         return report
     report = Report(f"{notebook} starts where {wanted[-1]} leaves the nodes")
     for stage in wanted:
-        what, found = CHECKS[stage](cluster, who)
+        what, found = NOTEBOOKS[stage].check(cluster, who)
         bad = {n: why for n, why in found.items() if why}
         if bad:
             why = next(iter(bad.values()))
@@ -215,6 +255,8 @@ def reapply(cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> R
 
     A step that fails on a node raises :class:`NotReady` naming the step, the
     nodes and why: the steps after it would start from a state they cannot rely on.
+    Where a step changed how nodes are reached, the cluster reaches them the new way;
+    ``report.save_inventory()`` writes that to the inventory file, when asked.
     """
     who = Who(user, uid)
     unknown = [n for n in notebooks if n not in CHAIN]
@@ -223,14 +265,13 @@ def reapply(cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> R
                               field="notebooks")
     report = Report("re-applied " + ", ".join(n for n in CHAIN if n in notebooks))
     for stage in [n for n in CHAIN if n in notebooks]:
-        step = _step(cluster, stage, who)
+        step = NOTEBOOKS[stage].step(cluster, who)
         plan = step.plan()
         if plan.empty:
             report.stages.append(StageReport(stage, step.title, "nothing to change"))
             continue
         result = step.apply(plan, progress=False)
-        if result.inventory_changes:   # later connects reach the nodes the new way too
-            result.save_inventory()
+        report.applied.append(result)
         by_count: dict[str, list[str]] = {}
         for n, p in plan.nodes.items():
             if not p.empty:
@@ -315,5 +356,5 @@ def pause(what: str, *, key: str | None = None) -> None:
                  "To go on, run this cell again, or Run ▸ Run Selected Cell and All Below.")
 
 
-__all__ = ["needs", "reapply", "pause", "attended", "NotReady", "Paused", "Report", "StageReport", "CHAIN",
-           "NEEDS", "UNATTENDED"]
+__all__ = ["needs", "reapply", "pause", "attended", "NotReady", "Paused", "Report", "StageReport", "NOTEBOOKS",
+           "Notebook", "CHAIN", "NEEDS", "UNATTENDED"]

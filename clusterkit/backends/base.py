@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import posixpath
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomicfile import temp_path  # noqa: F401 (for the backends, which write a node's files the same way)
 from ..errors import NodeError
 from ..inventory import NodeSpec
 from ..results import NodeResult
@@ -20,12 +20,6 @@ ORIGINAL_SUFFIX = ".clusterkit.orig"
 def backup_paths(path: str) -> tuple[str, str]:
     """Where the backup (the previous version) and the original (the image's version) of ``path`` live."""
     return path + BACKUP_SUFFIX, path + ORIGINAL_SUFFIX
-
-
-def temp_path(path: str, token: str) -> str:
-    """A temporary file beside ``path``, so that the final rename stays on one file system."""
-    head, tail = posixpath.split(path)
-    return posixpath.join(head, f".{tail}.clusterkit-{token}.tmp")
 
 
 class Stream(ABC):

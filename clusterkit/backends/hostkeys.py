@@ -13,15 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
 import socket
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
+from ..atomicfile import write_atomic
 from ..errors import NodeError
 from ..inventory import NodeSpec
 
@@ -132,11 +131,7 @@ def trust(table: HostKeyTable, path: Path) -> HostKeyTable:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     old = path.read_text() if path.is_file() else ""
     text = old + ("" if not old or old.endswith("\n") else "\n") + "".join(k.line + "\n" for k in fresh)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode=0o644)
     return fresh
 
 

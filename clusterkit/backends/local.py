@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -22,7 +21,8 @@ from pathlib import Path
 from ..errors import NodeError
 from ..inventory import Inventory, NodeSpec
 from ..results import NodeResult
-from .base import Node, Stream, Traits, backup_paths, temp_path
+from ..atomicfile import write_atomic
+from .base import Node, Stream, Traits, backup_paths
 from .registry import Backend
 
 REFUSED = "the local backend has no root, so this privileged command was not run: {cmd}"
@@ -179,13 +179,7 @@ class LocalNode(Node):
         target = self.path(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(temp_path(str(target), secrets.token_hex(4)))
             old_mode = target.stat().st_mode & 0o7777 if target.exists() else None
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode if mode is not None else (old_mode if old_mode is not None else 0o644))
             saved = None
             if target.exists() and backup:
                 bak, orig = (Path(p) for p in backup_paths(str(target)))
@@ -193,7 +187,7 @@ class LocalNode(Node):
                     shutil.copy2(target, orig)
                 shutil.copy2(target, bak)
                 saved = path + (str(bak)[len(str(target)):])
-            os.replace(tmp, target)
+            write_atomic(target, data, mode=mode if mode is not None else (old_mode if old_mode is not None else 0o644))
             return saved
         except OSError as e:
             raise NodeError(f"cannot write {path}: {e.strerror}", node=self.name, field="path") from None

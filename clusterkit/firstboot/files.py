@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ..atomicfile import write_atomic
 from ..errors import ClusterkitError
 from .card import Card
 from .checks import check_cards
@@ -68,7 +69,7 @@ def write(cards: Iterable[Card], out_dir: str | os.PathLike, *, release: str = "
             if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
                 path.chmod(mode)        # the same card again: nothing to write
             else:
-                _write_atomic(path, data, mode)
+                write_atomic(path, data, mode=mode)
         for path in stale.get(node, []):
             path.unlink()
         written[node] = folder
@@ -143,7 +144,7 @@ def copy_to_boot(files: Mapping[str, bytes], mountpoint: str | os.PathLike) -> l
         raise ClusterkitError(problem, field="mountpoint")
     target = Path(mountpoint)
     for name, data in files.items():
-        _write_atomic(target / name, data, None)
+        write_atomic(target / name, data, mode=None)   # FAT keeps no modes
     fd = os.open(target, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -152,19 +153,3 @@ def copy_to_boot(files: Mapping[str, bytes], mountpoint: str | os.PathLike) -> l
     return list(files)
 
 
-def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:
-    """Replace ``path`` with ``data`` in one rename (FAT keeps no modes: ``mode`` None there)."""
-    tmp = path.with_name(f".{path.name}.clusterkit-tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(tmp, flags, 0o600 if mode is None else mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Iterable
 
 from ..errors import ClusterkitError
@@ -12,24 +12,21 @@ from .checks import check_cards
 from .password import hash_password
 
 
-@dataclass(frozen=True)
-class Wifi:
-    """The venue's Wi-Fi for every board's uplink; ``psk`` is never shown in a repr."""
-
-    ssid: str
-    psk: str | None = field(default=None, repr=False)
-    country: str | None = None
+def Wifi(ssid: str, psk: str | None = None, country: str | None = None) -> Uplink:  # noqa: N802 (reads as a type)
+    """The venue's Wi-Fi for every board's uplink: an :class:`Uplink` on DHCP, which :func:`cards_for` puts on
+    the inventory's uplink interface. ``psk`` is never shown in a repr."""
+    return Uplink(ssid=ssid, psk=psk, country=country)
 
 
 def cards_for(inventory: Inventory, *, user: str, uid: int, keys: Iterable[str] = (), password: str | None = None,
               password_hash: str | None = None, password_login: bool = False, sudo_password: bool | None = None,
-              wifi: Wifi | None = None, timezone: str | None = None, groups: Iterable[str] = DEFAULT_GROUPS,
+              wifi: Uplink | None = None, timezone: str | None = None, groups: Iterable[str] = DEFAULT_GROUPS,
               nodes: str | Iterable[str] | None = None) -> list[Card]:
     """One checked :class:`Card` per node of ``inventory`` (or of ``nodes``, a node set), in inventory order.
 
     Host name = node name; wired = the inventory's cluster interface with the node's
     planned static address and the network's prefix (none without a network); uplink =
-    the inventory's uplink interface on Wi-Fi when ``wifi`` is given (else left alone).
+    ``wifi`` (:func:`Wifi`) on the inventory's uplink interface when given (else left alone).
     ``password`` (clear) is hashed here, once (SHA-512 crypt); or give ``password_hash``.
     ``sudo_password`` defaults to True when there is a password, else False (NOPASSWD).
     """
@@ -46,9 +43,7 @@ def cards_for(inventory: Inventory, *, user: str, uid: int, keys: Iterable[str] 
         wired = None
         if inventory.network is not None and spec.address:
             wired = Wired(interface=inventory.interface, address=f"{spec.address}/{inventory.network.prefixlen}")
-        uplink = None
-        if wifi is not None:
-            uplink = Uplink(interface=inventory.uplink, ssid=wifi.ssid, psk=wifi.psk, country=wifi.country)
+        uplink = None if wifi is None else replace(wifi, interface=inventory.uplink)
         cards.append(Card(node=name, hostname=name, user=user, uid=uid, password_hash=password_hash,
                           password_login=password_login, sudo_password=sudo_password, keys=keys,
                           groups=tuple(groups), timezone=timezone, wired=wired, uplink=uplink))

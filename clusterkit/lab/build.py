@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ClusterkitError
+from ..firstboot.password import hash_password
 from . import dhcp, link, net, node, procs
 from .image import FreshImage
 from .record import Board, Record, write_inventory
@@ -67,7 +68,7 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
     bin_dir = directory / "bin"
     node.write_scripts(bin_dir)
 
-    hash_ = node.password_hash(password)
+    hash_ = hash_password(password)
     hosts = list(cluster.hosts())
     boards, keys, reservations = [], {}, {}
     for i in range(count):

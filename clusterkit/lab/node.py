@@ -25,7 +25,6 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,13 +239,6 @@ class HostKey:
 
     def __repr__(self) -> str:
         return f"<HostKey {self.public.split()[0]}>"
-
-
-def password_hash(password: str) -> str:
-    """A SHA-512 crypt hash of the password (through openssl, from stdin: never on a command line)."""
-    proc = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n",
-                          capture_output=True, text=True, check=True)
-    return proc.stdout.strip()
 
 
 def _whiteout(path: Path) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import yaml
 
+from ..atomicfile import write_atomic
 from ..inventory import Inventory, parse_inventory
 from . import procs
 
@@ -88,7 +88,7 @@ def update(directory: Path, change: Callable[[Record | None], Record]) -> Record
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = Record.load(directory) if (directory / "lab.json").is_file() else None
         new = change(old)
-        write_atomic(directory / "lab.json", new.to_json(), 0o644)
+        write_atomic(directory / "lab.json", new.to_json(), mode=0o644)
         return new
 
 
@@ -97,19 +97,11 @@ def set_supervisor(directory: Path, name: str, supervisor: procs.Proc | None) ->
     return update(directory, lambda record: record.with_supervisor(name, supervisor))
 
 
-def write_atomic(path: Path, text: str, mode: int) -> None:
-    """Replace ``path`` with ``text`` in one rename, readable as ``mode`` says."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    os.replace(tmp, path)
-
-
 def write_inventory(path: Path, data: dict) -> Inventory:
     """Validate the lab's inventory and write it (readable by every user: JupyterLab runs as one)."""
     text = ("# The inventory of a clusterkit lab, written by `clusterkit lab up`.\n"
             "# `password` is the workshop password of user pi (README.md, 'The lab').\n"
             + yaml.safe_dump(data, sort_keys=False))
     inventory = parse_inventory(text, source=str(path))
-    write_atomic(path, text, 0o644)
+    write_atomic(path, text, mode=0o644)
     return inventory

@@ -38,15 +38,9 @@ from ..errors import ClusterkitError
 from ..results import ClusterResult, NodeResult
 from .actions import Action, Command, FileChange, NodeOutcome, Run, execute, restore
 from .detached import DetachedScript
+from .errors import ReadError, StepError
 from .render import apply_html, plan_html, plan_text
 from .progress import Progress
-
-
-class StepError(ClusterkitError):
-    """A step refused its input, or found the nodes in a state it cannot work from.
-
-    Raised before any node is touched; ``node`` and ``field`` say where.
-    """
 
 
 @dataclass
@@ -244,8 +238,7 @@ class Step:
         result = self.cluster.each(lambda node: self.read(node, readers[node.name]), nodes=self.names,
                                    command=f"read ({self.title})")
         if not result.ok:
-            bad = next(iter(result.failed.values()))
-            raise StepError(f"cannot read this node: {bad.summary()}", node=bad.node, field="read")
+            raise ReadError(result)
         states = {n: r.value for n, r in result.items()}
         self.check(states)
         nodes = {n: self.node_plan(self.cluster[n], states[n], states) for n in self.names}

@@ -10,13 +10,12 @@ packaged default inventory is never rewritten.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import yaml
 
+from ..atomicfile import write_atomic
 from ..backends.base import BACKUP_SUFFIX, Node
 from ..inventory import DEFAULT_INVENTORY, Inventory, NodeSpec
 
@@ -32,11 +31,8 @@ def save_inventory(inventory: Inventory) -> Path | None:
     if not path.is_file() or path.suffix not in (".yaml", ".yml") or path.resolve() == DEFAULT_INVENTORY.resolve():
         return None
     data = inventory.to_dict(include_password=inventory.password is not None)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write("# Rewritten by clusterkit after a setup step changed how nodes are reached.\n")
-        yaml.safe_dump(data, f, sort_keys=False)
-    os.chmod(tmp, path.stat().st_mode & 0o777)
+    text = ("# Rewritten by clusterkit after a setup step changed how nodes are reached.\n"
+            + yaml.safe_dump(data, sort_keys=False))
     shutil.copy2(path, str(path) + BACKUP_SUFFIX)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode=path.stat().st_mode & 0o777)
     return path

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 from dataclasses import replace
 
 from . import accounts as acc
 from .accounts import NAME, RESERVED, UID_MAX, UID_MIN, xauth_entry, xauth_hosts
+from ..firstboot.password import hash_password
 from ..results import NodeResult
 from .actions import Rendered
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError, node_home
@@ -286,11 +286,7 @@ class Users(Step):
 
     def _password_hash(self) -> str:
         if self._hash is None:
-            r = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=self._root_password,
-                               capture_output=True, text=True, check=False)
-            if r.returncode != 0 or not r.stdout.startswith("$6$"):
-                raise StepError("openssl could not hash the password", field="root_password")
-            self._hash = r.stdout.strip()
+            self._hash = hash_password(self._root_password, field="root_password")
         return self._hash
 
     # ------------------------------------------------------------ applying on a real node

@@ -125,7 +125,7 @@ def test_notebook_09_run_all_on_a_lab(tmp_path):
     state = tmp_path / "state"
     with running_lab(lab_name("tdash"), 3, state) as running:
         with running.connect() as c:
-            workbook.reapply(c, "01_users", "02_network", "03_keys")
+            workbook.reapply(c, "01_users", "02_network", "03_keys").save_inventory()
         root = tmp_path / "notebooks"
         root.mkdir()
         (root / "09_dashboard.ipynb").write_bytes((REPO / "notebooks" / "09_dashboard.ipynb").read_bytes())

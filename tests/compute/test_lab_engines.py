@@ -22,7 +22,7 @@ NAME = lab_name("teng")
 def lab(tmp_path_factory):
     with running_lab(NAME, 3, tmp_path_factory.mktemp("state")) as running:
         with running.connect() as c:   # notebooks 01-03
-            workbook.reapply(c, "01_users", "02_network", "03_keys")
+            workbook.reapply(c, "01_users", "02_network", "03_keys").save_inventory()
         with running.connect() as c:    # notebook 04
             assert steps.Nfs(c, owner="alice").apply(progress=False).ok
         yield running

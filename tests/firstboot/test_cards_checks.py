@@ -113,6 +113,7 @@ def test_hash_password_is_sha512_crypt_and_salted():
     again = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"], input=PASSWORD + "\n",
                            capture_output=True, text=True, check=True).stdout.strip()
     assert again == a
+    assert hash_password(PASSWORD, salt=salt) == a          # a fixed salt: the same hash each time
 
 
 @pytest.mark.parametrize("password, reason", [("", "is empty"), ("two\nlines", "line break")])
@@ -120,3 +121,12 @@ def test_hash_password_refuses(password, reason):
     with pytest.raises(ClusterkitError, match=reason) as e:
         hash_password(password)
     assert e.value.field == "password"
+    with pytest.raises(ClusterkitError, match=reason) as e:
+        hash_password(password, node="pc1", field="root_password")
+    assert (e.value.node, e.value.field) == ("pc1", "root_password")
+
+
+def test_hash_password_refuses_a_salt_openssl_would_not_take():
+    with pytest.raises(ClusterkitError, match="1 to 16") as e:
+        hash_password(PASSWORD, salt="no$dollars")
+    assert e.value.field == "salt"

@@ -38,7 +38,7 @@ def lab(tmp_path_factory):
         running = clusterkit.lab.up(n=3, name=NAME)
         try:
             with running.connect() as c:   # notebooks 01-02
-                workbook.reapply(c, "01_users", "02_network")
+                workbook.reapply(c, "01_users", "02_network").save_inventory()
             with running.connect() as c:
                 for step in (Nfs(c), TimeSync(c)):   # notebooks 04 and 05
                     result = step.apply(progress=False)

@@ -42,9 +42,9 @@ def carrier_up(dash, name) -> bool:
 def test_two_labs_joined_cut_apart_and_joined_again(tmp_path):
     with running_lab(NEAR, 2, tmp_path / "near") as near_lab, running_lab(FAR, 2, tmp_path / "far") as far_lab:
         with near_lab.connect() as c:
-            workbook.reapply(c, "01_users", "02_network", "03_keys")
+            workbook.reapply(c, "01_users", "02_network", "03_keys").save_inventory()
         with far_lab.connect() as c:
-            workbook.reapply(c, "01_users", "02_network", "03_keys")
+            workbook.reapply(c, "01_users", "02_network", "03_keys").save_inventory()
         assert cli(["lab", "join", NEAR, FAR]) == 0                      # one command joins them
         near, far = link.records(NEAR, FAR, LABS_DIR)
         with clusterkit.connect(LABS_DIR / NEAR / f"joined-{FAR}.yaml") as joined:

@@ -7,6 +7,7 @@ import pytest
 from clusterkit import steps
 from clusterkit.ops import BootTarget
 from clusterkit.steps import StepError
+from clusterkit.steps.errors import ReadError
 from clusterkit.steps.nfs import Nfs
 from clusterkit.steps.timesync import TimeSync
 
@@ -67,3 +68,34 @@ def test_refused_before_any_node_changes(one_uid, snapshot, case):
     assert err.value.node == node, str(err.value)
     assert fld in str(err.value) and node in str(err.value)
     assert snapshot(one_uid) == before
+
+
+def unreadable(cluster, node, name):
+    """Make one of a node's files something a read fails on (a directory where the file should be)."""
+    path = cluster[node].root / "etc" / name
+    path.unlink()
+    path.mkdir()
+
+
+def test_plan_reads_every_node_before_it_reports_the_ones_it_cannot_read(one_uid, snapshot):
+    for node, name in (("pc1", "passwd"), ("pc2", "passwd"), ("pc3", "group")):
+        unreadable(one_uid, node, name)
+    before = snapshot(one_uid)
+    with pytest.raises(ReadError) as err:
+        steps.Users(one_uid, name="alice", uid=1000, root_key=steps.rescue_key(one_uid)).plan()
+    assert err.value.node == "pc[1-3]" and err.value.field == "read", str(err.value)
+    assert str(err.value) == ("node pc[1-3], read: cannot read 3 of 4 nodes: "
+                              "pc[1-2]: error: cannot read /etc/passwd: Is a directory; "
+                              "pc3: error: cannot read /etc/group: Is a directory")
+    rows = err.value.result
+    assert list(rows) == ["pc0", "pc1", "pc2", "pc3"] and rows["pc0"].ok       # every node's row, the read one too
+    assert rows["pc0"].value is not None and set(rows.failed) == {"pc1", "pc2", "pc3"}
+    assert snapshot(one_uid) == before
+
+
+def test_one_unreadable_node_is_named_alone(one_uid):
+    unreadable(one_uid, "pc2", "passwd")
+    with pytest.raises(ReadError) as err:
+        steps.Users(one_uid, name="alice", uid=1000, root_key=steps.rescue_key(one_uid)).plan()
+    assert str(err.value) == "node pc2, read: cannot read this node: error: cannot read /etc/passwd: Is a directory"
+    assert isinstance(err.value, StepError) and len(err.value.result) == 4

@@ -20,7 +20,7 @@ NAME = lab_name("ts2lab")
 def lab(tmp_path_factory):
     with running_lab(NAME, 3, tmp_path_factory.mktemp("state")) as running:
         with running.connect() as c:   # notebooks 01-02
-            workbook.reapply(c, "01_users", "02_network")
+            workbook.reapply(c, "01_users", "02_network").save_inventory()
         yield running
 
 

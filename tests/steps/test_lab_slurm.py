@@ -31,7 +31,7 @@ TIMEOUT = 10   # SlurmdTimeout for this lab: a stopped node is DOWN within about
 def lab(tmp_path_factory):
     with running_lab(NAME, N, tmp_path_factory.mktemp("state")) as running:
         with running.connect() as c:   # notebooks 01-02
-            workbook.reapply(c, "01_users", "02_network")
+            workbook.reapply(c, "01_users", "02_network").save_inventory()
         with running.connect() as c:
             shared = Nfs(c, owner="alice").apply(progress=False)   # notebook 04
             assert shared.ok, shared.text()

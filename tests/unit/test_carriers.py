@@ -10,14 +10,68 @@ from clusterkit.errors import ClusterkitError, InventoryError
 from clusterkit.sample import Sample
 
 
-def inventory(path, name, nodes):
-    path.write_text(f"name: {name}\nnodes: {nodes}\nnetwork: 10.9.{len(name)}.0/24\n")
+def inventory(path, name, nodes, more="", network=True):
+    """An inventory file; carrier ``…b`` on 10.9.2.0/24, the others on 10.9.1.0/24 (``network=False``: none)."""
+    net = f"network: 10.9.{2 if name.endswith('b') else 1}.0/24\n" if network else ""
+    path.write_text(f"name: {name}\nnodes: {nodes}\n{net}{more}")
     return path
 
 
 @pytest.fixture
 def two(tmp_path):
     return (inventory(tmp_path / "a.yaml", "carrya", "ca[0-1]"), inventory(tmp_path / "b.yaml", "carryb", "cb[0-2]"))
+
+
+def test_the_joined_inventory_keeps_what_the_carriers_share(tmp_path):
+    a = inventory(tmp_path / "a.yaml", "carrya", "ca[0-1]", "interface: end0\nuplink: wlan1\npassword: sesame\n")
+    b = inventory(tmp_path / "b.yaml", "carryb", "cb[0-1]", "interface: end0\nuplink: wlan1\npassword: sesame\n")
+    with clusterkit.join(a, b, backend="local", sandbox=tmp_path / "sandbox") as joined:
+        inv = joined.inventory
+        assert (inv.interface, inv.uplink, inv.password) == ("end0", "wlan1", "sesame")
+        assert inv.network is None                       # 10.9.1.0/24 and 10.9.2.0/24: each carrier its own
+        assert inv["cb1"].address == "10.9.2.2" and inv["ca0"].primary and not inv["cb0"].primary
+    c = tmp_path / "c.yaml"
+    c.write_text("name: carryc\nnodes: cc[0-1]\nnetwork: 10.9.1.0/24\nhosts:\n  cc0: {address: 10.9.1.10}\n"
+                 "  cc1: {address: 10.9.1.11}\ninterface: end0\nuplink: wlan1\npassword: other\n")
+    with clusterkit.join(a, c, backend="local", sandbox=tmp_path / "sandbox") as joined:
+        assert str(joined.inventory.network) == "10.9.1.0/24"    # one network, shared
+        assert joined.inventory.password is None               # each carrier's nodes log in with their own
+
+
+CONFLICTS = {
+    "interface": ("interface: end0\n", "interface", None, "eth0 in carrya, end0 in carryb"),
+    "uplink": ("uplink: wlan1\n", "uplink", None, "wlan0 in carrya, wlan1 in carryb"),
+    "address": ("network: 10.9.1.0/24\n", "address", "cb0", "10.9.1.1 on 10.9.1.0/24 is also the address of ca0"),
+    "network": ("network: 10.9.0.0/16\n", "network", None, "10.9.1.0/24 of carrya overlaps 10.9.0.0/16 of carryb"),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFLICTS))
+def test_carriers_that_conflict_are_refused_in_one_line_before_anything_is_written(tmp_path, case):
+    more, field, node, said = CONFLICTS[case]
+    a = inventory(tmp_path / "a.yaml", "carrya", "ca[0-1]")
+    b = inventory(tmp_path / "b.yaml", "carryb", "cb[0-1]", more, network=False)
+    with pytest.raises(ClusterkitError) as e:
+        clusterkit.join(a, b, backend="local", sandbox=tmp_path / "sandbox")
+    assert (e.value.field, e.value.node) == (field, node) and said in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(InventoryError, match=said):
+        write_joined(tmp_path / "j.yaml", [a, b])
+    assert not (tmp_path / "j.yaml").exists()
+
+
+def test_the_joined_cluster_owns_its_nodes_and_closes_those_it_has_now(two, tmp_path, monkeypatch):
+    closed = []
+    with clusterkit.join(*two, backend="local", sandbox=tmp_path / "sandbox") as joined:
+        carrier_b = joined.carriers["carryb"]
+        assert all(joined[n] is not carrier_b[n] for n in carrier_b.nodes)     # its own, not the carrier's
+        stale = joined["cb1"]
+        fresh = joined.node_for(joined.inventory["cb1"])
+        for node in (stale, fresh, carrier_b["cb1"]):
+            monkeypatch.setattr(node, "close", lambda node=node: closed.append(node))
+        joined.reconnect([fresh])                         # as an apply does when a node is reached anew
+        assert closed == [stale] and joined["cb1"] is fresh
+        assert joined.run("echo $CLUSTERKIT_NODE", nodes="cb1")["cb1"].stdout.strip() == "cb1"
+    assert closed == [stale, fresh, carrier_b["cb1"]]    # the new node first, then the carrier's own
 
 
 def test_one_call_joins_two_carriers_and_run_spans_both(two, tmp_path):

@@ -25,7 +25,7 @@ PACKAGE = ROOT / "clusterkit"
 #: contains it; it may import its own layer and the ones below.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("clusterkit.errors", "clusterkit.results", "clusterkit.inventory", "clusterkit.kernel",
-              "clusterkit.sample", "clusterkit.validate", "clusterkit.workloads",
+              "clusterkit.sample", "clusterkit.validate", "clusterkit.workloads", "clusterkit.atomicfile",
               "clusterkit.backends.registry")),  # the backends' names: the inventory checks them
     ("cards", ("clusterkit.firstboot",)),  # the files for each card: the VM lab builds Cards itself
     ("backends", ("clusterkit.backends",)),

@@ -37,7 +37,7 @@ def vmlab_name(tmp_path_factory):
         lab = clusterkit.lab.up(n=3, name=name, kind="vm")
         try:
             with lab.connect() as cluster:
-                workbook.reapply(cluster, *workbook.CHAIN, user="alice")
+                workbook.reapply(cluster, *workbook.CHAIN, user="alice").save_inventory()
                 ops.BootTarget(cluster).apply(progress=False)
             yield name
         finally:

@@ -84,6 +84,14 @@ def test_reapply_shows_per_step_what_it_did(tmp_path, monkeypatch):
         assert "02_network: network: nothing to change" in again.text()
 
 
+def test_one_entry_per_notebook_gives_the_chain_and_what_each_needs():
+    assert workbook.CHAIN == ("01_users", "02_network", "03_keys", "04_nfs", "05_time")
+    assert workbook.NEEDS["04_nfs"] == ("01_users", "02_network", "03_keys") and "01_users" not in workbook.NEEDS
+    for notebook, needed in workbook.NEEDS.items():   # what a notebook needs is checked, and comes before it
+        assert all(workbook.NOTEBOOKS[n].check is not None for n in needed), notebook
+        assert all(n in workbook.CHAIN and n < notebook for n in needed), notebook
+
+
 def test_bad_notebook_names_are_refused():
     with pytest.raises(clusterkit.ClusterkitError, match="notebook"):
         workbook.needs(None, "02_network")
@@ -125,9 +133,13 @@ def test_out_of_order_says_run_03_in_one_line(lab):
         assert "no user alice" in line
     assert node_state(lab) == before                     # nothing was changed, nothing started
 
+    before_save = lab.inventory()
     with lab.connect() as cluster:
         shown = workbook.reapply(cluster, "01_users", "02_network")
         assert [s.outcome.split(" ")[0] for s in shown.stages] == ["changed", "changed"], shown.text()
+        assert lab.inventory() == before_save                     # saved only when asked
+        assert shown.save_inventory().path == str(lab.inventory_path)
+        assert lab.inventory() != before_save
     error = run_first_cells("08_mpi")
     assert isinstance(error, workbook.NotReady)
     assert error.field == "03_keys" and str(error).endswith("run 03_keys first"), str(error)

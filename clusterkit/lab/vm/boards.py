@@ -88,10 +88,8 @@ def card_for(image: FreshImage, *, index: int, count: int, password: str, uplink
 def _lab_hash(password: str, uid: int, index: int) -> str:
     """The workshop password's SHA-512 crypt hash with a salt fixed by the board, so that the same board
     gets the same card (and its snapshot is found again); the password itself is public (README)."""
-    salt = hashlib.sha256(f"clusterkit-lab/{index}/{uid}".encode()).hexdigest()[:16]
-    r = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"], input=password + "\n",
-                       capture_output=True, text=True, check=True)
-    return r.stdout.strip()
+    from ...firstboot.password import hash_password
+    return hash_password(password, salt=hashlib.sha256(f"clusterkit-lab/{index}/{uid}".encode()).hexdigest()[:16])
 
 
 def render_card(card) -> dict[str, bytes]:
