@@ -75,7 +75,7 @@ vm_phases() {
     if timed "VM lab up (3 boards)" python -m clusterkit.cli lab up --vm -n 3; then
         local vmstate
         vmstate="$(mktemp -d)"
-        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the VM lab" --nbval-lax \
+        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the VM lab" --nbval-lax -p tests.nbval_ipc \
             -p no:cacheprovider notebooks/0[0-6]_*.ipynb notebooks/09_*.ipynb
         CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_VM_LAB=pc pytest_run "VM lab tests" -m vm -p no:cacheprovider \
             -s tests/vmlab
@@ -90,9 +90,9 @@ lab_notebooks() {
     python -m clusterkit.cli lab down >/dev/null
     if python -m clusterkit.cli lab up >/dev/null; then
         # 09 ends by shutting every node down; as a learner then does, `lab up` powers them on for 10 onwards.
-        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on lab" --nbval-lax -p no:cacheprovider notebooks/0[0-9]_*.ipynb
+        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on lab" --nbval-lax -p tests.nbval_ipc -p no:cacheprovider notebooks/0[0-9]_*.ipynb
         if python -m clusterkit.cli lab up >/dev/null; then
-            CLUSTERKIT_BACKEND=lab pytest_run "notebooks after the shutdown, on lab" --nbval-lax -p no:cacheprovider \
+            CLUSTERKIT_BACKEND=lab pytest_run "notebooks after the shutdown, on lab" --nbval-lax -p tests.nbval_ipc -p no:cacheprovider \
                 notebooks/[1-9][0-9]_*.ipynb
         else
             fail_phase "notebooks on lab" "lab up after 09's shutdown failed"
@@ -112,7 +112,7 @@ else
     echo "=== the VM lab: not run (${why%%$'\n'*})"
 fi
 pytest_run "library tests" -m "not vm" tests
-CLUSTERKIT_BACKEND=local pytest_run "notebooks on local" --nbval-lax -p no:cacheprovider notebooks
+CLUSTERKIT_BACKEND=local pytest_run "notebooks on local" --nbval-lax -p tests.nbval_ipc -p no:cacheprovider notebooks
 lab_why=""
 if ! lab_why="$(python -m clusterkit.lab.check 2>&1)"; then
     if [ "$(id -u)" = 0 ]; then

@@ -17,15 +17,19 @@ the cell's timeout. Every notebook a test runs goes through :func:`run_notebook`
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from queue import Empty
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.connect import ConnectionFileMixin
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from traitlets import Type
+from traitlets import CaselessStrEnum, Type, default
 
 #: Seconds one poll may wait before the socket's state is read again.
 SLICE = 1.0
@@ -54,8 +58,26 @@ class SlicedClient(AsyncKernelClient):
     control_channel_class = Type(SlicedChannel)
 
 
-class SlicedKernelManager(AsyncKernelManager):
-    """A kernel manager whose clients are :class:`SlicedClient`."""
+class IpcTransport(ConnectionFileMixin):
+    """A kernel manager's part that makes its kernels listen on Unix sockets, not TCP ports.
+
+    jupyter_client picks a kernel's five TCP ports by binding port 0 and letting go of it; the
+    kernel binds them a moment later. On a busy machine another process can take one in between,
+    and the kernel dies as it starts (``ZMQError: Address already in use``; seen here once in 173
+    kernel starts while labs and other tests ran beside). An IPC socket is a file named for its
+    kernel: nobody else takes it.
+    """
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    @default("ip")
+    def _ip_default(self) -> str:
+        """An absolute path, one per kernel (the kernel runs in the notebook's folder, the client here)."""
+        return os.path.join(tempfile.gettempdir(), f"kernel-{uuid.uuid4().hex[:12]}-ipc")
+
+
+class SlicedKernelManager(IpcTransport, AsyncKernelManager):
+    """A kernel manager whose clients are :class:`SlicedClient` and whose kernels listen on Unix sockets."""
 
     client_factory = Type(SlicedClient)
 
