@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import NodeError
 from ..inventory import NodeSpec
 from ..results import NodeResult
+from .platform import BOARD_PLATFORM, Platform
 
 #: Suffix of the backup kept beside a file that clusterkit replaced.
 BACKUP_SUFFIX = ".clusterkit.bak"
@@ -87,6 +88,8 @@ class Node(ABC):
     #: The directory on this machine that stands for the node's root file system, where a node is one
     #: (the local backend's sandbox); None where the node's files are only reached through the node.
     sandbox: Path | None = None
+    #: How this kind of node does what a setup step wants (see :mod:`.platform`): a board's by default.
+    platform: Platform = BOARD_PLATFORM
 
     def __init__(self, spec: NodeSpec):
         self.spec = spec

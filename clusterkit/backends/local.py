@@ -24,6 +24,7 @@ from ..inventory import Inventory, NodeSpec
 from ..results import NodeResult
 from .base import Node, Stream, Traits, backup_paths, temp_path
 from .registry import Backend
+from .sandboxplatform import SANDBOX
 
 REFUSED = "the local backend has no root, so this privileged command was not run: {cmd}"
 
@@ -117,6 +118,7 @@ class LocalNode(Node):
     remote = False
     #: A folder of this machine: its kernel, clock and cores are the host's, and nothing runs services.
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
+    platform = SANDBOX
 
     def __init__(self, spec: NodeSpec, *, root: Path):
         super().__init__(spec)

@@ -16,6 +16,7 @@ from ..errors import ClusterkitError
 from ..inventory import DEFAULT_INVENTORY, Inventory, load_inventory
 from . import check, find, up
 from .net import DEFAULT_CLUSTER_NETWORK
+from .platform import LAB_PLATFORM
 
 
 class LabNode(SSHNode):
@@ -25,6 +26,7 @@ class LabNode(SSHNode):
     #: Namespaces on this host: its kernel, clock and cores are the host's; the lab's boot script
     #: starts what is enabled, not systemd.
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
+    platform = LAB_PLATFORM
 
 
 class VMBoardNode(SSHNode):

@@ -289,14 +289,15 @@ class HostBind(Command):
 
 
 def execute(actions: list[Action], run: Run) -> None:
-    """Run one phase of a node's actions in order: applied where the node acts as root, else simulated.
+    """Run one phase of a node's actions in order, as the node's platform carries them out (applied as
+    root, or simulated into a sandbox).
 
     A checked failure puts back the files written in this phase and stops the
     node there; any other error stops it and says after how many files.
     """
     try:
         for action in actions:
-            (action.apply if run.node.privileged else action.simulate)(run)
+            run.node.platform.perform(action, run)
             if run.out.problem:
                 return
     except ActionFailed as e:

@@ -253,10 +253,8 @@ class Step:
                     observed={n: readers[n].seen for n in self.names}, notes=self.plan_notes())
 
     def plan_notes(self) -> list[str]:
-        if any(self.cluster[n].sandbox is not None for n in self.names):
-            return ["local backend: apply writes these files into each node's sandbox and lists the "
-                    "privileged commands a real node would run; it runs none of them"]
-        return []
+        notes = dict.fromkeys(self.cluster[n].platform.note for n in self.names)
+        return [note for note in notes if note]
 
     # ------------------------------------------------------------ apply
     def apply(self, plan: Plan | None = None, *, progress: bool = True) -> ApplyResult:
