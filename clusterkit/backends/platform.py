@@ -11,11 +11,14 @@ other kind of node give their own subclass (see :class:`Node.platform`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from shlex import quote
+from typing import TYPE_CHECKING, Callable, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ..results import NodeResult
     from .base import Node
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,27 @@ class Do:
     check: bool = True   #: whether a failure stops the node (False: the command may find nothing to do)
 
 
+@dataclass(frozen=True)
+class Bind:
+    """A folder of one node bound into another by the backend, from the host (no command runs on the node)."""
+
+    said: str                   #: the bind in words, for the plan
+    why: str
+    source_node: str
+    source_path: str
+    target: str
+
+
 class Performable(Protocol):
     """A planned action, as a Platform carries it out (see :mod:`clusterkit.steps.actions`)."""
 
     def apply(self, run) -> None: ...
 
     def simulate(self, run) -> None: ...
+
+    def undo(self, node, *, timeout: float | None = None) -> None: ...
+
+    def unsimulate(self, node, *, timeout: float | None = None) -> None: ...
 
 
 class Platform:
@@ -44,6 +62,15 @@ class Platform:
     def perform(self, action: Performable, run) -> None:
         """Carry out one planned action on the node: here as root."""
         action.apply(run)
+
+    def undo(self, action: Performable, node: Node, *, timeout: float | None = None) -> None:
+        """Put back what :meth:`perform` did (a rollback)."""
+        action.undo(node, timeout=timeout)
+
+    def live(self, read: Callable[[], T], *, otherwise: T) -> T:
+        """A read of the node's live state (a step's probe, its check after apply): run it here, where the
+        node's changes are carried out; ``otherwise`` is for a node whose changes are simulated."""
+        return read()
 
     def probe(self, node: Node, script: str, *, timeout: float = 30) -> set[str]:
         """The words a read-only root ``script`` prints on the node (what is installed, running, enabled)."""
@@ -76,6 +103,15 @@ class Platform:
         if changed or "running" not in flags or "enabled" not in flags:
             out.append(Do("systemctl restart chrony", "read the new configuration"))
         return out
+
+    def mount_share(self, *, server: str, export: str, mount: str, mounted: bool, changed: bool,
+                    timeout: int) -> list[Do | Bind]:
+        """What mounts ``server``'s ``export`` at ``mount`` now (the fstab line keeps it at boot): a kernel NFS
+        mount, tried within ``timeout`` seconds, unless it is mounted."""
+        if mounted:
+            return []
+        return [Do(f"timeout {timeout} mount -t nfs4 -o rw {server}:{quote(export)} {quote(mount)}",
+                   "tried before the line is persisted")]
 
     def time_note(self) -> str | None:
         """What a time plan on such nodes should tell the learner about their clock."""

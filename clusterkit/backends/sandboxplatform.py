@@ -6,9 +6,9 @@ listed as "would run"); a plan lists the commands a board would run.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from .platform import Do, Performable, Platform
+from .platform import Bind, Do, Performable, Platform, T
 
 if TYPE_CHECKING:
     from ..results import NodeResult
@@ -24,6 +24,12 @@ class SandboxPlatform(Platform):
     def perform(self, action: Performable, run) -> None:
         action.simulate(run)
 
+    def undo(self, action: Performable, node: Node, *, timeout: float | None = None) -> None:
+        action.unsimulate(node, timeout=timeout)
+
+    def live(self, read: Callable[[], T], *, otherwise: T) -> T:
+        return otherwise     # nothing ran here: the sandbox's files, read again, are the check
+
     def probe(self, node: Node, script: str, *, timeout: float = 30) -> set[str]:
         return set()
 
@@ -38,6 +44,11 @@ class SandboxPlatform(Platform):
             return []
         return [Do("systemctl disable --now systemd-timesyncd", "one time client only", check=False),
                 Do("systemctl restart chrony", "read the new configuration")]
+
+    def mount_share(self, *, server: str, export: str, mount: str, mounted: bool, changed: bool,
+                    timeout: int) -> list[Do | Bind]:
+        return super().mount_share(server=server, export=export, mount=mount, mounted=not changed,
+                                   changed=changed, timeout=timeout)
 
 
 #: The platform of every sandbox node.

@@ -3,12 +3,13 @@
 Each lab node is a set of namespaces: its programs are the host's (so a package
 is there or not, apt is never run), its clock is the host's (so chronyd runs
 with ``-x``: it measures and serves time but never sets the clock), and the
-lab's boot script starts what is enabled, in place of systemd.
+lab's boot script starts what is enabled, in place of systemd. Its kernel has no
+NFS client, so a worker's share is the primary's folder bound from the host.
 """
 
 from __future__ import annotations
 
-from ..backends.platform import Do, Platform
+from ..backends.platform import Bind, Do, Platform
 
 #: Start (or restart) chronyd on a lab node with ``-x``, from the configuration ``{conf}``.
 LAB_START = ("install -d -m 755 /run/chrony /var/lib/chrony; "
@@ -32,6 +33,14 @@ class LabPlatform(Platform):
         if changed or "running" not in flags:
             out.append(Do(LAB_START.format(conf=conf), "chronyd with -x: the lab's clock is the host's"))
         return out
+
+    def mount_share(self, *, server: str, export: str, mount: str, mounted: bool, changed: bool,
+                    timeout: int) -> list[Do | Bind]:
+        if mounted:
+            return []
+        return [Bind(f"(lab, on the host) bind {server}:{export} at {mount}",
+                     "this kernel has no NFS client: the lab binds the primary's folder",
+                     source_node=server, source_path=export, target=mount)]
 
     def time_note(self) -> str | None:
         return TIME_NOTE

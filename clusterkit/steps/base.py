@@ -343,7 +343,7 @@ class Step:
                 outcomes[n].problem = "still to change after apply: " + ", ".join(a.describe() for a in left.steps())
                 continue
             try:
-                extra = self.verify_node(self.cluster[n])
+                extra = self.cluster[n].platform.live(partial(self.verify_node, self.cluster[n]), otherwise=None)
             except ClusterkitError as e:
                 outcomes[n].problem = f"check failed: {e.message}"
                 continue

@@ -30,7 +30,8 @@ import shutil
 import subprocess
 import tempfile
 
-from .base import Command, FileChange, NodePlan, Reader, Step, StepError
+from .actions import wanted
+from .base import FileChange, NodePlan, Reader, Step, StepError
 
 CONF = "/etc/chrony/chrony.conf"
 #: A host name (labels of letters, digits, '-') or an IPv4 address: what a ``server``/``pool`` line may name.
@@ -124,13 +125,12 @@ class TimeSync(Step):
         flags = s["runtime"]
         wants = node.platform.have_package("chrony", installed="installed" in flags,
                                            why="chrony (this removes systemd-timesyncd)")
-        plan.actions += [Command(d.command, d.why, phase=phase, check=d.check) for d in wants]
+        plan.actions += wanted(wants, phase=phase)
         if changed:
             why = "serve the cluster, even offline" if phase == 0 else f"follow {self.server}"
             plan.actions.append(FileChange(CONF, None if s["conf"] is None else s["conf"].encode(), new.encode(),
                                            mode=0o644, why=why, phase=phase))
-        wants = node.platform.keep_time(conf=CONF, flags=flags, changed=changed)
-        plan.actions += [Command(d.command, d.why, phase=phase, check=d.check) for d in wants]
+        plan.actions += wanted(node.platform.keep_time(conf=CONF, flags=flags, changed=changed), phase=phase)
         return plan
 
     def plan_notes(self) -> list[str]:
@@ -142,8 +142,6 @@ class TimeSync(Step):
         return self.after(self.server, "the time server", nodes, outcomes)
 
     def verify_node(self, node) -> str | None:
-        if not node.privileged:
-            return None
         self.must(node, "chronyc -n tracking", field="chronyd", failing="chronyc cannot reach chronyd")
         return "chronyd answers chronyc"
 
