@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,11 @@ class Node(ABC):
         ever replaced at ``path + ORIGINAL_SUFFIX``). Returns the backup's path,
         or None when there was no old file.
         """
+
+    def list_dir(self, path: str) -> list[str]:
+        """Names in a directory on the node, as root (sorted); [] when it does not exist."""
+        r = self.sudo(f"ls -1A -- {shlex.quote(path)} 2>/dev/null", timeout=30)
+        return sorted(ln for ln in r.stdout.splitlines() if ln) if r.ok else []
 
     def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
         """Copy a local file to the node (atomically, like :meth:`write_file`)."""

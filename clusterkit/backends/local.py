@@ -159,6 +159,12 @@ class LocalNode(Node):
     def local_path(self, path: str) -> Path:
         return self.path(path)
 
+    def list_dir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.path(path)))
+        except OSError:
+            return []
+
     def path(self, path: str) -> Path:
         """Where a node path lives in the sandbox; relative paths are under the user's home."""
         base = self.root if path.startswith("/") else self.home

@@ -1,8 +1,11 @@
 """How a kind of node does what a setup step wants: one :class:`Platform` per node, supplied by its backend.
 
-A step says what it wants (act as root, have a package, keep time, a plan note
-for the learner) and the node's Platform says how, as commands with the reason
-for each; the step wraps them into its plan. So no step asks what a node is.
+A step says what it wants (its actions carried out as root or simulated into a
+sandbox, a read of live state, a package, time kept, a share mounted, an NFS
+server, a note for the learner) and the node's Platform says how, as commands
+(:class:`Do`) or host binds (:class:`Bind`) with the reason for each; the step
+wraps them into its plan (:func:`clusterkit.steps.actions.wanted`). So no step
+asks what a node is.
 This class is a board's (a real one or a virtual one): root, apt, systemd and a
 clock of its own. The local backend's sandboxes, the namespace lab and any
 other kind of node give their own subclass (see :class:`Node.platform`).

@@ -26,9 +26,7 @@ inventory file.
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
@@ -368,13 +366,7 @@ class Reader:
 
     def listdir(self, path: str) -> list[str]:
         """Names in a directory on the node (sorted); [] when it does not exist."""
-        if self.node.sandbox is not None:
-            try:
-                return sorted(os.listdir(self.node.local_path(path)))
-            except OSError:
-                return []
-        r = self.node.sudo(f"ls -1A -- {shlex.quote(path)} 2>/dev/null", timeout=30)
-        return sorted(ln for ln in r.stdout.splitlines() if ln) if r.ok else []
+        return self.node.list_dir(path)
 
 
 def _digest(data: bytes | None) -> str | None:
