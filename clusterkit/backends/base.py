@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from ..atomicfile import temp_path  # noqa: F401 (for the backends, which write 
 from ..errors import NodeError
 from ..inventory import NodeSpec
 from ..results import NodeResult
+from .platform import BOARD_PLATFORM, Platform
 
 #: Suffix of the backup kept beside a file that clusterkit replaced.
 BACKUP_SUFFIX = ".clusterkit.bak"
@@ -81,6 +83,8 @@ class Node(ABC):
     #: The directory on this machine that stands for the node's root file system, where a node is one
     #: (the local backend's sandbox); None where the node's files are only reached through the node.
     sandbox: Path | None = None
+    #: How this kind of node does what a setup step wants (see :mod:`.platform`): a board's by default.
+    platform: Platform = BOARD_PLATFORM
 
     def __init__(self, spec: NodeSpec):
         self.spec = spec
@@ -110,6 +114,11 @@ class Node(ABC):
         ever replaced at ``path + ORIGINAL_SUFFIX``). Returns the backup's path,
         or None when there was no old file.
         """
+
+    def list_dir(self, path: str) -> list[str]:
+        """Names in a directory on the node, as root (sorted); [] when it does not exist."""
+        r = self.sudo(f"ls -1A -- {shlex.quote(path)} 2>/dev/null", timeout=30)
+        return sorted(ln for ln in r.stdout.splitlines() if ln) if r.ok else []
 
     def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
         """Copy a local file to the node (atomically, like :meth:`write_file`)."""

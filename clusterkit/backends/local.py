@@ -24,6 +24,7 @@ from ..results import NodeResult
 from ..atomicfile import write_atomic
 from .base import Node, Stream, Traits, backup_paths
 from .registry import Backend
+from .sandboxplatform import SANDBOX
 
 REFUSED = "the local backend has no root, so this privileged command was not run: {cmd}"
 
@@ -117,6 +118,7 @@ class LocalNode(Node):
     remote = False
     #: A folder of this machine: its kernel, clock and cores are the host's, and nothing runs services.
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
+    platform = SANDBOX
 
     def __init__(self, spec: NodeSpec, *, root: Path):
         super().__init__(spec)
@@ -156,6 +158,12 @@ class LocalNode(Node):
     # ------------------------------------------------------------ files
     def local_path(self, path: str) -> Path:
         return self.path(path)
+
+    def list_dir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.path(path)))
+        except OSError:
+            return []
 
     def path(self, path: str) -> Path:
         """Where a node path lives in the sandbox; relative paths are under the user's home."""

@@ -18,8 +18,8 @@ from .net import DEFAULT_CLUSTER_NETWORK
 
 
 class LabNode(SSHNode):
-    """A lab node: the SSH backend's code, on a node of the lab. What it has of its own (its traits) is its
-    lab's kind's (:attr:`clusterkit.lab.kinds.LabKind.traits`)."""
+    """A lab node: the SSH backend's code, on a node of the lab. What it has of its own (its traits) and how it
+    does what a step wants (its platform) are its lab's kind's (:class:`clusterkit.lab.kinds.LabKind`)."""
 
     backend = "lab"
 
@@ -90,11 +90,11 @@ class LabBackend(Backend):
 
         The host's own ``~/.ssh`` (config, keys, agent) plays no part: a lab is the same for everyone.
         """
-        traits = _kind(inventory).traits
+        kind = _kind(inventory)
         nodes = make_ssh_nodes(inventory, connect_timeout=connect_timeout, known_hosts=known_hosts_for(inventory),
                                node_class=LabNode, ssh_config=False)
         for node in nodes.values():
-            node.traits = traits
+            node.traits, node.platform = kind.traits, kind.platform
         return nodes
 
     def reboot_timeout(self, inventory: Inventory) -> float:

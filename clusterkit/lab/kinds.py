@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..backends.base import Traits
+from ..backends.platform import BOARD_PLATFORM, Platform
 from ..errors import ClusterkitError
 from .image import FreshImage
 from .record import Record
@@ -59,6 +60,8 @@ class LabKind:
     flag: str | None = None
     #: What its nodes have of their own.
     traits: Traits = Traits()
+    #: How its nodes do what a setup step wants (a board's: systemd, apt, a kernel NFS mount).
+    platform: Platform = BOARD_PLATFORM
     #: The class that drives one of its labs.
     lab_class: type[Lab]
 

@@ -14,6 +14,7 @@ from ..backends.base import Traits
 from ..errors import ClusterkitError
 from . import build, kinds, node, procs
 from .base import IMAGE_USER, Lab, NodeStatus
+from .platform import LAB_PLATFORM
 from .wait import sshd_answers, wait_for_sshd
 
 #: Its name in ``lab.json``.
@@ -121,6 +122,7 @@ class NamespaceKind(kinds.LabKind):
     name = NAME
     title = "namespaces"
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
+    platform = LAB_PLATFORM
     lab_class = NamespaceLab
 
     def build(self, new: kinds.NewLab) -> None:

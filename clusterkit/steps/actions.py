@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..backends.base import BACKUP_SUFFIX, Node
+from ..backends.platform import Bind
 from ..errors import ClusterkitError
 from ..inventory import NodeSpec
 
@@ -105,7 +106,11 @@ class Action:
         raise NotImplementedError
 
     def undo(self, node: Node, *, timeout: float | None = None) -> None:
-        """Put back what it changed (files only; a command is not undone)."""
+        """Put back what :meth:`apply` changed (files only; a command is not undone)."""
+
+    def unsimulate(self, node: Node, *, timeout: float | None = None) -> None:
+        """Put back what :meth:`simulate` changed in the sandbox."""
+        self.undo(node, timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -164,10 +169,13 @@ class FileChange(Action):
         if self.old is not None:
             node.write_file(self.path, self.old, mode=self.mode, privileged=True, backup=False)
         elif self.new is not None:
-            if node.privileged:
-                _remove(node, self.path, timeout=timeout)
-            else:
-                os.replace(node.local_path(self.path), node.local_path(self.path + BACKUP_SUFFIX))
+            _remove(node, self.path, timeout=timeout)
+
+    def unsimulate(self, node: Node, *, timeout: float | None = None) -> None:
+        if self.old is not None:
+            node.write_file(self.path, self.old, mode=self.mode, privileged=True, backup=False)
+        elif self.new is not None:
+            os.replace(node.local_path(self.path), node.local_path(self.path + BACKUP_SUFFIX))
 
 
 @dataclass(frozen=True)
@@ -181,8 +189,7 @@ class Rendered(FileChange):
         run.tick(f"{self.path}: made by the commands below")
 
     def undo(self, node: Node, *, timeout: float | None = None) -> None:
-        if not node.privileged:
-            super().undo(node, timeout=timeout)
+        """Nothing: the commands made it, and a command is not undone."""
 
 
 #: A command longer than this, or of several lines, is named by what it does in progress bars and tables,
@@ -288,15 +295,23 @@ class HostBind(Command):
         run.tick(self.short)
 
 
+def wanted(wants: list, *, phase: int = 0) -> list[Action]:
+    """The actions for what a node's Platform wants done (:mod:`clusterkit.backends.platform`), in a phase."""
+    return [HostBind(w.said, w.why, phase=phase, source_node=w.source_node, source_path=w.source_path,
+                     target=w.target) if isinstance(w, Bind) else Command(w.command, w.why, phase=phase, check=w.check)
+            for w in wants]
+
+
 def execute(actions: list[Action], run: Run) -> None:
-    """Run one phase of a node's actions in order: applied where the node acts as root, else simulated.
+    """Run one phase of a node's actions in order, as the node's platform carries them out (applied as
+    root, or simulated into a sandbox).
 
     A checked failure puts back the files written in this phase and stops the
     node there; any other error stops it and says after how many files.
     """
     try:
         for action in actions:
-            (action.apply if run.node.privileged else action.simulate)(run)
+            run.node.platform.perform(action, run)
             if run.out.problem:
                 return
     except ActionFailed as e:
@@ -311,7 +326,7 @@ def execute(actions: list[Action], run: Run) -> None:
 def restore(node: Node, changes: list[FileChange], *, timeout: float | None = None) -> None:
     """Put files back to their old content, the last written first."""
     for change in reversed(changes):
-        change.undo(node, timeout=timeout)
+        node.platform.undo(change, node, timeout=timeout)
 
 
 def _remove(node: Node, path: str, *, timeout: float | None) -> None:
@@ -341,4 +356,4 @@ def _lines(data: bytes | None) -> list[str]:
 
 
 __all__ = ["Action", "FileChange", "Rendered", "Command", "Link", "HostBind", "NodeOutcome",
-           "Run", "ActionFailed", "execute", "restore"]
+           "Run", "ActionFailed", "execute", "restore", "wanted"]

@@ -26,9 +26,7 @@ inventory file.
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
@@ -246,10 +244,8 @@ class Step:
                     observed={n: readers[n].seen for n in self.names}, notes=self.plan_notes())
 
     def plan_notes(self) -> list[str]:
-        if any(self.cluster[n].sandbox is not None for n in self.names):
-            return ["local backend: apply writes these files into each node's sandbox and lists the "
-                    "privileged commands a real node would run; it runs none of them"]
-        return []
+        notes = dict.fromkeys(self.cluster[n].platform.note for n in self.names)
+        return [note for note in notes if note]
 
     # ------------------------------------------------------------ apply
     def apply(self, plan: Plan | None = None, *, progress: bool = True) -> ApplyResult:
@@ -338,7 +334,7 @@ class Step:
                 outcomes[n].problem = "still to change after apply: " + ", ".join(a.describe() for a in left.steps())
                 continue
             try:
-                extra = self.verify_node(self.cluster[n])
+                extra = self.cluster[n].platform.live(partial(self.verify_node, self.cluster[n]), otherwise=None)
             except ClusterkitError as e:
                 outcomes[n].problem = f"check failed: {e.message}"
                 continue
@@ -363,13 +359,7 @@ class Reader:
 
     def listdir(self, path: str) -> list[str]:
         """Names in a directory on the node (sorted); [] when it does not exist."""
-        if self.node.sandbox is not None:
-            try:
-                return sorted(os.listdir(self.node.local_path(path)))
-            except OSError:
-                return []
-        r = self.node.sudo(f"ls -1A -- {shlex.quote(path)} 2>/dev/null", timeout=30)
-        return sorted(ln for ln in r.stdout.splitlines() if ln) if r.ok else []
+        return self.node.list_dir(path)
 
 
 def _digest(data: bytes | None) -> str | None:

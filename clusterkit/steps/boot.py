@@ -61,7 +61,7 @@ class BootTarget(Step):
         got = current_target(node)
         if got != self.wanted(node.name):
             raise StepError(f"boots {got}, not {self.wanted(node.name)}", node=node.name, field="target")
-        return f"systemctl get-default: {got}" if node.privileged else None
+        return f"systemctl get-default: {got}"
 
     def read_back(self):
         """``systemctl get-default`` on every node (gathered: one block per target)."""

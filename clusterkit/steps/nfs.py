@@ -27,12 +27,13 @@ import ipaddress
 import secrets
 import shlex
 from dataclasses import dataclass
+from functools import partial
 from shlex import quote as _q
 
 from ..results import NodeResult
 from . import fstab as fstab_guard
 from .accounts import NAME, UID_MAX, UID_MIN, table
-from .actions import HostBind
+from .actions import wanted
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .nfsconf import (GANESHA_CONF, SAFE_MOUNT, check_clients, check_path, export_options, exports_text,
                       fstab_line, fstab_text, ganesha_conf)
@@ -117,6 +118,9 @@ class Nfs(Step):
         if self.server not in self.names:
             raise StepError("the server must be one of the nodes this step works on", node=self.server,
                             field="server")
+        why = self.cluster[self.server].platform.why_no_nfs_server()
+        if why:
+            raise StepError(f"cannot serve the shared folder: {why}", node=self.server, field="server")
         if self.clients is None:
             raise StepError("the inventory has no cluster network; give clients='10.0.0.0/24'", node=where,
                             field="clients")
@@ -150,7 +154,7 @@ class Nfs(Step):
                 state["fstab"] = reader.text(FSTAB)
         else:
             state["fstab"] = reader.text(FSTAB)
-        state["runtime"] = self._runtime(node) if node.privileged else None
+        state["runtime"] = node.platform.live(partial(self._runtime, node), otherwise=None)
         return state
 
     def _runtime(self, node) -> dict:
@@ -277,16 +281,9 @@ class Nfs(Step):
             plan.notes.append(f"the whole candidate fstab passed {verdict.checked_by}")
         if (local and changed) or (not local and "dir" not in flags):
             plan.actions.append(Command(f"install -d -m 755 {_q(self.mount)}", "the mount point", phase=1))
-        if userspace_nfs(node):
-            if "mounted" not in flags:
-                plan.actions.append(HostBind(f"(lab, on the host) bind {self.server}:{self.export} at {self.mount}",
-                                             "this kernel has no NFS client: the lab binds the primary's folder",
-                                             phase=1, source_node=self.server, source_path=self.export,
-                                             target=self.mount))
-        elif (local and changed) or (not local and "mounted" not in flags):
-            plan.actions.append(Command(
-                f"timeout {MOUNT_TIMEOUT} mount -t nfs4 -o rw {self.server}:{_q(self.export)} {_q(self.mount)}",
-                "tried before the line is persisted", phase=1))
+        plan.actions += wanted(node.platform.mount_share(server=self.server, export=self.export, mount=self.mount,
+                                                         mounted="mounted" in flags, changed=changed,
+                                                         timeout=MOUNT_TIMEOUT), phase=1)
         if changed:
             plan.actions.append(GuardedFstab(FSTAB, None if s["fstab"] is None else old.encode(), new.encode(),
                                              mode=0o644, phase=1, unmount=self.mount,
@@ -319,8 +316,6 @@ class Nfs(Step):
 
     # ------------------------------------------------------------ checks
     def verify_node(self, node) -> str | None:
-        if not node.privileged:
-            return None
         if node.name == self.server:
             if userspace_nfs(node):
                 r = node.sudo(f"kill -0 $(cat {GANESHA_PID}) && ss -Hltn 'sport = :2049' | grep -q 2049", timeout=30)

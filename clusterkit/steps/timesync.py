@@ -14,9 +14,11 @@ and exits) and by our own checks for what chronyd accepts but means nothing
 (``allow 10.0.0.0/33``).
 
 On Debian and Raspberry Pi OS, chrony replaces systemd-timesyncd (the
-packages conflict). In the lab every node shares the host's clock, so chronyd
-runs with ``-x`` (it never sets the clock) and the plan says so; chronyd
-never runs on the workbook host.
+packages conflict). How chrony is installed, started and kept is the node's
+platform's (:meth:`~clusterkit.backends.platform.Platform.keep_time`): on a board
+it sets the clock; in the namespace lab, whose nodes share the host's clock,
+chronyd runs with ``-x`` and the plan says so; chronyd never runs on the
+workbook host.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import shutil
 import subprocess
 import tempfile
 
-from .base import Command, FileChange, NodePlan, Reader, Step, StepError
+from .actions import wanted
+from .base import FileChange, NodePlan, Reader, Step, StepError
 
 CONF = "/etc/chrony/chrony.conf"
 #: A host name (labels of letters, digits, '-') or an IPv4 address: what a ``server``/``pool`` line may name.
@@ -37,12 +40,6 @@ HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(
 #: The workers' polling interval of the primary, as powers of two seconds: 16 s to 32 s, on a LAN where a
 #: request costs nothing (chrony's defaults, 64 s to 1024 s, suit a server on the internet).
 MINPOLL, MAXPOLL = 4, 5
-LAB_START = ("install -d -m 755 /run/chrony /var/lib/chrony; "
-             "if p=$(cat /run/chrony/chronyd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null; then kill \"$p\"; "
-             "for i in $(seq 50); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.1; done; fi; "
-             f"chronyd -x -f {CONF}")
-LAB_NOTE = ("lab: every node shares this machine's clock, so chronyd runs with -x (it measures and serves "
-            "time but never sets the clock); the skew you see is chrony's own estimate")
 
 
 class TimeSync(Step):
@@ -97,15 +94,11 @@ class TimeSync(Step):
 
     # ------------------------------------------------------------ reading and planning
     def read(self, node, reader: Reader) -> dict:
-        state = {"conf": reader.text(CONF), "runtime": None}
-        if node.privileged:
-            script = ("command -v chronyd >/dev/null && echo installed; "
-                      "p=$(cat /run/chrony/chronyd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo running; "
-                      "systemctl is-active --quiet systemd-timesyncd 2>/dev/null && echo timesyncd; "
-                      "systemctl is-enabled --quiet chrony 2>/dev/null && echo enabled")
-            r = node.sudo(script, timeout=30)
-            state["runtime"] = set(r.stdout.split())
-        return state
+        script = ("command -v chronyd >/dev/null && echo installed; "
+                  "p=$(cat /run/chrony/chronyd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo running; "
+                  "systemctl is-active --quiet systemd-timesyncd 2>/dev/null && echo timesyncd; "
+                  "systemctl is-enabled --quiet chrony 2>/dev/null && echo enabled")
+        return {"conf": reader.text(CONF), "runtime": node.platform.probe(node, script, timeout=30)}
 
     def render(self, node: str) -> str:
         """The chrony.conf for ``node``."""
@@ -129,52 +122,26 @@ class TimeSync(Step):
         new = self.render(node.name)
         validate_conf(new, node=node)
         changed = new != (s["conf"] or "")
-        rt = s["runtime"]
-        local = rt is None
-        shared = shared_clock(node)
-        if not local and not shared and "installed" not in rt:
-            plan.actions.append(Command("DEBIAN_FRONTEND=noninteractive apt-get install -y chrony",
-                                        "chrony (this removes systemd-timesyncd)", phase=phase))
+        flags = s["runtime"]
+        wants = node.platform.have_package("chrony", installed="installed" in flags,
+                                           why="chrony (this removes systemd-timesyncd)")
+        plan.actions += wanted(wants, phase=phase)
         if changed:
             why = "serve the cluster, even offline" if phase == 0 else f"follow {self.server}"
             plan.actions.append(FileChange(CONF, None if s["conf"] is None else s["conf"].encode(), new.encode(),
                                            mode=0o644, why=why, phase=phase))
-        if shared:
-            if "enabled" not in rt:
-                plan.actions.append(Command("systemctl enable chrony", "started at every boot", phase=phase))
-            if changed or "running" not in rt:
-                plan.actions.append(Command(LAB_START, "chronyd with -x: the lab's clock is the host's", phase=phase))
-        elif local:
-            if changed:
-                plan.actions += [Command("systemctl disable --now systemd-timesyncd", "one time client only",
-                                         phase=phase, check=False),
-                                 Command("systemctl restart chrony", "read the new configuration", phase=phase)]
-        else:
-            if "timesyncd" in rt:
-                plan.actions.append(Command("systemctl disable --now systemd-timesyncd", "one time client only",
-                                            phase=phase, check=False))
-            if "enabled" not in rt:  # installed but switched off (an image's choice, or an earlier disable)
-                if "running" in rt:
-                    # Enabling a running chrony makes systemd lose track of it (the alias chronyd.service is
-                    # made while it runs; seen on Debian 13): its restart then fails on the orphan's port.
-                    plan.actions.append(Command("systemctl stop chrony", "stopped while it is enabled",
-                                                phase=phase))
-                plan.actions.append(Command("systemctl enable chrony", "started at every boot", phase=phase))
-            if changed or "running" not in rt or "enabled" not in rt:
-                plan.actions.append(Command("systemctl restart chrony", "read the new configuration", phase=phase))
+        plan.actions += wanted(node.platform.keep_time(conf=CONF, flags=flags, changed=changed), phase=phase)
         return plan
 
     def plan_notes(self) -> list[str]:
         notes = ["chrony replaces systemd-timesyncd (the Debian packages conflict: one time client per node)"]
-        lab = any(shared_clock(self.cluster[n]) for n in self.names)
-        return notes + ([LAB_NOTE] if lab else []) + super().plan_notes()
+        clocks = dict.fromkeys(self.cluster[n].platform.time_note() for n in self.names)
+        return notes + [note for note in clocks if note] + super().plan_notes()
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
         return self.after(self.server, "the time server", nodes, outcomes)
 
     def verify_node(self, node) -> str | None:
-        if not node.privileged:
-            return None
         self.must(node, "chronyc -n tracking", field="chronyd", failing="chronyc cannot reach chronyd")
         return "chronyd answers chronyc"
 
@@ -182,11 +149,6 @@ class TimeSync(Step):
         """Each node's offset, stratum and sources, from chronyc (see :mod:`clusterkit.clock`)."""
         from ..clock import skew
         return skew(self.cluster, nodes=self.names)
-
-
-def shared_clock(node) -> bool:
-    """Whether a node's clock is not its own to set (the lab's namespaces share the host's): chronyd runs with -x."""
-    return node.privileged and not node.traits.own_clock
 
 
 def check_subnet(value, *, node: str, fld: str) -> ipaddress.IPv4Network:
@@ -211,8 +173,8 @@ def validate_conf(text: str, *, node) -> None:
         if words[:1] in (["allow"], ["deny"]) and len(words) > 1:
             check_subnet(words[1], node=node.name, fld=f"{CONF} line {no}")
     script = 't=$(mktemp) || exit 9; cat > "$t"; chronyd -x -p -f "$t" >/dev/null; rc=$?; rm -f "$t"; exit $rc'
-    if node.privileged:
-        r = node.run(script, stdin=text, timeout=30)
+    r = node.platform.check_on_node(node, script, stdin=text, timeout=30)
+    if r is not None:
         if r.status == "failed" and r.exit_code != 127:
             raise StepError(f"chronyd -p rejects it: {r.summary()}", node=node.name, field=CONF)
         return

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import replace
+from functools import partial
 
 from . import accounts as acc
 from .accounts import NAME, RESERVED, UID_MAX, UID_MIN, xauth_entry, xauth_hosts
@@ -109,8 +110,8 @@ class Users(Step):
                 state[f"xauth:{who}"] = reader(users[who][5].rstrip("/") + "/.Xauthority")
         if self.root_key is not None:
             state["root_keys"] = reader.text("/root/.ssh/authorized_keys")
-        if node.privileged and self.rename in users and self.name not in users:
-            state["others"] = other_sessions(node, self.rename)
+        if self.rename in users and self.name not in users:
+            state["others"] = node.platform.live(partial(other_sessions, node, self.rename), otherwise=[])
         return state
 
     def check(self, states: dict[str, dict]) -> None:
@@ -296,7 +297,7 @@ class Users(Step):
         for n in nodes:
             node = self.cluster[n]
             pending = any(c.command.startswith("usermod -l") for c in plan[n].commands)
-            others = other_sessions(node, self.rename) if pending and node.privileged else []
+            others = node.platform.live(partial(other_sessions, node, self.rename), otherwise=[]) if pending else []
             verdict[n] = None if not others else (
                 f"{self.rename!r} is logged in here by {holders(others)[0]}: usermod cannot rename a user who is "
                 f"logged in (nothing of the rename was done); {what_to_do(self.rename, others)}")
@@ -304,8 +305,6 @@ class Users(Step):
 
     # ------------------------------------------------------------ checks
     def verify_node(self, node) -> str | None:
-        if not node.privileged:
-            return None
         r = node.run(f"id {self.name}", timeout=30)
         want = f"uid={self.uid}({self.name}) gid={self.gid}({self.name})"
         if not r.ok or not r.stdout.startswith(want):

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 #: apply result, as notebook 05 shows it on the lab.
 CONTROL = """import html
 from IPython.display import HTML
-from clusterkit.steps.timesync import LAB_START
+from clusterkit.lab.platform import LAB_START
 HTML("<p class='ck-control'>" + html.escape(LAB_START) + "</p>")"""
 APPLIED = """from clusterkit.results import NodeResult
 from clusterkit.steps.base import ApplyResult, Command, NodeOutcome, NodePlan, Plan

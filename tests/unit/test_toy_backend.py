@@ -1,9 +1,12 @@
 """A fourth kind of node, registered by this test alone: one module's worth of code, one registry entry.
 
 The toy's nodes are folders of this machine whose commands run as subprocesses there (their own
-``systemctl`` and ``hostname`` on the PATH, like an image's); in their own world they act as root.
-Through it go ``connect``, ``Cluster.run``, a step's ``plan()`` and the node agent, with nothing in
-clusterkit told about the toy but the registry.
+``systemctl`` and ``hostname`` on the PATH, like an image's); in their own world they read as root.
+Its Platform is its own: a setup step's changes are made in the node's folder (its files written,
+its commands listed, never run on this machine), the image carries its packages, services are
+started by hand, there is no NFS server, and its clock is not its own to set. Through it
+go ``connect``, ``Cluster.run``, the plan and apply of Users, Time and NFS, and the node agent, with
+nothing in clusterkit told about the toy but the registry.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import pytest
 
 import clusterkit
 from clusterkit import backends
+from clusterkit import steps
 from clusterkit.backends.base import Node, Traits
 from clusterkit.backends.local import ProcessStream, run_process
+from clusterkit.backends.platform import Do
+from clusterkit.backends.sandboxplatform import SandboxPlatform
 from clusterkit.dashboard.feed import AgentFeed, agent_command
 from clusterkit.errors import NodeError
 from clusterkit.inventory import parse_inventory
@@ -38,6 +44,25 @@ esac
 """
 TOY_INVENTORY = "name: toy\nnodes: toy[0-2]\nbackend: toy\n"
 HOSTNAME = '#!/bin/sh\ncat "$TOY_ROOT/etc/hostname"\n'
+#: The toy image's accounts: root, and the admin group a person joins.
+ACCOUNTS = (("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("etc/group", "root:x:0:\nsudo:x:27:\n"),
+            ("etc/shadow", "root:$6$toy$notahash:19000:0:99999:7:::\n"), ("etc/gshadow", "root:*::\nsudo:*::\n"))
+
+
+class ToyPlatform(SandboxPlatform):
+    """The toy's ways: a sandbox's (changes written into its folder, commands listed, never run here), but
+    services started by hand, no NFS server, and a clock it may not set (chronyd measures and serves with -x)."""
+
+    note = "toy: apply writes these files into each node's folder and lists the commands; it runs none of them"
+
+    def keep_time(self, *, conf, flags, changed):
+        return [Do(f"chronyd -x -f {conf}", "started by hand: the toy's clock is not its own to set")] if changed else []
+
+    def time_note(self):
+        return "toy: chronyd runs with -x, started by hand"
+
+    def why_no_nfs_server(self):
+        return "the toy image has no NFS server"
 
 
 class ToyNode(Node):
@@ -45,12 +70,13 @@ class ToyNode(Node):
     privileged = True     # root of its own folder
     remote = False
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=True)
+    platform = ToyPlatform()
 
     def __init__(self, spec, *, root: Path):
         super().__init__(spec)
         self.root = root
         for name, text in (("usr/bin/systemctl", SYSTEMCTL), ("usr/bin/hostname", HOSTNAME),
-                           ("etc/hostname", spec.name + "\n")):
+                           ("etc/hostname", spec.name + "\n"), *ACCOUNTS):
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
@@ -121,6 +147,36 @@ def test_a_step_plans_through_the_toy(toy):
     assert plan["toy0"].empty                       # the primary keeps its desktop
     assert not plan["toy1"].empty and not plan["toy2"].empty
     assert "systemctl set-default multi-user.target" in plan.text() and "toy backend" in plan.text()
+
+
+def test_users_plan_and_apply_through_the_toy(toy):
+    users = steps.Users(toy, name="alice", uid=1000, rename=None)
+    plan = users.plan()
+    assert "useradd -m -u 1000 -g 1000" in plan.text() and not plan["toy1"].empty
+    result = users.apply(plan, progress=False)
+    assert result.ok
+    assert any(c.startswith("useradd -m -u 1000 -g 1000") for c in result["toy1"].value.would_run)
+    assert "alice:x:1000:1000:" in (toy["toy1"].root / "etc/passwd").read_text()
+
+
+def test_time_plan_and_apply_through_the_toy_platform(toy):
+    time = steps.TimeSync(toy, allow="10.0.0.0/24")
+    plan = time.plan()
+    text = plan.text()
+    assert "chronyd -x -f /etc/chrony/chrony.conf" in text and "toy: chronyd runs with -x" in text
+    assert "toy: apply writes these files" in text
+    assert "apt-get" not in text and "systemctl" not in text      # its image has chrony; no init system runs it
+    result = time.apply(plan, progress=False)
+    assert result.ok
+    assert "allow 10.0.0.0/24" in (toy["toy0"].root / "etc/chrony/chrony.conf").read_text()
+    assert result["toy2"].value.would_run == ["chronyd -x -f /etc/chrony/chrony.conf"]
+
+
+def test_nfs_is_refused_in_one_line_naming_the_node_and_why(toy):
+    with pytest.raises(clusterkit.ClusterkitError) as caught:
+        steps.Nfs(toy, clients="10.0.0.0/24").plan()
+    assert str(caught.value).splitlines() == [
+        "node toy0, server: cannot serve the shared folder: the toy image has no NFS server"]
 
 
 def test_the_agent_runs_through_the_toy(toy):

@@ -1,0 +1,129 @@
+"""How a kind of node does what a setup step wants: one :class:`Platform` per node, supplied by its backend.
+
+A step says what it wants (its actions carried out as root or simulated into a
+sandbox, a read of live state, a package, time kept, a share mounted, an NFS
+server, a note for the learner) and the node's Platform says how, as commands
+(:class:`Do`) or host binds (:class:`Bind`) with the reason for each; the step
+wraps them into its plan (:func:`clusterkit.steps.actions.wanted`). So no step
+asks what a node is.
+This class is a board's (a real one or a virtual one): root, apt, systemd and a
+clock of its own. The local backend's sandboxes, the namespace lab and any
+other kind of node give their own subclass (see :class:`Node.platform`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from shlex import quote
+from typing import TYPE_CHECKING, Callable, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from ..results import NodeResult
+    from .base import Node
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Do:
+    """One command a Platform wants run as root, with the reason a plan shows beside it."""
+
+    command: str
+    why: str = ""
+    check: bool = True   #: whether a failure stops the node (False: the command may find nothing to do)
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A folder of one node bound into another by the backend, from the host (no command runs on the node)."""
+
+    said: str                   #: the bind in words, for the plan
+    why: str
+    source_node: str
+    source_path: str
+    target: str
+
+
+class Performable(Protocol):
+    """A planned action, as a Platform carries it out (see :mod:`clusterkit.steps.actions`)."""
+
+    def apply(self, run) -> None: ...
+
+    def simulate(self, run) -> None: ...
+
+    def undo(self, node, *, timeout: float | None = None) -> None: ...
+
+    def unsimulate(self, node, *, timeout: float | None = None) -> None: ...
+
+
+class Platform:
+    """A board's ways: root, apt packages, systemd services and a clock that chrony may set."""
+
+    #: A line for every plan on such nodes (None: nothing to say).
+    note: str | None = None
+
+    def perform(self, action: Performable, run) -> None:
+        """Carry out one planned action on the node: here as root."""
+        action.apply(run)
+
+    def undo(self, action: Performable, node: Node, *, timeout: float | None = None) -> None:
+        """Put back what :meth:`perform` did (a rollback)."""
+        action.undo(node, timeout=timeout)
+
+    def live(self, read: Callable[[], T], *, otherwise: T) -> T:
+        """A read of the node's live state (a step's probe, its check after apply): run it here, where the
+        node's changes are carried out; ``otherwise`` is for a node whose changes are simulated."""
+        return read()
+
+    def probe(self, node: Node, script: str, *, timeout: float = 30) -> set[str]:
+        """The words a read-only root ``script`` prints on the node (what is installed, running, enabled)."""
+        return set(node.sudo(script, timeout=timeout).stdout.split())
+
+    def check_on_node(self, node: Node, script: str, *, stdin: str, timeout: float = 30) -> NodeResult | None:
+        """Run a validator (``chronyd -p``) on the node; None where it cannot run there (then check here)."""
+        return node.run(script, stdin=stdin, timeout=timeout)
+
+    def have_package(self, package: str, *, installed: bool, why: str) -> list[Do]:
+        """What gets ``package`` onto the node: apt, unless it is there."""
+        if installed:
+            return []
+        return [Do(f"DEBIAN_FRONTEND=noninteractive apt-get install -y {package}", why)]
+
+    def keep_time(self, *, conf: str, flags: set[str], changed: bool) -> list[Do]:
+        """chrony as the one time client, set to the clock, started at boot and now with ``conf``.
+
+        ``flags``: what :meth:`probe` found (``timesyncd``, ``enabled``, ``running``).
+        """
+        out = []
+        if "timesyncd" in flags:
+            out.append(Do("systemctl disable --now systemd-timesyncd", "one time client only", check=False))
+        if "enabled" not in flags:  # installed but switched off (an image's choice, or an earlier disable)
+            if "running" in flags:
+                # Enabling a running chrony makes systemd lose track of it (the alias chronyd.service is
+                # made while it runs; seen on Debian 13): its restart then fails on the orphan's port.
+                out.append(Do("systemctl stop chrony", "stopped while it is enabled"))
+            out.append(Do("systemctl enable chrony", "started at every boot"))
+        if changed or "running" not in flags or "enabled" not in flags:
+            out.append(Do("systemctl restart chrony", "read the new configuration"))
+        return out
+
+    def mount_share(self, *, server: str, export: str, mount: str, mounted: bool, changed: bool,
+                    timeout: int) -> list[Do | Bind]:
+        """What mounts ``server``'s ``export`` at ``mount`` now (the fstab line keeps it at boot): a kernel NFS
+        mount, tried within ``timeout`` seconds, unless it is mounted."""
+        if mounted:
+            return []
+        return [Do(f"timeout {timeout} mount -t nfs4 -o rw {server}:{quote(export)} {quote(mount)}",
+                   "tried before the line is persisted")]
+
+    def time_note(self) -> str | None:
+        """What a time plan on such nodes should tell the learner about their clock."""
+        return None
+
+    def why_no_nfs_server(self) -> str | None:
+        """Why such a node cannot serve an NFS export (one line), or None when it can."""
+        return None
+
+
+#: The platform of a board, real or virtual.
+BOARD_PLATFORM = Platform()

@@ -1,0 +1,55 @@
+"""The local backend's platform: a node is a folder of this machine, and nothing runs as root.
+
+Every action is simulated into the node's sandbox (files written, commands
+listed as "would run"); a plan lists the commands a board would run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from .platform import Bind, Do, Performable, Platform, T
+
+if TYPE_CHECKING:
+    from ..results import NodeResult
+    from .base import Node
+
+
+class SandboxPlatform(Platform):
+    """Simulate into the sandbox: read nothing live, check configurations here, list what a board would run."""
+
+    note = ("local backend: apply writes these files into each node's sandbox and lists the "
+            "privileged commands a real node would run; it runs none of them")
+
+    def perform(self, action: Performable, run) -> None:
+        action.simulate(run)
+
+    def undo(self, action: Performable, node: Node, *, timeout: float | None = None) -> None:
+        action.unsimulate(node, timeout=timeout)
+
+    def live(self, read: Callable[[], T], *, otherwise: T) -> T:
+        return otherwise     # nothing ran here: the sandbox's files, read again, are the check
+
+    def probe(self, node: Node, script: str, *, timeout: float = 30) -> set[str]:
+        return set()
+
+    def check_on_node(self, node: Node, script: str, *, stdin: str, timeout: float = 30) -> NodeResult | None:
+        return None
+
+    def have_package(self, package: str, *, installed: bool, why: str) -> list[Do]:
+        return []
+
+    def keep_time(self, *, conf: str, flags: set[str], changed: bool) -> list[Do]:
+        if not changed:
+            return []
+        return [Do("systemctl disable --now systemd-timesyncd", "one time client only", check=False),
+                Do("systemctl restart chrony", "read the new configuration")]
+
+    def mount_share(self, *, server: str, export: str, mount: str, mounted: bool, changed: bool,
+                    timeout: int) -> list[Do | Bind]:
+        return super().mount_share(server=server, export=export, mount=mount, mounted=not changed,
+                                   changed=changed, timeout=timeout)
+
+
+#: The platform of every sandbox node.
+SANDBOX = SandboxPlatform()
