@@ -45,7 +45,7 @@ class SlicedChannel(AsyncZMQSocketChannel):
             wait = min(SLICE, left)
             if await self.socket.poll(int(wait * 1000)):
                 return await self._recv()
-            if wait >= left:
+            if deadline is not None and wait >= left:
                 raise Empty
 
 

@@ -17,7 +17,7 @@ import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 
-from notebook_run import SlicedChannel
+from notebook_run import SLICE, SlicedChannel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,6 +59,29 @@ def test_a_missed_wakeup_strands_the_plain_channel():
 def test_the_sliced_channel_finds_the_message():
     msg = asyncio.run(_wait_after_missed_wakeup(SlicedChannel, within=30))
     assert msg is not None and msg["msg_type"] == "execute_reply"
+
+
+def test_the_sliced_channel_with_no_timeout_waits_past_a_slice():
+    """nbclient reads iopub with no timeout: a quiet second (``engines.stop()``) is no end of messages."""
+    async def main():
+        actx, sctx = zmq.asyncio.Context(), zmq.Context()
+        rx = actx.socket(zmq.DEALER)
+        port = rx.bind_to_random_port("tcp://127.0.0.1")
+        tx = sctx.socket(zmq.DEALER)
+        tx.connect(f"tcp://127.0.0.1:{port}")
+        session = Session(key=b"test")
+        try:
+            waiting = asyncio.ensure_future(SlicedChannel(rx, session).get_msg())
+            await asyncio.sleep(SLICE * 2.5)
+            assert not waiting.done(), waiting
+            session.send(tx, "stream", {"name": "stdout", "text": "stopped\n"})
+            return await asyncio.wait_for(waiting, 30)
+        finally:
+            rx.close(0)
+            tx.close(0)
+            actx.term()
+            sctx.term()
+    assert asyncio.run(main())["content"]["text"] == "stopped\n"
 
 
 def test_every_notebook_run_goes_through_notebook_run():
