@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import zmq
@@ -22,15 +23,26 @@ from notebook_run import SLICE, SlicedChannel
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _wait_after_missed_wakeup(channel_class, *, within: float):
-    """Start ``get_msg()`` with no timeout, deliver a message so its wake-up is missed, then wait up to ``within`` s."""
+@contextmanager
+def socket_pair():
+    """(an asyncio socket that receives, a plain socket that sends to it, a session to sign messages with)."""
     actx, sctx = zmq.asyncio.Context(), zmq.Context()
     rx = actx.socket(zmq.DEALER)
     port = rx.bind_to_random_port("tcp://127.0.0.1")
     tx = sctx.socket(zmq.DEALER)
     tx.connect(f"tcp://127.0.0.1:{port}")
-    session = Session(key=b"test")
     try:
+        yield rx, tx, Session(key=b"test")
+    finally:
+        rx.close(0)
+        tx.close(0)
+        actx.term()
+        sctx.term()
+
+
+async def _wait_after_missed_wakeup(channel_class, *, within: float):
+    """Start ``get_msg()`` with no timeout, deliver a message so its wake-up is missed, then wait up to ``within`` s."""
+    with socket_pair() as (rx, tx, session):
         waiting = asyncio.ensure_future(channel_class(rx, session).get_msg())
         await asyncio.sleep(0.1)                               # the poll is registered and the loop idle
         session.send(tx, "execute_reply", {"status": "ok"})
@@ -43,11 +55,6 @@ async def _wait_after_missed_wakeup(channel_class, *, within: float):
             return await asyncio.wait_for(waiting, within)
         except asyncio.TimeoutError:
             return None
-    finally:
-        rx.close(0)
-        tx.close(0)
-        actx.term()
-        sctx.term()
 
 
 def test_a_missed_wakeup_strands_the_plain_channel():
@@ -64,23 +71,12 @@ def test_the_sliced_channel_finds_the_message():
 def test_the_sliced_channel_with_no_timeout_waits_past_a_slice():
     """nbclient reads iopub with no timeout: a quiet second (``engines.stop()``) is no end of messages."""
     async def main():
-        actx, sctx = zmq.asyncio.Context(), zmq.Context()
-        rx = actx.socket(zmq.DEALER)
-        port = rx.bind_to_random_port("tcp://127.0.0.1")
-        tx = sctx.socket(zmq.DEALER)
-        tx.connect(f"tcp://127.0.0.1:{port}")
-        session = Session(key=b"test")
-        try:
+        with socket_pair() as (rx, tx, session):
             waiting = asyncio.ensure_future(SlicedChannel(rx, session).get_msg())
             await asyncio.sleep(SLICE * 2.5)
             assert not waiting.done(), waiting
             session.send(tx, "stream", {"name": "stdout", "text": "stopped\n"})
             return await asyncio.wait_for(waiting, 30)
-        finally:
-            rx.close(0)
-            tx.close(0)
-            actx.term()
-            sctx.term()
     assert asyncio.run(main())["content"]["text"] == "stopped\n"
 
 
