@@ -4,15 +4,15 @@ nbclient talks to the kernel with jupyter_client's asyncio client. On a loaded m
 client's ``await socket.poll(timeout)`` sometimes sleeps through a message that is already
 readable: the ZMQ socket's file descriptor is edge-triggered, and the wake-up was missed. Seen
 here (2026-12-07, notebook 02 with its solutions twice, run again and again on the namespace lab
-beside other test runs): 5 hangs in 172 runs, every one at the ``%%solution`` cell, the first
-cell whose output goes into an Output widget, for which nbclient sends comm messages on the same
-shell socket while it waits there for the reply. Each time the cell's ``execute_reply`` sat in
+beside other test runs): 12 hangs in 287 runs, each at a ``%%solution`` cell (the first cell
+whose output goes into an Output widget, or its repeat), for which nbclient sends comm messages
+on the same shell socket while it waits there for the reply. Each time the cell's ``execute_reply`` sat in
 the client's shell socket (``ZMQ_EVENTS`` = POLLIN), the kernel had sent ``status: idle`` and
 answered other clients at once, and the test waited out the whole cell timeout.
 
 A new poll reads ``ZMQ_EVENTS`` when it registers, so waiting in slices of :data:`SLICE`
 seconds finds such a message at the next slice: a missed wake-up costs at most a slice, never
-the cell's timeout (with slices, 0 hangs in 319 runs of the same loop). Every notebook a test runs
+the cell's timeout (with slices, 0 hangs in 338 runs of the same loop). Every notebook a test runs
 goes through :func:`run_notebook`.
 """
 
