@@ -167,32 +167,49 @@ def mount_all(node_dir: str, supervisor: int, lab_dir: str, finish=lambda proble
     problems = 0
     bindns = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bindns.py")
     for server, export, target in nfs_lines(init):
-        name, waited, late = server, False, False
+        said: set[str] = set()
         while True:
-            name, src = server_init(lab_dir, server)
-            if src is not None and booted(src) and listens(src, NFS_PORT):
-                break
-            if init_of(supervisor) != init:          # this boot is over (powered off or rebooted)
+            src = wait_for_server(lab_dir, server, export, target, init=init, supervisor=supervisor,
+                                  deadline=deadline, said=said, late=lambda: finish(problems + 1))
+            if src is None:                          # this boot is over (powered off or rebooted)
                 return problems + 1
-            if not waited:
-                say(f"waiting for the NFS server {name} to mount {server}:{export} at {target}")
-                waited = True
-            if not late and time.monotonic() >= deadline:
-                say(f"{name}'s NFS server is not up after {WAIT:.0f} s: {target} stays unmounted until it "
-                    "serves (nofail: the boot goes on, as on a board)")
-                finish(problems + 1)
-                late = True
-            time.sleep(0.5)
-        if src == init or mounted(init, target):
-            continue
-        r = subprocess.run([sys.executable, bindns, f"/proc/{src}/ns/mnt", export, f"/proc/{init}/ns/mnt", target],
-                           capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            say(f"could not mount {server}:{export} at {target}: {(r.stderr.strip() or f'rc {r.returncode}')}")
-            problems += 1
-        else:
-            say(f"mounted {server}:{export} at {target} (the lab binds the primary's export: no NFS client here)")
+            if src == init or mounted(init, target):
+                break
+            r = subprocess.run([sys.executable, bindns, f"/proc/{src}/ns/mnt", export, f"/proc/{init}/ns/mnt",
+                                target], capture_output=True, text=True, timeout=30)
+            if r.returncode == 0:
+                say(f"mounted {server}:{export} at {target} (the lab binds the primary's export: no NFS client here)")
+                break
+            if server_init(lab_dir, server)[1] == src:   # the server still runs that boot: the bind itself failed
+                say(f"could not mount {server}:{export} at {target}: {(r.stderr.strip() or f'rc {r.returncode}')}")
+                problems += 1
+                break
+            # The server rebooted between the look and the bind: wait for it again, as an automount would.
     return problems
+
+
+def wait_for_server(lab_dir: str, server: str, export: str, target: str, *, init: int, supervisor: int,
+                    deadline: float, said: set[str], late) -> int | None:
+    """PID 1 of ``server`` once it has booted and serves NFS; None when this node's boot ends first.
+
+    ``said`` holds what was already said about this mount (kept across a server's reboot); ``late`` is
+    called once the server is not up by ``deadline``.
+    """
+    while True:
+        name, src = server_init(lab_dir, server)
+        if src is not None and booted(src) and listens(src, NFS_PORT):
+            return src
+        if init_of(supervisor) != init:
+            return None
+        if "waiting" not in said:
+            say(f"waiting for the NFS server {name} to mount {server}:{export} at {target}")
+            said.add("waiting")
+        if "late" not in said and time.monotonic() >= deadline:
+            say(f"{name}'s NFS server is not up after {WAIT:.0f} s: {target} stays unmounted until it "
+                "serves (nofail: the boot goes on, as on a board)")
+            late()
+            said.add("late")
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":
