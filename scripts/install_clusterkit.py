@@ -206,10 +206,14 @@ def console_script(venv: Path) -> None:
 
 # ---------------------------------------------------------------- pruning
 
-def held_open() -> set[str]:
-    """The version folders (by name) whose ``in-use`` file some process on this host holds open."""
+def held_open(versions: Path) -> set[str]:
+    """The version folders of ``versions`` (by name) whose ``in-use`` file some process on this host holds open.
+
+    By the whole path: another venv's folder of the same name (the same content hash, as a test's
+    venv and the host's have) is not this one.
+    """
     held = set()
-    marker = f"/{VERSIONS}/"
+    root = os.path.realpath(versions)
     for fd_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
             fds = list(fd_dir.iterdir())
@@ -220,15 +224,16 @@ def held_open() -> set[str]:
                 target = os.readlink(fd)
             except OSError:
                 continue
-            if marker in target and target.endswith(f"/{IN_USE}"):
-                held.add(Path(target).parent.name)
+            folder, name = os.path.split(target)
+            if name == IN_USE and os.path.dirname(folder) == root:
+                held.add(os.path.basename(folder))
     return held
 
 
 def prune(versions: Path, keep: set[str]) -> list[str]:
     """Remove the versions other than ``keep`` (the current one and the one before) that no process holds open."""
     folders = [d for d in versions.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name not in keep]
-    busy = held_open() if folders else set()
+    busy = held_open(versions) if folders else set()
     removed = []
     for d in sorted(folders):
         if d.name in busy:
