@@ -7,7 +7,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomicfile import temp_path  # noqa: F401 (for the backends, which write a node's files the same way)
 from ..errors import NodeError
 from ..inventory import NodeSpec
 from ..results import NodeResult

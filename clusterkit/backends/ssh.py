@@ -31,11 +31,12 @@ from pathlib import Path
 import paramiko
 from fabric import Config, Connection
 
+from ..atomicfile import temp_path
 from ..errors import NodeError, PrivilegeRefused
 from ..inventory import Inventory, NodeSpec
 from ..results import NodeResult
 from . import hostkeys, session
-from .base import BACKUP_SUFFIX, Node, backup_paths, temp_path
+from .base import BACKUP_SUFFIX, Node, backup_paths
 from .channel import ChannelStream
 from .password import SUDO_PASSWORD_ENV, Password
 from .registry import Backend
