@@ -40,7 +40,7 @@ from .base import BACKUP_SUFFIX, Node, backup_paths
 from .channel import ChannelStream
 from .password import SUDO_PASSWORD_ENV, Password
 from .registry import Backend
-from .sshfail import ConnectError, connect_error, raise_unreachable
+from .sshfail import ConnectError, connect_error, notice_a_dead_peer, raise_unreachable
 
 _MISSING = 44   # read_file's exit status for "no such file"
 
@@ -133,7 +133,7 @@ class SSHNode(Node):
                 conn.close()
                 self._conn = None
                 raise connect_error(self, e) from None
-            conn.transport.set_keepalive(15)
+            notice_a_dead_peer(conn.transport, self.connect_timeout)
             with _OPEN_LOCK:
                 _OPEN[id(conn)] = (self._login(), conn)
             session.announce(conn.transport, timeout=self.connect_timeout)   # who holds it, said on the node
@@ -193,10 +193,17 @@ class SSHNode(Node):
                                            error=f"no answer within {timeout:g} s; the command was stopped",
                                            command=shown), bytes(out), bytes(err))
                     select.select([chan], [], [], 1.0 if left is None else min(left, 1.0))
-            if not chan.exit_status_ready():
+            code = chan.recv_exit_status() if chan.exit_status_ready() else None
+            if not chan.transport.is_active() and (code is None or code < 0):   # the node went silent
+                self.close()
+                why = (f"the connection stopped answering (nothing acknowledged for {self.connect_timeout:g} s) "
+                       "while the command ran")
+                return (NodeResult(node=self.name, status="timeout", stdout=out.decode(errors="replace"),
+                                   stderr=err.decode(errors="replace"), duration=time.monotonic() - t0, error=why,
+                                   command=shown), bytes(out), bytes(err))
+            if code is None:
                 return (NodeResult.failure(self.name, "error", "the channel closed without an exit status",
                                            time.monotonic() - t0, shown), bytes(out), bytes(err))
-            code = chan.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as e:
             self.close()
             return NodeResult.failure(self.name, "error", f"the connection broke: {e}", time.monotonic() - t0,

@@ -1,4 +1,5 @@
-"""Faults on a lab of eight: one node's sshd killed, one node's cable pulled, one node frozen.
+"""Faults on a lab of eight: one node's sshd killed, one node's cable pulled, one node frozen; and one
+node's cable pulled while a command without a timeout runs on it.
 
 Every cluster operation and CLI call returns (it does not hang) with failed
 rows naming the reason for those three and good rows for the other five. How
@@ -12,12 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
+
 import pytest
 
 import clusterkit.lab
 from clusterkit.lab import procs
 from labnames import LAB_MARKS, lab_name
-from waiting import returns
+from waiting import returns, wait_for
 
 pytestmark = LAB_MARKS
 
@@ -28,6 +31,7 @@ TIMEOUT = 2.0          #: the connect timeout the tests use
 HANG = 120.0
 KILLED, UNPLUGGED, FROZEN = f"{NAME}1", f"{NAME}4", f"{NAME}6"
 BAD = {KILLED, UNPLUGGED, FROZEN}
+MID = f"{NAME}7"       #: unplugged while its command runs, then plugged back in
 
 
 def _node_pids(lab, name: str) -> list[int]:
@@ -125,3 +129,28 @@ def test_cli_exit_status_and_rows(lab, faults):
     for n in BAD:
         assert n in p.stdout + p.stderr
     assert "raspberrypi" in p.stdout
+
+
+def test_a_node_unplugged_while_its_command_runs_fails_its_row(lab, warm):
+    """A board that loses its cable (or its power, or its kernel) mid-command sends nothing more, not even a
+    FIN; a command without a timeout on it fails its row once nothing has been acknowledged for the connect
+    timeout, instead of waiting for ever (a guest kernel that panicked under TCG once hung a VM test so)."""
+    started = f"/tmp/clusterkit-mid-{uuid.uuid4().hex}"
+    veth = lab.names.wifi_veth(lab.boards[MID].index)
+    plugged = True
+    try:
+        def run_and_unplug():
+            nonlocal plugged
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(1) as pool:
+                running = pool.submit(warm.run, f"touch {started}; sleep 600", nodes=[MID])
+                wait_for(lambda: lab.exec(MID, f"test -e {started}").returncode == 0, HANG, "the command to start")
+                subprocess.run(["ip", "link", "set", veth, "down"], check=True)
+                plugged = False
+                return running.result()
+        r = returned(run_and_unplug)[MID]
+    finally:
+        if not plugged:
+            subprocess.run(["ip", "link", "set", veth, "up"], check=True)
+        lab.exec(MID, f"rm -f {started}")
+    assert r.status == "timeout" and "stopped answering" in r.error, r
