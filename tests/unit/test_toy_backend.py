@@ -65,6 +65,9 @@ class ToyPlatform(SandboxPlatform):
     def why_no_nfs_server(self):
         return "the toy image has no NFS server"
 
+    def why_no_cluster_network(self):
+        return "toy nodes have no network between them"
+
 
 class ToyNode(Node):
     backend = "toy"
@@ -177,6 +180,12 @@ def test_nfs_is_refused_in_one_line_naming_the_node_and_why(toy):
         steps.Nfs(toy, clients="10.0.0.0/24").plan()
     assert str(caught.value).splitlines() == [
         "node toy0, server: cannot serve the shared folder: the toy image has no NFS server"]
+
+
+def test_logins_between_toy_nodes_are_not_tried_and_say_why(toy):
+    table = steps.Keys(toy, user="alice").logins()
+    assert {cell for row in table.rows.values() for cell in row.values()} == {"not run"}
+    assert table.note == "not run: toy nodes have no network between them (nothing was sent)"
 
 
 def test_the_agent_runs_through_the_toy(toy):
