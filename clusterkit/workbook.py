@@ -229,13 +229,13 @@ def needs(cluster, notebook: str, *, user: str = "alice", uid: int = 1000) -> Re
                               field="notebook")
     who = Who(user, uid)
     wanted = NEEDS[notebook]
-    if all(node.sandbox is not None for node in cluster):     # folders of this machine: only files to write
+    again = [node.platform.why_apply_earlier_steps() for node in cluster]
+    if all(again):     # applying them only writes files: nothing to ask first
         from .steps import sandbox
         sandbox.prepare(cluster)
         report = reapply(cluster, *wanted, user=user, uid=uid)
         report.title = f"{notebook} starts where {wanted[-1]} leaves the nodes"
-        report.note = (f"{cluster.backend} backend: the nodes are sandbox folders on this machine, so the earlier steps are "
-                       "applied into them again (only files; nothing runs)")
+        report.note = f"{cluster.backend} backend: {again[0]}"
         return report
     report = Report(f"{notebook} starts where {wanted[-1]} leaves the nodes")
     for stage in wanted:

@@ -124,6 +124,16 @@ class Platform:
         """Why such a node cannot serve an NFS export (one line), or None when it can."""
         return None
 
+    def why_no_cluster_network(self) -> str | None:
+        """Why such a node cannot reach the others over the cluster's network (a key login, a ping), or None
+        when it can."""
+        return None
+
+    def why_apply_earlier_steps(self) -> str | None:
+        """Why a notebook may apply the earlier notebooks' steps again on such a node before it starts (a line
+        for its report), or None: it checks them, and stops where one is missing."""
+        return None
+
 
 #: The platform of a board, real or virtual.
 BOARD_PLATFORM = Platform()

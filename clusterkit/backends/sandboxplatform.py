@@ -50,6 +50,13 @@ class SandboxPlatform(Platform):
         return super().mount_share(server=server, export=export, mount=mount, mounted=not changed,
                                    changed=changed, timeout=timeout)
 
+    def why_no_cluster_network(self) -> str | None:
+        return "the local backend has no cluster network"   # a sandbox is this machine: nothing is sent anywhere
+
+    def why_apply_earlier_steps(self) -> str | None:
+        return ("the nodes are sandbox folders on this machine, so the earlier steps are applied into them again "
+                "(only files; nothing runs)")
+
 
 #: The platform of every sandbox node.
 SANDBOX = SandboxPlatform()

@@ -228,9 +228,9 @@ class Keys(Step):
         verdict = {}
         for n in nodes:
             node = self.cluster[n]
-            if self.try_login is None and not node.privileged:
-                outcomes[n].skipped.append("trying a key login (the local backend runs no sshd); "
-                                           "the sandbox shows what a verified node gets")
+            why = None if self.try_login else node.platform.why_no_cluster_network()
+            if why:
+                outcomes[n].skipped.append(f"trying a key login ({why}); its files show what a verified node gets")
                 verdict[n] = None
                 continue
             ok = (self.try_login or self._key_login)(n)

@@ -174,10 +174,10 @@ def matrix(cluster, names: list[str], targets: dict[str, str], script: str, *, t
            as_user: str | None = None) -> Matrix:
     """Run ``script`` (``$T`` is each target) on every node against every target; a node that cannot run it: not run."""
     import shlex
-    if not all(cluster[n].privileged for n in names):
-        # A local node is this machine: its network is not the cluster's, so nothing is sent anywhere.
+    why = next((w for w in (cluster[n].platform.why_no_cluster_network() for n in names) if w), None)
+    if why:
         return Matrix(title, {n: {label: "not run" for label in targets} for n in names},
-                      note="not run: the local backend has no cluster network (nothing was sent)")
+                      note=f"not run: {why} (nothing was sent)")
     loop = "for T in " + " ".join(shlex.quote(t) for t in targets.values()) + \
         f"; do if {script} >/dev/null 2>&1; then echo \"$T ok\"; else echo \"$T FAIL\"; fi; done"
     if as_user:

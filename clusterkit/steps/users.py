@@ -324,9 +324,8 @@ def ids(cluster, name: str, *, nodes=None, renamed_to: str | None = None):
     rather than failing with "no such user".
     """
     def id_of(node, who: str):
-        if node.sandbox is not None:
-            return acc.sandbox_id(node, who)
-        return node.run(f"id {shlex.quote(who)}", timeout=30)
+        live = node.platform.live(partial(node.run, f"id {shlex.quote(who)}", timeout=30), otherwise=None)
+        return acc.sandbox_id(node, who) if live is None else live     # nothing live: the node's files answer
 
     def one(node):
         r = id_of(node, name)

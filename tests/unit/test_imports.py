@@ -2,10 +2,12 @@
 
 Imports are read with ``ast`` from the source (nothing is imported): those at
 module level, those inside functions (an import deferred into a function still
-ties the two modules together), and those by string: ``importlib.import_module``
-or ``__import__`` of a literal name, and a registry's lazy ``"module:attribute"``
-entry (``backends.register("clusterkit.lab.backend:LAB", …)``), which imports the
-module on first use. A few deferred imports reach up on purpose: they are the
+ties the two modules together), and those by string: ``importlib.import_module``,
+``__import__`` or ``runpy.run_module`` of a literal name (or of a module-level
+name bound to one), and a registry's lazy ``"module:attribute"`` entry
+(``backends.register("clusterkit.lab.backend:LAB", …)``), which imports the
+module on first use. Only the body of ``if TYPE_CHECKING:`` is left out: its
+``else`` runs. A few deferred imports reach up on purpose: they are the
 API's front doors (``cluster.dashboard()``), listed in ``FRONT_DOORS`` with the reason.
 """
 
@@ -48,7 +50,7 @@ FRONT_DOORS = {
 #: A registry's lazy entry: "clusterkit.module:attribute".
 LAZY_ENTRY = re.compile(r"(clusterkit(?:\.\w+)*):\w+")
 #: Functions that import the module their first argument names.
-IMPORTERS = ("import_module", "__import__")
+IMPORTERS = ("import_module", "__import__", "run_module")
 
 
 def modules() -> dict[str, tuple[Path, bool]]:
@@ -65,17 +67,18 @@ def imports(name: str, path: Path, package: bool, known) -> list[tuple[str, int,
     """What a module imports from the package: (module, line, at module level)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     deferred, typing_only = set(), set()
-    for node in ast.walk(tree):  # what runs only when called; ``if TYPE_CHECKING:`` never runs
+    for node in ast.walk(tree):  # what runs only when called; the body of ``if TYPE_CHECKING:`` never runs
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             deferred |= {id(sub) for sub in ast.walk(node) if sub is not node}
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            typing_only |= {id(sub) for sub in ast.walk(node)}
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            typing_only |= {id(sub) for stmt in node.body for sub in ast.walk(stmt)}
+    names = literal_names(tree)
     found = []
     for node in ast.walk(tree):
         if id(node) in typing_only:
             continue
         if isinstance(node, (ast.Call, ast.Constant)):
-            targets = by_string(node)
+            targets = by_string(node, names)
         elif isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -97,16 +100,33 @@ def imports(name: str, path: Path, package: bool, known) -> list[tuple[str, int,
     return found
 
 
-def by_string(node: ast.AST) -> list[str]:
-    """The module a call imports by its literal name, or a lazy registry entry names."""
+def literal_names(tree: ast.Module) -> dict[str, str]:
+    """The module-level names bound once to a string literal (``MODULE = "clusterkit.x"``)."""
+    bound: dict[str, list[str | None]] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+            value = stmt.value.value if isinstance(stmt.value, ast.Constant) else None
+            for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+                if isinstance(target, ast.Name):
+                    bound.setdefault(target.id, []).append(value if isinstance(value, str) else None)
+    return {name: values[0] for name, values in bound.items() if len(values) == 1 and values[0] is not None}
+
+
+def by_string(node: ast.AST, names: dict[str, str] | None = None) -> list[str]:
+    """The module a call imports by its literal name (or a module-level name bound to one), or a lazy
+    registry entry names."""
     if isinstance(node, ast.Constant):
         entry = LAZY_ENTRY.fullmatch(node.value) if isinstance(node.value, str) else None
         return [entry.group(1)] if entry else []
     func = node.func
     called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
     first = node.args[0] if node.args else None
-    if called in IMPORTERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+    if called not in IMPORTERS:
+        return []
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
         return [first.value]
+    if isinstance(first, ast.Name) and first.id in (names or {}):
+        return [names[first.id]]
     return []
 
 
@@ -211,14 +231,23 @@ def test_imports_by_string_are_seen(tmp_path):
                       "def f():\n"
                       "    importlib.import_module('clusterkit.workbook')\n"
                       "    __import__('clusterkit.dashboard')\n"
-                      "    run('python -m clusterkit.agent', 'clusterkit.cli')\n")
+                      "    run('python -m clusterkit.agent', 'clusterkit.cli')\n"
+                      "KIOSK = 'clusterkit.kiosk'\n"
+                      "runpy.run_module(KIOSK)\n"
+                      "if TYPE_CHECKING:\n"
+                      "    import clusterkit.cli\n"
+                      "else:\n"
+                      "    import clusterkit.booth\n")
     found = imports("clusterkit.errors", source, False, modules())
-    assert sorted((t, top) for t, _, top in found) == [("clusterkit.dashboard", False), ("clusterkit.lab.backend", True),
-                                                       ("clusterkit.workbook", False)]
-    assert upward({"clusterkit.errors": found}) == [
+    assert sorted((t, top) for t, _, top in found) == [
+        ("clusterkit.booth", True), ("clusterkit.dashboard", False), ("clusterkit.kiosk", True),
+        ("clusterkit.lab.backend", True), ("clusterkit.workbook", False)]
+    assert sorted(upward({"clusterkit.errors": found}), key=lambda line: int(line.split(":")[1].split()[0])) == [
         "clusterkit.errors:2 -> clusterkit.lab.backend (base -> lab)",
         "clusterkit.errors:4 -> clusterkit.workbook (base -> views)",
-        "clusterkit.errors:5 -> clusterkit.dashboard (base -> views)"]
+        "clusterkit.errors:5 -> clusterkit.dashboard (base -> views)",
+        "clusterkit.errors:8 -> clusterkit.kiosk (base -> views)",
+        "clusterkit.errors:12 -> clusterkit.booth (base -> views)"]
 
 
 def test_the_cli_imports_neither_bokeh_nor_ipyparallel():

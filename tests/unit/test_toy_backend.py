@@ -2,7 +2,8 @@
 
 The toy's nodes are folders of this machine whose commands run as subprocesses there (their own
 ``systemctl`` and ``hostname`` on the PATH, like an image's); in their own world they read as root.
-Its Platform is its own: a setup step's changes are made in the node's folder (its files written,
+The node says nothing of what it is (no ``privileged``, ``remote``, ``traits`` or ``sandbox``): its
+Platform is all a step asks, and it is its own: a setup step's changes are made in the node's folder (its files written,
 its commands listed, never run on this machine), the image carries its packages, services are
 started by hand, there is no NFS server, and its clock is not its own to set. Through it
 go ``connect``, ``Cluster.run``, the plan and apply of Users, Time and NFS, and the node agent, with
@@ -19,7 +20,7 @@ import pytest
 import clusterkit
 from clusterkit import backends
 from clusterkit import steps
-from clusterkit.backends.base import Node, Traits
+from clusterkit.backends.base import Node
 from clusterkit.backends.local import ProcessStream, run_process
 from clusterkit.backends.platform import Do
 from clusterkit.backends.sandboxplatform import SandboxPlatform
@@ -64,12 +65,12 @@ class ToyPlatform(SandboxPlatform):
     def why_no_nfs_server(self):
         return "the toy image has no NFS server"
 
+    def why_no_cluster_network(self):
+        return "toy nodes have no network between them"
+
 
 class ToyNode(Node):
     backend = "toy"
-    privileged = True     # root of its own folder
-    remote = False
-    traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=True)
     platform = ToyPlatform()
 
     def __init__(self, spec, *, root: Path):
@@ -157,6 +158,8 @@ def test_users_plan_and_apply_through_the_toy(toy):
     assert result.ok
     assert any(c.startswith("useradd -m -u 1000 -g 1000") for c in result["toy1"].value.would_run)
     assert "alice:x:1000:1000:" in (toy["toy1"].root / "etc/passwd").read_text()
+    ids = users.ids()      # nothing runs live on the toy: its own account files answer, not this machine's
+    assert ids.ok and {r.stdout.split()[0] for r in ids.values()} == {"uid=1000(alice)"}
 
 
 def test_time_plan_and_apply_through_the_toy_platform(toy):
@@ -177,6 +180,12 @@ def test_nfs_is_refused_in_one_line_naming_the_node_and_why(toy):
         steps.Nfs(toy, clients="10.0.0.0/24").plan()
     assert str(caught.value).splitlines() == [
         "node toy0, server: cannot serve the shared folder: the toy image has no NFS server"]
+
+
+def test_logins_between_toy_nodes_are_not_tried_and_say_why(toy):
+    table = steps.Keys(toy, user="alice").logins()
+    assert {cell for row in table.rows.values() for cell in row.values()} == {"not run"}
+    assert table.note == "not run: toy nodes have no network between them (nothing was sent)"
 
 
 def test_the_agent_runs_through_the_toy(toy):
