@@ -273,8 +273,7 @@ class Nfs(Step):
         new = fstab_text(old, line=line, mount=self.mount, node=node.name)
         changed = new != old
         if changed:
-            verdict = fstab_guard.guard(old, new, node_name=node.name, node=node if node.privileged else None,
-                                        creates=(self.mount,))
+            verdict = fstab_guard.guard(old, new, node_name=node.name, node=node, creates=(self.mount,))
             if verdict.already:
                 plan.notes.append(f"the current fstab already has {len(verdict.already)} problem(s) this step "
                                   f"did not make, e.g. {verdict.already[0]}")
