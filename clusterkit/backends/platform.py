@@ -124,6 +124,17 @@ class Platform:
         """Why such a node cannot serve an NFS export (one line), or None when it can."""
         return None
 
+    def needs_image(self, node: Node) -> bool:
+        """Whether the node waits for this library to lay a fresh card's files on it (:meth:`lay_image`): never
+        for a board, which its card made."""
+        return False
+
+    def lay_image(self, node: Node, files: dict[str, tuple[bytes, int]], *, hostname: str) -> bool:
+        """Make the node a freshly imaged card: ``files`` (path -> content, mode) and a host key of its own for
+        ``hostname``, as a first boot makes. False where that is no library's to do (a board's card): nothing
+        is written."""
+        return False
+
 
 #: The platform of a board, real or virtual.
 BOARD_PLATFORM = Platform()

@@ -6,8 +6,10 @@ listed as "would run"); a plan lists the commands a board would run.
 
 from __future__ import annotations
 
+import subprocess
 from typing import TYPE_CHECKING, Callable
 
+from .base import BACKUP_SUFFIX, ORIGINAL_SUFFIX
 from .platform import Bind, Do, Performable, Platform, T
 
 if TYPE_CHECKING:
@@ -49,6 +51,21 @@ class SandboxPlatform(Platform):
                     timeout: int) -> list[Do | Bind]:
         return super().mount_share(server=server, export=export, mount=mount, mounted=not changed,
                                    changed=changed, timeout=timeout)
+
+    def needs_image(self, node: Node) -> bool:
+        return node.read_file("/etc/passwd") is None
+
+    def lay_image(self, node: Node, files: dict[str, tuple[bytes, int]], *, hostname: str) -> bool:
+        for path, (data, mode) in files.items():
+            target = node.local_path(path)
+            for suffix in (BACKUP_SUFFIX, ORIGINAL_SUFFIX):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+            node.write_file(path, data, mode=mode, backup=False)
+        key = node.local_path("/etc/ssh/ssh_host_ed25519_key")
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{hostname}", "-f", str(key)],
+                           check=True, capture_output=True)
+        return True
 
 
 #: The platform of every sandbox node.
