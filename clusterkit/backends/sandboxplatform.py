@@ -67,6 +67,9 @@ class SandboxPlatform(Platform):
                            check=True, capture_output=True)
         return True
 
+    def why_no_share(self) -> str | None:
+        return "the local backend has no NFS"
+
 
 #: The platform of every sandbox node.
 SANDBOX = SandboxPlatform()
