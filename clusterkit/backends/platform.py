@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from shlex import quote
 from typing import TYPE_CHECKING, Callable, Protocol, TypeVar
 
+from ..errors import ClusterkitError
+
 if TYPE_CHECKING:
     from ..results import NodeResult
     from .base import Node
@@ -134,6 +136,112 @@ class Platform:
         for its report), or None: it checks them, and stops where one is missing."""
         return None
 
+    def needs_image(self, node: Node) -> bool:
+        """Whether the node waits for this library to lay a fresh card's files on it (:meth:`lay_image`): never
+        for a board, which its card made."""
+        return False
+
+    def lay_image(self, node: Node, files: dict[str, tuple[bytes, int]], *, hostname: str) -> bool:
+        """Make the node a freshly imaged card: ``files`` (path -> content, mode) and a host key of its own for
+        ``hostname``, as a first boot makes. False where that is no library's to do (a board's card): nothing
+        is written."""
+        return False
+
+    def share_folder(self) -> KernelNfs:
+        """How such a node serves a folder over NFS and checks a worker's mount (see :class:`KernelNfs`): the
+        kernel's server on a board."""
+        return KERNEL_NFS
+
+    def why_no_share(self) -> str | None:
+        """Why a live check of the shared folder cannot run on such a node (one line), or None when it can."""
+        return None
+
 
 #: The platform of a board, real or virtual.
 BOARD_PLATFORM = Platform()
+
+
+# ---------------------------------------------------------------- sharing a folder over NFS
+#: The NFS step says what it wants (:class:`Share`: this folder, to these clients) and the node's Platform
+#: gives its way (:meth:`Platform.share_folder`): which files the server's plan reads, how its live state is
+#: probed, what serves the folder (:class:`Do`, :class:`Write`, :class:`FstabLine`), and the checks after
+#: apply. The namespace lab gives its own (nfs-ganesha, :mod:`clusterkit.lab.nfsserver`).
+EXPORTS = "/etc/exports"
+
+
+@dataclass(frozen=True)
+class Share:
+    """A folder a step wants served over NFS: the path, the clients' subnet, root squashing, the command that
+    makes the folder, and the whole ``/etc/exports`` the server should have."""
+
+    export: str
+    clients: str
+    root_squash: bool
+    folder: str
+    exports: str
+
+
+@dataclass(frozen=True)
+class Write:
+    """A whole file a way of serving wants on the node (the step diffs it against the text it read)."""
+
+    path: str
+    text: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FstabLine:
+    """A line the node's fstab should carry for ``mount`` (the step renders and guards the whole fstab)."""
+
+    line: str
+    mount: str
+    why: str
+
+
+class KernelNfs:
+    """A board's way: nfs-kernel-server (apt), started by systemd, its exports re-read with ``exportfs``."""
+
+    #: Files the server's plan reads (their texts come back to :meth:`serve` as ``found``).
+    reads: tuple[str, ...] = (EXPORTS,)
+    #: What :meth:`probe` prints once the folder is served (a simulated node counts them as there).
+    settled: frozenset[str] = frozenset({"dir", "installed", "serving", "exported"})
+    #: A line for every NFS plan on such nodes (None: nothing to say).
+    note: str | None = None
+
+    def probe(self, export: str) -> str:
+        """A read-only root script printing which of :attr:`settled` hold now."""
+        return (f"test -d {quote(export)} && echo dir; command -v exportfs >/dev/null && echo installed; "
+                "systemctl is-active --quiet nfs-server && echo serving; "
+                f"exportfs -v 2>/dev/null | grep -q '^{export}[[:space:]]' && echo exported")
+
+    def serve(self, share: Share, *, platform: Platform, found: dict[str, str | None],
+              flags: set[str]) -> list[Do | Write | FstabLine]:
+        """What serves ``share`` on the server, in order, given the texts ``found`` and the live ``flags``."""
+        changed = share.exports != (found.get(EXPORTS) or "")
+        out: list[Do | Write | FstabLine] = []
+        if "dir" not in flags:
+            out.append(Do(share.folder, "the shared folder"))
+        out.append(Write(EXPORTS, share.exports, f"export {share.export} to {share.clients} only"))
+        out += platform.have_package("nfs-kernel-server", installed="installed" in flags,
+                                     why="the kernel NFS server (from the package cache or mirror)")
+        if "serving" not in flags:
+            out.append(Do("systemctl enable --now nfs-server", "the NFS server, at boot too"))
+        if changed or "exported" not in flags:
+            out += [Do("exportfs -ra", "re-read /etc/exports"), Do("exportfs -v", "list what is exported")]
+        return out
+
+    def check_server(self, node: Node, export: str) -> str:
+        """After apply, on the server: a line saying it serves ``export``; raises when it does not."""
+        r = node.sudo("exportfs -v", timeout=30)
+        if export not in r.stdout:
+            raise ClusterkitError(f"exportfs -v does not list {export}", node=node.name, field="export")
+        return r.stdout.strip().splitlines()[0]
+
+    def check_mount(self, node: Node, *, mounted: str, mount: str, server: str, export: str, nfs_ls: str) -> str:
+        """After apply, on a worker where ``mounted`` (findmnt's SOURCE FSTYPE) is at ``mount``: a line to show."""
+        return f"{mount}: {mounted}"
+
+
+#: A board's way of sharing a folder, real or virtual.
+KERNEL_NFS = KernelNfs()

@@ -6,8 +6,10 @@ listed as "would run"); a plan lists the commands a board would run.
 
 from __future__ import annotations
 
+import subprocess
 from typing import TYPE_CHECKING, Callable
 
+from .base import BACKUP_SUFFIX, ORIGINAL_SUFFIX
 from .platform import Bind, Do, Performable, Platform, T
 
 if TYPE_CHECKING:
@@ -56,6 +58,24 @@ class SandboxPlatform(Platform):
     def why_apply_earlier_steps(self) -> str | None:
         return ("the nodes are sandbox folders on this machine, so the earlier steps are applied into them again "
                 "(only files; nothing runs)")
+
+    def needs_image(self, node: Node) -> bool:
+        return node.read_file("/etc/passwd") is None
+
+    def lay_image(self, node: Node, files: dict[str, tuple[bytes, int]], *, hostname: str) -> bool:
+        for path, (data, mode) in files.items():
+            target = node.local_path(path)
+            for suffix in (BACKUP_SUFFIX, ORIGINAL_SUFFIX):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+            node.write_file(path, data, mode=mode, backup=False)
+        key = node.local_path("/etc/ssh/ssh_host_ed25519_key")
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{hostname}", "-f", str(key)],
+                           check=True, capture_output=True)
+        return True
+
+    def why_no_share(self) -> str | None:
+        return "the local backend has no NFS"
 
 
 #: The platform of every sandbox node.

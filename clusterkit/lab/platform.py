@@ -9,7 +9,8 @@ NFS client, so a worker's share is the primary's folder bound from the host.
 
 from __future__ import annotations
 
-from ..backends.platform import Bind, Do, Platform
+from ..backends.platform import Bind, Do, KernelNfs, Platform
+from .nfsserver import GANESHA
 
 #: Start (or restart) chronyd on a lab node with ``-x``, from the configuration ``{conf}``.
 LAB_START = ("install -d -m 755 /run/chrony /var/lib/chrony; "
@@ -44,6 +45,9 @@ class LabPlatform(Platform):
 
     def time_note(self) -> str | None:
         return TIME_NOTE
+
+    def share_folder(self) -> KernelNfs:
+        return GANESHA
 
 
 #: The platform of every namespace lab node.

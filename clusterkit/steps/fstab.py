@@ -4,8 +4,8 @@ A line in fstab that cannot be mounted can stop a board from booting (it drops
 to an emergency shell, with no network to reach it). So before any fstab is
 installed, the whole candidate file is checked twice:
 
-- by ``findmnt --verify --tab-file`` (util-linux), on the node itself where the
-  node has root (its devices and mount points are there), else on this machine;
+- by ``findmnt --verify --tab-file`` (util-linux), on the node itself where its
+  Platform checks there (its devices and mount points are there), else on this machine;
 - by our own checks for what findmnt lets through: a field count other than
   4 to 6, a relative mount point, an unknown file-system type (findmnt only
   warns), an unknown mount option (findmnt does not look), a mount point
@@ -157,26 +157,35 @@ def option_problem(opt: str, fstype: str) -> str | None:
     return None
 
 
+#: Validates the candidate on stdin with findmnt, in a temporary file.
+FINDMNT = ('t=$(mktemp) || exit 9; cat > "$t"; findmnt --verify --verbose --tab-file "$t"; rc=$?; '
+           'rm -f "$t"; exit $rc')
+
+
 def findmnt_check(text: str, *, node=None) -> list[Finding] | None:
-    """``findmnt --verify --tab-file`` on the candidate, on ``node`` when it has root, else on this machine.
+    """``findmnt --verify --tab-file`` on the candidate, on ``node`` where its Platform checks there, else on
+    this machine.
 
     None when findmnt is not there to ask.
     """
-    script = ('t=$(mktemp) || exit 9; cat > "$t"; findmnt --verify --verbose --tab-file "$t"; rc=$?; '
-              'rm -f "$t"; exit $rc')
-    if node is not None and node.privileged:
-        r = node.run(script, stdin=text, timeout=30)
+    return _findmnt(text, node)[0]
+
+
+def _findmnt(text: str, node) -> tuple[list[Finding] | None, bool]:
+    """findmnt's findings (None: no findmnt to ask), and whether they were found on the node."""
+    r = None if node is None else node.platform.check_on_node(node, FINDMNT, stdin=text, timeout=30)
+    if r is not None:
         if r.status not in ("ok", "failed") or "command not found" in r.stderr or r.exit_code == 127:
-            return None
-        return parse_findmnt(r.stdout, r.stderr)
+            return None, True
+        return parse_findmnt(r.stdout, r.stderr), True
     if shutil.which("findmnt") is None:
-        return None
+        return None, False
     with tempfile.NamedTemporaryFile("w", prefix="clusterkit-fstab-", suffix=".tab") as f:
         f.write(text)
         f.flush()
         r = subprocess.run(["findmnt", "--verify", "--verbose", "--tab-file", f.name],
                            capture_output=True, text=True, timeout=30, check=False)
-    return parse_findmnt(r.stdout, r.stderr)
+    return parse_findmnt(r.stdout, r.stderr), False
 
 
 def parse_findmnt(stdout: str, stderr: str) -> list[Finding]:
@@ -216,7 +225,7 @@ def check_candidate(old: str, new: str, *, node=None, creates: tuple[str, ...] =
     """
     mine_old = {_key(f) for f in own_checks(old)}
     mine_new = own_checks(new)
-    fm_new = findmnt_check(new, node=node)
+    fm_new, on_node = _findmnt(new, node)
     fm_old = findmnt_check(old, node=node) if fm_new is not None else None
     old_keys = mine_old | {_key(f) for f in (fm_old or [])}
     new_found, already = [], []
@@ -224,7 +233,7 @@ def check_candidate(old: str, new: str, *, node=None, creates: tuple[str, ...] =
         if f.target in creates and "target" in f.message and "No such file" in f.message:
             continue
         (already if _key(f) in old_keys else new_found).append(f)
-    where = ("findmnt --verify on the node" if node is not None and node.privileged else
+    where = ("findmnt --verify on the node" if on_node else
              "findmnt --verify on this machine (whose disks are not the node's)")
     checked_by = (where if fm_new is not None else "findmnt not found") + " and clusterkit's own checks"
     return Verdict(new_found, already, checked_by)

@@ -13,12 +13,11 @@ only then is the line persisted, and only after the whole candidate fstab
 passed the guard of :mod:`.fstab`. The old fstab is kept as a backup, and
 :meth:`Nfs.rollback` puts it back.
 
-In the lab the server is real: nfs-ganesha (userspace NFSv4, VFS back end) on
-the primary, configured from the same export and started by the step. The
-lab's kernel has no NFS client, so a worker's "mount" is a bind of the
-primary's export directory at the mount point, made by the lab from the host,
-and the real server is checked from every worker with libnfs-utils
-(``nfs-ls``). The output says so. On real boards: nfs-kernel-server and kernel mounts.
+How the folder is served, mounted and checked is the nodes' own way, given by
+their Platform (:meth:`~clusterkit.backends.platform.Platform.share_folder`,
+:meth:`~clusterkit.backends.platform.Platform.mount_share`): on boards
+nfs-kernel-server and kernel mounts; the lab's is in :mod:`clusterkit.lab.nfsserver`,
+and its plans say so.
 """
 
 from __future__ import annotations
@@ -30,23 +29,19 @@ from dataclasses import dataclass
 from functools import partial
 from shlex import quote as _q
 
+from ..backends.platform import EXPORTS, FstabLine, Share, Write
 from ..results import NodeResult
 from . import fstab as fstab_guard
 from .accounts import NAME, UID_MAX, UID_MIN, table
 from .actions import wanted
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
-from .nfsconf import (GANESHA_CONF, SAFE_MOUNT, check_clients, check_path, export_options, exports_text,
-                      fstab_line, fstab_text, ganesha_conf)
+from .nfsconf import SAFE_MOUNT, check_clients, check_path, export_options, exports_text, fstab_line, fstab_text
 
-FSTAB, EXPORTS = "/etc/fstab", "/etc/exports"
-GANESHA_PID = "/run/ganesha.pid"
-#: Where a lab primary keeps the exported folder (a plain directory: overlayfs has no NFS file handles).
-LAB_BACKING = "/home/.clusterkit-export"
+FSTAB = "/etc/fstab"
 #: Seconds a worker's first mount may take before it counts as failed (never a hang).
 MOUNT_TIMEOUT = 30
-LAB_NOTE = ("lab: nfs-ganesha (userspace NFSv4) serves the export on the primary; this kernel has no NFS client, "
-            "so each worker's mount is a bind of the primary's export directory, made by the lab, and the real "
-            "server is checked from every worker with nfs-ls (libnfs)")
+#: What a worker's probe prints once the share is there (a simulated node counts them as there).
+MOUNTED = frozenset({"dir", "mounted"})
 
 
 @dataclass(frozen=True)
@@ -67,10 +62,10 @@ class GuardedFstab(FileChange):
             raise
 
 
-def userspace_nfs(node) -> bool:
-    """Whether a node serves and mounts NFS without a kernel of its own (the lab): nfs-ganesha on the
-    primary, and a worker's "mount" is a bind made from the host. A sandbox gets what a board gets."""
-    return node.privileged and not node.traits.own_kernel
+def running(node, s: dict, *, changed: bool, settled: frozenset[str]) -> set[str]:
+    """What the node has running, as its plan counts it: what its probe printed; on a node whose changes are
+    simulated, what its files say (all of ``settled`` while they stay as they are, none once they change)."""
+    return node.platform.live(lambda: s["runtime"], otherwise=set() if changed else set(settled))
 
 
 class Nfs(Step):
@@ -147,32 +142,18 @@ class Nfs(Step):
     # ------------------------------------------------------------ reading
     def read(self, node, reader: Reader) -> dict:
         state = {"passwd": reader.text("/etc/passwd") or ""}
-        if node.name == self.server:
-            state["exports"] = reader.text(EXPORTS)
-            if userspace_nfs(node):
-                state["ganesha"] = reader.text(GANESHA_CONF)
-                state["fstab"] = reader.text(FSTAB)
-        else:
-            state["fstab"] = reader.text(FSTAB)
-        state["runtime"] = node.platform.live(partial(self._runtime, node), otherwise=None)
+        reads = node.platform.share_folder().reads if node.name == self.server else (FSTAB,)
+        state["found"] = {path: reader.text(path) for path in reads}
+        state["runtime"] = node.platform.live(partial(self._runtime, node), otherwise=set())
         return state
 
-    def _runtime(self, node) -> dict:
+    def _runtime(self, node) -> set[str]:
         if node.name == self.server:
-            if userspace_nfs(node):
-                script = (f"test -d {_q(self.export)} && echo dir; "
-                          f"findmnt -n --mountpoint {_q(self.export)} >/dev/null && echo backed; "
-                          f"p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo serving; "
-                          "systemctl is-enabled --quiet nfs-ganesha 2>/dev/null && echo enabled")
-            else:
-                script = (f"test -d {_q(self.export)} && echo dir; command -v exportfs >/dev/null && echo installed; "
-                          "systemctl is-active --quiet nfs-server && echo serving; "
-                          f"exportfs -v 2>/dev/null | grep -q '^{self.export}[[:space:]]' && echo exported")
+            script = node.platform.share_folder().probe(self.export)
         else:
             script = (f"test -d {_q(self.mount)} && echo dir; "
                       f"findmnt -n --mountpoint {_q(self.mount)} >/dev/null && echo mounted")
-        r = node.sudo(script, timeout=30)
-        return {"flags": set(r.stdout.split())}
+        return set(node.sudo(script, timeout=30).stdout.split())
 
     def check(self, states: dict[str, dict]) -> None:
         """Refuse while a person's UID (or the person behind a UID) differs between nodes."""
@@ -212,87 +193,56 @@ class Nfs(Step):
         return f"install -d -m 1777 {_q(self.export)}"
 
     def _server_plan(self, node, s: dict) -> NodePlan:
+        way, found = node.platform.share_folder(), s["found"]
+        exports = exports_text(found[EXPORTS] or "", export=self.export, clients=self.clients, options=self.options)
+        share = Share(self.export, self.clients, self.root_squash, self._folder_command(), exports)
+        flags = running(node, s, changed=exports != (found[EXPORTS] or ""), settled=way.settled)
         plan = NodePlan(node.name)
-        rt = s["runtime"]
-        flags = rt["flags"] if rt else set()
-        local = rt is None
-        old = s["exports"]
-        new = exports_text(old or "", export=self.export, clients=self.clients, options=self.options)
-        changed = new != (old or "")
-        ganesha = userspace_nfs(node)
-        if ganesha and "backed" not in flags:
-            backing = LAB_BACKING + self.export
-            plan.actions.append(Command(f"mkdir -p {_q(backing)} {_q(self.export)} && mount --bind {_q(backing)} "
-                                        f"{_q(self.export)}", "lab: the node's /srv is an overlay, which nfs-ganesha "
-                                        "cannot serve (no file handles); the folder lives in the node's own /home layer"))
-        if (local and changed) or (not local and ("dir" not in flags or "backed" not in flags and ganesha)):
-            plan.actions.append(Command(self._folder_command(), "the shared folder"))
-        if changed:
-            plan.actions.append(FileChange(EXPORTS, _b(old), new.encode(), mode=0o644,
-                                           why=f"export {self.export} to {self.clients} only"))
-        if ganesha:
-            conf = ganesha_conf(export=self.export, clients=self.clients, root_squash=self.root_squash)
-            conf_changed = conf != (s["ganesha"] or "")
-            if conf_changed:
-                plan.actions.append(FileChange(GANESHA_CONF, _b(s["ganesha"]), conf.encode(), mode=0o644,
-                                               why="nfs-ganesha's export: the same folder, clients and squashing"))
-            old_fstab = s["fstab"] or ""
-            fstab = fstab_text(old_fstab, line=f"{LAB_BACKING}{self.export} {self.export} none bind,nofail 0 0",
-                               mount=self.export, node=node.name)
-            if fstab != old_fstab:
-                plan.actions.append(GuardedFstab(FSTAB, _b(s["fstab"]), fstab.encode(), mode=0o644, unmount=self.mount,
-                                                 why="lab: the folder is bound from the /home layer at every boot"))
-            if not local and "enabled" not in flags:
-                plan.actions.append(Command("systemctl enable nfs-ganesha", "the NFS server, at boot too"))
-            if conf_changed or changed or "serving" not in flags:
-                plan.actions.append(Command(_ganesha_start(), "(re)start nfs-ganesha and wait until it listens"))
-            return plan
-        if not local and "installed" not in flags:
-            plan.actions.append(Command("DEBIAN_FRONTEND=noninteractive apt-get install -y nfs-kernel-server",
-                                        "the kernel NFS server (from the package cache or mirror)"))
-        if local:
-            if changed:
-                plan.actions += [Command("systemctl enable --now nfs-server", "the NFS server, at boot too"),
-                                 Command("exportfs -ra", "re-read /etc/exports"),
-                                 Command("exportfs -v", "list what is exported")]
-            return plan
-        if "serving" not in flags:
-            plan.actions.append(Command("systemctl enable --now nfs-server", "the NFS server, at boot too"))
-        if changed or "exported" not in flags:
-            plan.actions += [Command("exportfs -ra", "re-read /etc/exports"),
-                             Command("exportfs -v", "list what is exported")]
+        for want in way.serve(share, platform=node.platform, found=found, flags=flags):
+            plan.actions += self._action(node, want, found)
         return plan
+
+    def _action(self, node, want, found: dict[str, str | None]) -> list:
+        """The plan's action for one thing the server's way wants (none for a file already as wanted)."""
+        if isinstance(want, Write):
+            old = found[want.path]
+            return [] if want.text == (old or "") else [FileChange(want.path, _b(old), want.text.encode(), mode=0o644,
+                                                                    why=want.why)]
+        if isinstance(want, FstabLine):
+            old = found[FSTAB] or ""
+            new = fstab_text(old, line=want.line, mount=want.mount, node=node.name)
+            return [] if new == old else [GuardedFstab(FSTAB, _b(found[FSTAB]), new.encode(), mode=0o644,
+                                                       unmount=self.mount, why=want.why)]
+        return wanted([want])
 
     def _worker_plan(self, node, s: dict) -> NodePlan:
         plan = NodePlan(node.name)
-        rt = s["runtime"]
-        flags = rt["flags"] if rt else set()
-        local = rt is None
-        old = s["fstab"] or ""
+        old = s["found"][FSTAB] or ""
         line = fstab_line(server=self.server, export=self.export, mount=self.mount, options=self.mount_opts)
         new = fstab_text(old, line=line, mount=self.mount, node=node.name)
         changed = new != old
+        flags = running(node, s, changed=changed, settled=MOUNTED)
         if changed:
-            verdict = fstab_guard.guard(old, new, node_name=node.name, node=node if node.privileged else None,
-                                        creates=(self.mount,))
+            verdict = fstab_guard.guard(old, new, node_name=node.name, node=node, creates=(self.mount,))
             if verdict.already:
                 plan.notes.append(f"the current fstab already has {len(verdict.already)} problem(s) this step "
                                   f"did not make, e.g. {verdict.already[0]}")
             plan.notes.append(f"the whole candidate fstab passed {verdict.checked_by}")
-        if (local and changed) or (not local and "dir" not in flags):
+        if "dir" not in flags:
             plan.actions.append(Command(f"install -d -m 755 {_q(self.mount)}", "the mount point", phase=1))
         plan.actions += wanted(node.platform.mount_share(server=self.server, export=self.export, mount=self.mount,
                                                          mounted="mounted" in flags, changed=changed,
                                                          timeout=MOUNT_TIMEOUT), phase=1)
         if changed:
-            plan.actions.append(GuardedFstab(FSTAB, None if s["fstab"] is None else old.encode(), new.encode(),
+            plan.actions.append(GuardedFstab(FSTAB, _b(s["found"][FSTAB]), new.encode(),
                                              mode=0o644, phase=1, unmount=self.mount,
                                            why="mounted at boot; nofail and an automount keep the boot going "
                                                "without the server"))
         return plan
 
     def plan_notes(self) -> list[str]:
-        return ([LAB_NOTE] if any(userspace_nfs(self.cluster[n]) for n in self.names) else []) + super().plan_notes()
+        notes = dict.fromkeys(self.cluster[n].platform.share_folder().note for n in self.names)
+        return [note for note in notes if note] + super().plan_notes()
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
         return self.after(self.server, "the server", nodes, outcomes)
@@ -306,8 +256,7 @@ class Nfs(Step):
             saved = node.read_file(FSTAB + BACKUP_SUFFIX, privileged=True)
             if saved is None:
                 raise StepError("no backup of /etc/fstab to put back", node=node.name, field=FSTAB)
-            if node.privileged:
-                node.sudo(f"umount {_q(self.mount)} 2>/dev/null", timeout=30)
+            node.sudo(f"umount {_q(self.mount)} 2>/dev/null", timeout=30)   # a sandbox refuses: nothing mounted
             node.write_file(FSTAB, saved, privileged=True, backup=False)
             line = f"{FSTAB} is its previous version again"
             return NodeResult.done(node.name, line, stdout=line + "\n", command="rollback /etc/fstab")
@@ -316,27 +265,14 @@ class Nfs(Step):
 
     # ------------------------------------------------------------ checks
     def verify_node(self, node) -> str | None:
+        way = node.platform.share_folder()
         if node.name == self.server:
-            if userspace_nfs(node):
-                r = node.sudo(f"kill -0 $(cat {GANESHA_PID}) && ss -Hltn 'sport = :2049' | grep -q 2049", timeout=30)
-                if not r.ok:
-                    raise StepError("nfs-ganesha is not listening on port 2049", node=node.name, field="server")
-                return f"nfs-ganesha serves {self.export} (NFSv4, port 2049)"
-            r = node.sudo("exportfs -v", timeout=30)
-            if self.export not in r.stdout:
-                raise StepError(f"exportfs -v does not list {self.export}", node=node.name, field="export")
-            return r.stdout.strip().splitlines()[0]
+            return way.check_server(node, self.export)
         r = node.sudo(f"findmnt -n -o SOURCE,FSTYPE --mountpoint {_q(self.mount)}", timeout=30)
         if not r.ok:
             raise StepError(f"nothing is mounted at {self.mount}", node=node.name, field="mount")
-        if userspace_nfs(node):
-            ls = node.run(self.nfs_ls_command(), timeout=30)
-            if not ls.ok:
-                raise StepError(f"nfs-ls cannot list the server's export: {ls.summary()}", node=node.name,
-                                field="server")
-            return (f"{self.mount} is a lab bind of {self.server}:{self.export}; the real server answers nfs-ls "
-                    f"from here ({len(ls.stdout.splitlines())} entries)")
-        return f"{self.mount}: {r.stdout.strip()}"
+        return way.check_mount(node, mounted=r.stdout.strip(), mount=self.mount, server=self.server,
+                               export=self.export, nfs_ls=self.nfs_ls_command())
 
     def nfs_ls_command(self) -> str:
         host = self.cluster.inventory[self.server].address or self.server
@@ -345,10 +281,10 @@ class Nfs(Step):
     def nfs_ls(self):
         """The real server, asked by every worker with libnfs (``nfs-ls``): the lab's proof that NFS serves.
 
-        Not run on the local backend (no server runs there).
+        Not run where the nodes' Platform says there is no share to try (the local backend: no server runs there).
         """
         command = self.nfs_ls_command()
-        return self.cluster.each(lambda n: _not_here(n, "nfs-ls") if n.sandbox is not None else
+        return self.cluster.each(lambda n: _not_here(n, "nfs-ls") if n.platform.why_no_share() else
                                  n.run(command, timeout=30), nodes=self.workers, timeout=30, command=command)
 
     def roundtrip(self, *, writer: str | None = None):
@@ -357,7 +293,7 @@ class Nfs(Step):
         The gathered view shows one block when every node read the same words.
         """
         writer = writer or (self.workers[0] if self.workers else self.server)
-        if any(self.cluster[n].sandbox is not None for n in self.names):
+        if any(self.cluster[n].platform.why_no_share() for n in self.names):
             return self.cluster.each(lambda n: _not_here(n, "the shared folder"), nodes=self.names,
                                      command="read the shared file")
         name = f"{self.mount}/hello-from-{writer}.txt"
@@ -370,17 +306,8 @@ class Nfs(Step):
         return self.cluster.run(f"cat {_q(name)}", nodes=others, timeout=30)
 
 
-def _ganesha_start() -> str:
-    return ("mkdir -p /var/lib/nfs/ganesha /var/log/ganesha /run/ganesha; "
-            f"if p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null; then kill \"$p\"; "
-            "for i in $(seq 50); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.1; done; fi; "
-            f"ganesha.nfsd -f {GANESHA_CONF} -L /var/log/ganesha/ganesha.log -p {GANESHA_PID} && "
-            "for i in $(seq 100); do ss -Hltn 'sport = :2049' | grep -q 2049 && exit 0; sleep 0.1; done; "
-            "echo 'nfs-ganesha did not listen on 2049 within 10 s' >&2; tail -5 /var/log/ganesha/ganesha.log >&2; exit 1")
-
-
 def _not_here(node, what: str) -> NodeResult:
-    return NodeResult.failure(node.name, "refused", f"the local backend has no NFS: {what} is not there to try")
+    return NodeResult.failure(node.name, "refused", f"{node.platform.why_no_share()}: {what} is not there to try")
 
 
 def _b(text: str | None) -> bytes | None:

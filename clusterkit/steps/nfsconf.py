@@ -1,4 +1,4 @@
-"""What the NFS step writes: the export line, the fstab line, and nfs-ganesha's configuration for the lab.
+"""What the NFS step writes: the export line and the fstab line (nfs-ganesha's configuration is the lab's own).
 
 Each is rendered from the step's arguments and checked here, offline, so a bad
 argument is refused before any node is read or touched.
@@ -31,7 +31,6 @@ SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/run", "/
 SAFE_MOUNT = ("rw", "nofail", "_netdev", "x-systemd.automount", "x-systemd.mount-timeout=10s")
 EXPORTS_BEGIN, EXPORTS_END = "# BEGIN clusterkit nfs", "# END clusterkit nfs"
 FSTAB_MARK = "# clusterkit nfs: the cluster's shared folder (nofail: a missing server never stops the boot)"
-GANESHA_CONF = "/etc/ganesha/ganesha.conf"
 
 
 def check_path(value, *, fld: str, where: str) -> str:
@@ -116,44 +115,3 @@ def fstab_text(old: str, *, line: str, mount: str, node: str) -> str:
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out + [FSTAB_MARK, line]) + "\n"
-
-
-def ganesha_conf(*, export: str, clients: str, root_squash: bool) -> str:
-    """nfs-ganesha's configuration for the lab: NFSv4 only, the VFS back end, the same export and clients."""
-    squash = "root_squash" if root_squash else "no_root_squash"
-    return f"""# nfs-ganesha on a clusterkit lab node: the same export as /etc/exports, served in userspace.
-# NFSv4 only (no rpcbind or mountd needed); the VFS FSAL serves a local directory.
-NFS_CORE_PARAM {{
-    Protocols = 4;
-    NFS_Port = 2049;
-    Enable_NLM = false;
-    Enable_RQUOTA = false;
-    Enable_UDP = false;
-}}
-NFSV4 {{
-    Graceless = true;
-    # Owners as numbers (1000), as the kernel's server sends them with sec=sys: not user@domain
-    # names, which a client without the same idmapping shows as nobody (65534).
-    Only_Numeric_Owners = true;
-}}
-EXPORT_DEFAULTS {{
-    Access_Type = None;
-}}
-EXPORT {{
-    Export_Id = 1;
-    Path = {export};
-    Pseudo = {export};
-    Protocols = 4;
-    Transports = TCP;
-    SecType = sys;
-    Squash = {squash};
-    Access_Type = None;
-    CLIENT {{
-        Clients = {clients};
-        Access_Type = RW;
-    }}
-    FSAL {{
-        Name = VFS;
-    }}
-}}
-"""

@@ -10,8 +10,6 @@ The facts the lab shares (names, UIDs, which node is odd) come from
 
 from __future__ import annotations
 
-import subprocess
-
 from ..lab.image import FRESH
 from .accounts import xauth_entry
 
@@ -101,29 +99,19 @@ def image_files(index: int, count: int, *, uplink: str = "wlan0") -> dict[str, t
 
 
 def prepare(cluster) -> bool:
-    """On the local backend, lay a fresh image into sandboxes that have none yet; True when it did.
+    """Lay a fresh image into nodes that wait for one (local sandboxes not made yet); True when it did.
 
-    Other backends start fresh by themselves (the lab) or are real boards: nothing is done.
+    Other kinds of node start fresh by themselves (the lab) or are real boards: nothing is done.
     """
-    if any(node.sandbox is None for node in cluster):
-        return False
-    if all(node.read_file("/etc/passwd") is not None for node in cluster):
+    if not any(node.platform.needs_image(node) for node in cluster):
         return False
     fresh_image(cluster)
     return True
 
 
 def fresh_image(cluster) -> None:
-    """Lay a fresh image into every local node's sandbox (the local backend only; it writes no backups)."""
-    if any(node.sandbox is None for node in cluster):
-        raise ValueError("fresh_image() prepares local sandboxes; the lab starts fresh by itself")
+    """Lay a fresh image onto every node, as the imager would (local sandboxes only; it writes no backups)."""
     for index, node in enumerate(cluster):
-        for path, (data, mode) in image_files(index, len(cluster), uplink=cluster.inventory.uplink).items():
-            target = node.local_path(path)
-            for suffix in (".clusterkit.bak", ".clusterkit.orig"):
-                target.with_name(target.name + suffix).unlink(missing_ok=True)
-            node.write_file(path, data, mode=mode, backup=False)
-        key = node.local_path("/etc/ssh/ssh_host_ed25519_key")
-        if not key.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{HOSTNAME}", "-f", str(key)],
-                           check=True, capture_output=True)
+        files = image_files(index, len(cluster), uplink=cluster.inventory.uplink)
+        if not node.platform.lay_image(node, files, hostname=HOSTNAME):
+            raise ValueError("fresh_image() prepares local sandboxes; the lab starts fresh by itself")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from clusterkit import steps
+from clusterkit.backends.platform import BOARD_PLATFORM
+from clusterkit.results import NodeResult
 from clusterkit.steps import fstab, nfs
 from clusterkit.steps.base import BACKUP_SUFFIX
 from clusterkit.steps.nfs import Nfs
@@ -112,6 +116,35 @@ def test_guard_blames_only_what_the_candidate_adds():
 def test_findmnt_parse_errors_are_errors():
     found = fstab.findmnt_check("this is not an fstab line\n")
     assert found is not None and any("parse error" in f.message and f.level == "error" for f in found)
+
+
+class BoardLike:
+    """A node whose Platform is a board's: findmnt runs "on" it (here, through a shell), and each run is counted."""
+
+    platform = BOARD_PLATFORM
+    name = "pc1"
+
+    def __init__(self):
+        self.scripts = []
+
+    def run(self, script, *, stdin=None, timeout=None):
+        self.scripts.append(script)
+        r = subprocess.run(["sh", "-c", script], input=stdin, capture_output=True, text=True, timeout=timeout)
+        return NodeResult.from_exit(self.name, r.returncode, r.stdout, r.stderr, 0.0, command=script)
+
+
+def test_the_guard_checks_on_the_node_where_its_platform_checks_there():
+    node = BoardLike()
+    verdict = fstab.guard(BASE, BASE + "pc0:/srv/shared /srv/shared nfs4 rw,nofail 0 0\n", node_name="pc1",
+                          node=node, creates=("/srv/shared",))
+    assert verdict.checked_by.startswith("findmnt --verify on the node")
+    assert len(node.scripts) == 2 and all("findmnt --verify" in s for s in node.scripts)  # the candidate, the old
+
+
+def test_the_guard_checks_a_sandbox_candidate_on_this_machine(fresh):
+    verdict = fstab.guard(BASE, BASE + "pc0:/srv/shared /srv/shared nfs4 rw,nofail 0 0\n", node_name="pc1",
+                          node=fresh["pc1"], creates=("/srv/shared",))
+    assert verdict.checked_by.startswith("findmnt --verify on this machine")
 
 
 @pytest.mark.parametrize("case", ["bad option", "bad type"])

@@ -96,8 +96,8 @@ def test_speedup_says_the_cores_are_shared():
 
 def test_a_long_script_is_named_by_what_it_does_and_folded():
     from clusterkit.steps.actions import Run, is_long
-    from clusterkit.steps.nfs import _ganesha_start
-    script = _ganesha_start()
+    from clusterkit.lab.nfsserver import ganesha_start
+    script = ganesha_start()
     assert is_long(script) and not is_long("exportfs -ra")
     start = Command(script, "(re)start nfs-ganesha and wait until it listens")
     assert start.short == "(re)start nfs-ganesha and wait until it listens"
