@@ -6,12 +6,14 @@ listed as "would run"); a plan lists the commands a board would run.
 
 from __future__ import annotations
 
+import os
+import posixpath
 from typing import TYPE_CHECKING, Callable
 
-from .platform import Bind, Do, Performable, Platform, T
+from ..results import NodeResult
+from .platform import DEFAULT_TARGET, SYSTEMD_DEFAULT, Bind, Do, Performable, Platform, Service, T
 
 if TYPE_CHECKING:
-    from ..results import NodeResult
     from .base import Node
 
 
@@ -49,6 +51,20 @@ class SandboxPlatform(Platform):
                     timeout: int) -> list[Do | Bind]:
         return super().mount_share(server=server, export=export, mount=mount, mounted=not changed,
                                    changed=changed, timeout=timeout)
+
+    def start_service(self, service: Service, *, running: bool, enabled: bool, changed: bool) -> list[Do]:
+        if not changed:   # nothing runs here: what a board would run once its files change
+            return []
+        return [Do(f"systemctl enable {service.unit} && systemctl restart {service.unit}",
+                   f"{service.name} reads the new files")]
+
+    def boot_target(self, node: Node) -> NodeResult:
+        link = node.local_path(posixpath.dirname(DEFAULT_TARGET)) / posixpath.basename(DEFAULT_TARGET)  # not followed
+        target = os.path.basename(os.readlink(link)) if os.path.islink(link) else SYSTEMD_DEFAULT
+        return NodeResult.done(node.name, target, stdout=target + "\n", command="systemctl get-default")
+
+    def why_no_network(self) -> str | None:
+        return "the local backend has no network"
 
 
 #: The platform of every sandbox node.

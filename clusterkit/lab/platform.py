@@ -9,7 +9,8 @@ NFS client, so a worker's share is the primary's folder bound from the host.
 
 from __future__ import annotations
 
-from ..backends.platform import Bind, Do, Platform
+from ..backends.platform import Bind, Do, Platform, Service
+from .services import NO_SYSTEMD, by_hand
 
 #: Start (or restart) chronyd on a lab node with ``-x``, from the configuration ``{conf}``.
 LAB_START = ("install -d -m 755 /run/chrony /var/lib/chrony; "
@@ -44,6 +45,12 @@ class LabPlatform(Platform):
 
     def time_note(self) -> str | None:
         return TIME_NOTE
+
+    def _enable_and_restart(self, service: Service) -> str:
+        return by_hand(service)
+
+    def services_note(self, daemons: str) -> str | None:
+        return NO_SYSTEMD.format(daemons=daemons)
 
 
 #: The platform of every namespace lab node.
