@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: systemd's default boot target: a link that ``systemctl set-default`` points at a unit, and what it boots without one.
+DEFAULT_TARGET, SYSTEMD_DEFAULT = "/etc/systemd/system/default.target", "graphical.target"
+
 
 @dataclass(frozen=True)
 class Do:
@@ -155,6 +158,44 @@ class Platform:
     def why_no_share(self) -> str | None:
         """Why a live check of the shared folder cannot run on such a node (one line), or None when it can."""
         return None
+
+    def start_service(self, service: Service, *, running: bool, enabled: bool, changed: bool) -> list[Do]:
+        """What makes ``service`` start at every boot and run now: enabled and (re)started, then waited for,
+        when it is not running or its files ``changed``; only enabled when it runs but is not. Here by systemd."""
+        if changed or not running:
+            why = "read the new files" if changed and running else "start"
+            return [Do(self._enable_and_restart(service), f"{service.name}: {why}")]
+        if not enabled:
+            return [Do(f"systemctl enable --quiet {service.unit}", f"{service.name} at the next boot too")]
+        return []
+
+    def _enable_and_restart(self, service: Service) -> str:
+        """The command that enables ``service`` and (re)starts it now, then waits until it is ready."""
+        return f"systemctl enable --quiet {service.unit} && systemctl restart {service.unit} && {service.wait}"
+
+    def services_note(self, daemons: str) -> str | None:
+        """What a plan that starts ``daemons`` (in words) should tell the learner about how they start."""
+        return None
+
+    def boot_target(self, node: Node) -> NodeResult:
+        """The target the node boots, as ``systemctl get-default`` says it (its stdout)."""
+        return node.run("systemctl get-default", timeout=30)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A daemon a step wants started at every boot and now (see :meth:`Platform.start_service`)."""
+
+    name: str    #: the daemon, as plans name it (``munged``)
+    unit: str    #: its systemd unit (``munge``)
+    ready: str   #: a shell test that holds once it serves
+    log: str     #: the log whose tail says why it did not
+
+    @property
+    def wait(self) -> str:
+        """A shell loop: up to 10 s for :attr:`ready`, else the log's tail and exit 1."""
+        return (f"for i in $(seq 100); do {self.ready} && exit 0; sleep 0.1; done; "
+                f"echo '{self.name} is not ready after 10 s' >&2; tail -n 5 {self.log} >&2; exit 1")
 
 
 #: The platform of a board, real or virtual.

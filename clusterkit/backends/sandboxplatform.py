@@ -6,14 +6,16 @@ listed as "would run"); a plan lists the commands a board would run.
 
 from __future__ import annotations
 
+import os
+import posixpath
 import subprocess
 from typing import TYPE_CHECKING, Callable
 
+from ..results import NodeResult
 from .base import BACKUP_SUFFIX, ORIGINAL_SUFFIX
-from .platform import Bind, Do, Performable, Platform, T
+from .platform import DEFAULT_TARGET, SYSTEMD_DEFAULT, Bind, Do, Performable, Platform, Service, T
 
 if TYPE_CHECKING:
-    from ..results import NodeResult
     from .base import Node
 
 
@@ -76,6 +78,17 @@ class SandboxPlatform(Platform):
 
     def why_no_share(self) -> str | None:
         return "the local backend has no NFS"
+
+    def start_service(self, service: Service, *, running: bool, enabled: bool, changed: bool) -> list[Do]:
+        if not changed:   # nothing runs here: what a board would run once its files change
+            return []
+        return [Do(f"systemctl enable {service.unit} && systemctl restart {service.unit}",
+                   f"{service.name} reads the new files")]
+
+    def boot_target(self, node: Node) -> NodeResult:
+        link = node.local_path(posixpath.dirname(DEFAULT_TARGET)) / posixpath.basename(DEFAULT_TARGET)  # not followed
+        target = os.path.basename(os.readlink(link)) if os.path.islink(link) else SYSTEMD_DEFAULT
+        return NodeResult.done(node.name, target, stdout=target + "\n", command="systemctl get-default")
 
 
 #: The platform of every sandbox node.

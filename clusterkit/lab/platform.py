@@ -9,8 +9,9 @@ NFS client, so a worker's share is the primary's folder bound from the host.
 
 from __future__ import annotations
 
-from ..backends.platform import Bind, Do, KernelNfs, Platform
+from ..backends.platform import Bind, Do, KernelNfs, Platform, Service
 from .nfsserver import GANESHA
+from .services import NO_SYSTEMD, by_hand
 
 #: Start (or restart) chronyd on a lab node with ``-x``, from the configuration ``{conf}``.
 LAB_START = ("install -d -m 755 /run/chrony /var/lib/chrony; "
@@ -48,6 +49,12 @@ class LabPlatform(Platform):
 
     def share_folder(self) -> KernelNfs:
         return GANESHA
+
+    def _enable_and_restart(self, service: Service) -> str:
+        return by_hand(service)
+
+    def services_note(self, daemons: str) -> str | None:
+        return NO_SYSTEMD.format(daemons=daemons)
 
 
 #: The platform of every namespace lab node.

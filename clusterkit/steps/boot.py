@@ -4,24 +4,20 @@ A board without a screen has no use for a desktop that takes memory and CPU
 from the computations. The default target is a symlink,
 ``/etc/systemd/system/default.target``, that ``systemctl set-default`` points
 at a unit; with no link, systemd boots ``graphical.target``. The step reads it
-back with ``systemctl get-default``. On the local backend the link is made in
-the sandbox, as ``set-default`` would make it, and the command is listed as
-"would run".
+back with ``systemctl get-default``, as the node's platform reads it (on the
+local backend, the link in the sandbox). There the link is made as
+``set-default`` would make it, and the command is listed as "would run".
 """
 
 from __future__ import annotations
 
-import os
-
+from ..backends.platform import DEFAULT_TARGET as LINK, SYSTEMD_DEFAULT  # noqa: F401 (ops.boot gives it)
 from ..results import NodeResult
 from .actions import Link
 from .base import NodePlan, Reader, Step, StepError
 
-LINK = "/etc/systemd/system/default.target"
 UNITS = "/lib/systemd/system"
 TARGETS = ("multi-user.target", "graphical.target")
-#: What systemd boots when there is no default.target link.
-SYSTEMD_DEFAULT = "graphical.target"
 
 
 class BootTarget(Step):
@@ -69,14 +65,11 @@ class BootTarget(Step):
 
 
 def current_target(node) -> str:
-    """``systemctl get-default`` on a node; on the local backend, the sandbox's link (or systemd's default)."""
-    if node.privileged:
-        r = node.run("systemctl get-default", timeout=30)
-        if not r.ok or not r.stdout.strip():
-            raise StepError(f"systemctl get-default failed: {r.summary()}", node=node.name, field="target")
-        return r.stdout.strip()
-    link = node.local_path(os.path.dirname(LINK)) / os.path.basename(LINK)   # the link itself, not followed
-    return os.path.basename(os.readlink(link)) if os.path.islink(link) else SYSTEMD_DEFAULT
+    """``systemctl get-default`` on a node, as its platform reads it."""
+    r = node.platform.boot_target(node)
+    if not r.ok or not r.stdout.strip():
+        raise StepError(f"systemctl get-default failed: {r.summary()}", node=node.name, field="target")
+    return r.stdout.strip()
 
 
 def defaults(cluster, *, nodes=None):

@@ -19,6 +19,7 @@ import time
 import ipaddress
 import re
 from dataclasses import replace
+from functools import partial
 from typing import Callable
 
 from ..inventory import HOSTNAME_RE as HOSTNAME, INTERFACE_RE as INTERFACE
@@ -112,18 +113,19 @@ class Network(Step):
     def read(self, node, reader: Reader) -> dict:
         state = {"hostname": reader.text("/etc/hostname"), "hosts": reader.text("/etc/hosts")}
         state["format"], state["config"] = detect(reader, self.interface)
-        state["runtime"] = None
-        if node.privileged:
-            r = node.run(f"hostname; ip -o -4 addr show dev {self.interface} 2>/dev/null; "
-                         f"echo managers: $(pidof {' '.join(MANAGERS)} >/dev/null && echo yes || echo no)", timeout=30)
-            if r.ok:
-                lines = r.stdout.splitlines()
-                state["runtime"] = {
-                    "hostname": lines[0].strip() if lines else "",
-                    "addresses": re.findall(r"inet (\d+\.\d+\.\d+\.\d+/\d+)", r.stdout),
-                    "managed": "managers: yes" in r.stdout,
-                }
+        state["runtime"] = node.platform.live(partial(self._runtime, node), otherwise=None)
         return state
+
+    def _runtime(self, node) -> dict | None:
+        """The running host name, the interface's addresses, and whether a network manager runs (None: unread)."""
+        r = node.run(f"hostname; ip -o -4 addr show dev {self.interface} 2>/dev/null; "
+                     f"echo managers: $(pidof {' '.join(MANAGERS)} >/dev/null && echo yes || echo no)", timeout=30)
+        if not r.ok:
+            return None
+        lines = r.stdout.splitlines()
+        return {"hostname": lines[0].strip() if lines else "",
+                "addresses": re.findall(r"inet (\d+\.\d+\.\d+\.\d+/\d+)", r.stdout),
+                "managed": "managers: yes" in r.stdout}
 
     # ------------------------------------------------------------ planning
     def node_plan(self, node, s: dict, states) -> NodePlan:
@@ -197,8 +199,9 @@ class Network(Step):
             if outcome.problem or plan[n].empty:
                 continue
             addr = self.addresses[n]
-            if self.probe is None and not self.cluster[n].privileged:
-                outcome.skipped.append(f"check that {addr} answers (the local backend has no network)")
+            no_network = self.cluster[n].platform.why_no_cluster_network()
+            if self.probe is None and no_network:
+                outcome.skipped.append(f"check that {addr} answers ({no_network})")
                 continue
             if (self.probe or self._connects)(n, addr):
                 if inv[n].host != addr:
@@ -207,15 +210,17 @@ class Network(Step):
                 continue
             node = self.cluster[n]
             self.restore(node, plan[n])
-            if node.privileged:
-                if n in self.nm_runs:   # NetworkManager forgets the profile whose file went back
-                    node.sudo("nmcli connection reload", timeout=30)
-                cidr = f"{addr}/{self.network.prefixlen}"
-                node.sudo(f"ip addr del {cidr} dev {self.interface}", timeout=30)
+            node.platform.live(partial(self._drop_address, node, addr), otherwise=None)
             why = self.probe_errors.get(n)
             outcome.problem = f"{addr} did not answer{f' ({why})' if why else ''}; rolled back to the old configuration"
             outcome.rolled_back = True
             self.rolled_back[n] = addr
+
+    def _drop_address(self, node, addr: str) -> None:
+        """Take the new address off the running interface (a rollback, after its files went back)."""
+        if node.name in self.nm_runs:   # NetworkManager forgets the profile whose file went back
+            node.sudo("nmcli connection reload", timeout=30)
+        node.sudo(f"ip addr del {addr}/{self.network.prefixlen} dev {self.interface}", timeout=30)
 
     def _connects(self, node: str, address: str) -> bool:
         """The node answers SSH at ``address``. A link that just came up (on a board, NetworkManager
@@ -244,13 +249,20 @@ class Network(Step):
     def routes(self):
         """Each node's default route (it should leave through the uplink) and how its own name resolves.
 
-        On the local backend the name is looked up in the sandbox's ``/etc/hosts`` and no route is read.
+        Where the nodes' changes are simulated (the local backend) the name is looked up in the sandbox's
+        ``/etc/hosts`` and no route is read.
         """
-        if any(self.cluster[n].sandbox is not None for n in self.names):
-            return self.cluster.each(self._sandbox_lookup, nodes=self.names, command="resolve (sandbox /etc/hosts)")
+        # The nodes of a cluster share one backend: its platform chooses which of the two reads applies.
+        show = self.cluster[self.names[0]].platform.live(lambda: self._routes_read, otherwise=self._routes_looked_up)
+        return show()
+
+    def _routes_read(self):
         return self.cluster.run("ip route show default; getent hosts $(hostname)", nodes=self.names, timeout=30)
 
-    def _sandbox_lookup(self, node):
+    def _routes_looked_up(self):
+        return self.cluster.each(self._lookup, nodes=self.names, command="resolve (sandbox /etc/hosts)")
+
+    def _lookup(self, node):
         from ..results import NodeResult
         name = (node.read_file("/etc/hostname") or b"").decode().strip()
         hosts = (node.read_file("/etc/hosts") or b"").decode().splitlines()

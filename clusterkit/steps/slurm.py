@@ -12,10 +12,10 @@ on every node. By default the primary computes too: on a cluster of four small
 boards, leaving one idle would give up a quarter of it, and its controller is a
 light process (``compute_on_primary=False`` keeps it for the controller).
 
-How the daemons start is what the node can do, asked from the node itself:
-with systemd as PID 1 (a board) the units are enabled and restarted; without
-it (a lab node) the step starts munged, slurmctld and slurmd itself and still
-enables the units, so a boot that starts enabled units brings them back. With
+How the daemons start at boot and now is the node's platform's
+(:meth:`~clusterkit.backends.platform.Platform.start_service`): on a board
+systemd enables and restarts the units; a lab node, with no systemd, enables
+them for its boot script and starts munged, slurmctld and slurmd by hand. With
 no cgroup file system (a lab node) jobs are tracked by parent pid
 (``proctrack/linuxproc``, ``task/none``); with one (a board) they live in cgroups.
 
@@ -30,26 +30,27 @@ import secrets
 
 from ClusterShell.NodeSet import NodeSet
 
+from ..backends.platform import Service
+from .actions import wanted
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
-from .slurmconf import (CGROUP_CONF, CONF, KEY, KEY_BYTES, KEY_MIN, NO_CGROUP_DIR, SLURM_UID, SLURMD_TIMEOUT,
-                        Hardware, cgroup_conf, check_partitions, own_checks, parse_slurmd_c, parse_with_slurm,
-                        slurm_conf, this_machine)
+from .slurmconf import (CGROUP_CONF, CONF, KEY, KEY_BYTES, KEY_MIN, SLURM_UID, SLURMD_TIMEOUT, Hardware,
+                        cgroup_conf, check_partitions, own_checks, parse_slurmd_c, parse_with_slurm, slurm_conf,
+                        this_machine)
 from .accounts import UID_MAX, UID_MIN, table as _table
 
-PIDS = {"munged": "/run/munge/munged.pid", "slurmctld": "/run/slurmctld.pid", "slurmd": "/run/slurmd.pid"}
-UNITS = {"munged": "munge", "slurmctld": "slurmctld", "slurmd": "slurmd"}
-#: What each daemon needs before it starts (without systemd, which makes /run/munge from the unit).
-PREPARE = {"munged": "install -d -o munge -g munge -m 755 /run/munge",
-           "slurmctld": "install -d -o slurm -g slurm -m 755 /var/lib/slurm/slurmctld /var/log/slurm",
-           "slurmd": f"install -d -m 755 /var/lib/slurm/slurmd {NO_CGROUP_DIR}"}
-START = {"munged": "runuser -u munge -- /usr/sbin/munged", "slurmctld": "slurmctld", "slurmd": "slurmd"}
-#: After a start: the daemon must answer (slurmctld) or be alive (the others) within 10 s, else its log's tail.
-READY = {"slurmctld": ("scontrol ping 2>/dev/null | grep -q 'is UP'", "/var/log/slurm/slurmctld.log"),
-         "slurmd": ("p=$(cat /run/slurmd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null", "/var/log/slurm/slurmd.log"),
-         "munged": ("munge -n </dev/null | unmunge >/dev/null 2>&1", "/var/log/munge/munged.log")}
+#: The daemons, by the name plans give them. After a start each must answer (slurmctld) or be alive (the
+#: others) within 10 s, else its log's tail says why.
+SERVICES = {
+    "munged": Service("munged", "munge", "munge -n </dev/null | unmunge >/dev/null 2>&1", "/var/log/munge/munged.log"),
+    "slurmctld": Service("slurmctld", "slurmctld", "scontrol ping 2>/dev/null | grep -q 'is UP'",
+                         "/var/log/slurm/slurmctld.log"),
+    "slurmd": Service("slurmd", "slurmd", "p=$(cat /run/slurmd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null",
+                      "/var/log/slurm/slurmd.log"),
+}
+#: Every daemon in words, as a plan's note names them.
+DAEMONS = "munged, slurmctld and slurmd"
 RUNTIME = r"""
 for d in slurmd slurmctld munged scontrol; do command -v $d >/dev/null && echo have $d; done
-[ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && echo flag systemd
 case "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" in cgroup2fs|tmpfs) echo flag cgroups ;; esac
 for d in munged:/run/munge/munged.pid slurmctld:/run/slurmctld.pid slurmd:/run/slurmd.pid; do
     p=$(cat "${d#*:}" 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo run "${d%%:*}"
@@ -110,12 +111,8 @@ class Slurm(Step):
     # ------------------------------------------------------------ reading
     def read(self, node, reader: Reader) -> dict:
         state = {"passwd": reader.text("/etc/passwd") or "", "hostname": (reader.text("/etc/hostname") or "").strip(),
-                 "key": reader(KEY), "conf": reader.text(CONF), "cgroup": reader.text(CGROUP_CONF), "runtime": None}
-        if node.privileged:
-            r = node.sudo(RUNTIME, timeout=60)
-            if not r.ok:
-                raise StepError(f"cannot read the node's Slurm state: {r.summary()}", node=node.name, field="read")
-            state["runtime"] = _runtime(r.stdout, node=node.name)
+                 "key": reader(KEY), "conf": reader.text(CONF), "cgroup": reader.text(CGROUP_CONF)}
+        state["runtime"] = node.platform.live(lambda: _read_runtime(node), otherwise=unseen())
         return state
 
     def check(self, states: dict[str, dict]) -> None:
@@ -148,10 +145,7 @@ class Slurm(Step):
 
     def _render(self, states: dict[str, dict]) -> None:
         hardware = {n: self._hardware(states[n], n) for n in self.compute}
-        live = [states[n]["runtime"] for n in self.names if states[n]["runtime"] is not None]
-        self.cgroups = all("cgroups" in rt["flags"] for rt in live)   # the local backend's sandboxes stand for boards
-        self.systemd = {n: states[n]["runtime"] is None or "systemd" in states[n]["runtime"]["flags"]
-                        for n in self.names}
+        self.cgroups = all("cgroups" in states[n]["runtime"]["flags"] for n in self.names)
         inv = self.cluster.inventory
         self.conf = slurm_conf(cluster_name=inv.name, controller=self.primary,
                                controller_address=inv[self.primary].address,
@@ -160,16 +154,15 @@ class Slurm(Step):
         self.cgroup = cgroup_conf(cgroups=self.cgroups)
         for n in self.names:
             rt = states[n]["runtime"]
-            problems = own_checks(self.conf, plugins=rt["plugins"] if rt and rt["plugins"] else None)
+            problems = own_checks(self.conf, plugins=rt["plugins"] or None)
             if problems:
                 raise StepError(problems[0], node=n, field=CONF)
         primary = self.cluster[self.primary]
-        rt = states[self.primary]["runtime"]
         text = self.conf
-        if rt is not None and "slurm" not in _people(states[self.primary]["passwd"]):
+        if primary.platform.live(lambda: "slurm" not in _people(states[self.primary]["passwd"]), otherwise=False):
             text = self.conf.replace("SlurmUser=slurm", "SlurmUser=root")  # the account comes with this plan
         checked = parse_with_slurm(text, node=primary, nodes=str(NodeSet.fromlist(self.compute))) \
-            if rt is None or "scontrol" in rt["have"] else None
+            if "scontrol" in states[self.primary]["runtime"]["have"] else None
         self._notes = [f"{CONF} was parsed by {checked} and passed clusterkit's own checks (partitions, "
                        "controller, plugins)" if checked else
                        f"{CONF} passed clusterkit's own checks; no scontrol here to parse it (Slurm is not "
@@ -178,18 +171,13 @@ class Slurm(Step):
             self._notes.append("these nodes have no cgroup file system: jobs are tracked by parent pid "
                                "(proctrack/linuxproc, task/none); a real board uses proctrack/cgroup and "
                                "task/cgroup,task/affinity")
-        if not all(self.systemd.values()):
-            self._notes.append("no systemd on these nodes: the step starts munged, slurmctld and slurmd itself and "
-                               "enables their units, for a boot that starts what is enabled")
+        ways = dict.fromkeys(self.cluster[n].platform.services_note(DAEMONS) for n in self.names)
+        self._notes += [note for note in ways if note]
         self.key = self._cluster_key(states[self.primary]["key"])
 
     def _hardware(self, s: dict, name: str) -> Hardware:
         rt = s["runtime"]
-        if rt is None:
-            return this_machine()
-        if rt["hw"]:
-            return parse_slurmd_c(rt["hw"], node=name)
-        return Hardware(cpus=rt["nproc"][0], memory=rt["nproc"][1], source="nproc and /proc/meminfo")
+        return parse_slurmd_c(rt["hw"], node=name) if rt["hw"] else rt["counted"]
 
     def _cluster_key(self, primary_key: bytes | None) -> bytes:
         if primary_key is not None and len(primary_key) >= KEY_MIN:
@@ -208,15 +196,15 @@ class Slurm(Step):
     def node_plan(self, node, s: dict, states) -> NodePlan:
         plan = NodePlan(node.name)
         rt = s["runtime"]
-        local = rt is None
         name = node.name
         act = plan.actions.append
         needed = {"slurmd", "munged"} | ({"slurmctld"} if name == self.primary else set())
-        if local and s["conf"] != self.conf or not local and not needed <= rt["have"]:
+        # Where changes are simulated, a board's first setup is shown: the packages come with new files.
+        if not node.platform.live(lambda: needed <= rt["have"], otherwise=s["conf"] == self.conf):
             pkgs = "munge slurmd slurm-client" + (" slurmctld" if name == self.primary else "")
             act(Command(f"DEBIAN_FRONTEND=noninteractive apt-get install -y {pkgs}",
                         "Slurm and Munge from Debian (the package makes the slurm account)"))
-        elif not local and "slurm" not in _people(s["passwd"]):
+        elif node.platform.live(lambda: "slurm" not in _people(s["passwd"]), otherwise=False):
             act(Command(f"groupadd -r -g {SLURM_UID} slurm && useradd -r -u {SLURM_UID} -g slurm -d /nonexistent "
                         "-M -s /usr/sbin/nologin slurm", f"the slurm account, UID {SLURM_UID} as Debian's package "
                         "makes it (this node has Slurm's files but not the account)"))
@@ -224,7 +212,7 @@ class Slurm(Step):
         if key_changed:
             act(FileChange(KEY, s["key"], self.key, mode=0o400, secret=True,
                            why="the cluster's Munge key: the same bytes on every node"))
-        if key_changed or not local and rt["keyowner"] != "munge 400":
+        if key_changed or rt["keyowner"] != "munge 400":
             act(Command(f"chown munge:munge {KEY} && chmod 400 {KEY}", "only munged may read the key"))
         conf_changed = False
         for path, old, new in ((CONF, s["conf"], self.conf), (CGROUP_CONF, s["cgroup"], self.cgroup)):
@@ -239,30 +227,10 @@ class Slurm(Step):
             self._daemon(plan, node, rt, "slurmd", changed=conf_changed or key_changed, phase=1)
         return plan
 
-    def _daemon(self, plan: NodePlan, node, rt: dict | None, daemon: str, *, changed: bool, phase: int) -> None:
-        unit = UNITS[daemon]
-        if rt is None:
-            if changed:
-                plan.actions.append(Command(f"systemctl enable {unit} && systemctl restart {unit}",
-                                            f"{daemon} reads the new files", phase=phase))
-            return
-        ready, log = READY[daemon]
-        wait = (f"for i in $(seq 100); do {ready} && exit 0; sleep 0.1; done; "
-                f"echo '{daemon} is not ready after 10 s' >&2; tail -n 5 {log} >&2; exit 1")
-        if changed or daemon not in rt["run"]:
-            if self.systemd[node.name]:
-                cmd = f"systemctl enable --quiet {unit} && systemctl restart {unit} && {wait}"
-            else:
-                pid = PIDS[daemon]
-                cmd = (f"systemctl enable --quiet {unit} 2>/dev/null; {PREPARE[daemon]} && "
-                       f"if p=$(cat {pid} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null; then kill \"$p\"; "
-                       f"for i in $(seq 100); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.1; done; fi; "
-                       f"{START[daemon]} && {wait}")
-            why = "read the new files" if changed and daemon in rt["run"] else "start"
-            plan.actions.append(Command(cmd, f"{daemon}: {why}", phase=phase))
-        elif daemon not in rt["enabled"]:
-            plan.actions.append(Command(f"systemctl enable --quiet {unit}", f"{daemon} at the next boot too",
-                                        phase=phase))
+    def _daemon(self, plan: NodePlan, node, rt: dict, daemon: str, *, changed: bool, phase: int) -> None:
+        wants = node.platform.start_service(SERVICES[daemon], running=daemon in rt["run"],
+                                            enabled=daemon in rt["enabled"], changed=changed)
+        plan.actions += wanted(wants, phase=phase)
 
     def gate(self, phase, plan, nodes, outcomes) -> dict[str, str | None]:
         return self.after(self.primary, "the controller", nodes, outcomes)
@@ -283,9 +251,23 @@ class Slurm(Step):
         return f"slurmd registered with {self.primary}: {r.stdout.strip()}"
 
 
+def _read_runtime(node) -> dict:
+    r = node.sudo(RUNTIME, timeout=60)
+    if not r.ok:
+        raise StepError(f"cannot read the node's Slurm state: {r.summary()}", node=node.name, field="read")
+    return _runtime(r.stdout, node=node.name)
+
+
+def unseen() -> dict:
+    """What stands for a node whose changes are simulated (nothing live is read there): a board with Slurm's
+    programs, cgroups and the key's right owner, but no daemon running, and this machine's CPUs and memory."""
+    return {"have": {"slurmd", "slurmctld", "munged", "scontrol"}, "flags": {"cgroups"}, "run": set(),
+            "enabled": set(), "keyowner": "munge 400", "hw": "", "counted": this_machine(), "plugins": set()}
+
+
 def _runtime(text: str, *, node: str) -> dict:
     rt: dict = {"have": set(), "flags": set(), "run": set(), "enabled": set(), "keyowner": "", "hw": "",
-                "nproc": (1, 1024), "plugins": set()}
+                "counted": Hardware(cpus=1, memory=1024, source="nproc and /proc/meminfo"), "plugins": set()}
     for line in text.splitlines():
         word, _, rest = line.partition(" ")
         if word in ("have", "flag", "run", "enabled"):
@@ -297,7 +279,7 @@ def _runtime(text: str, *, node: str) -> dict:
         elif word == "nproc":
             try:
                 cpus, mem = (int(x) for x in rest.split())
-                rt["nproc"] = (cpus, mem)
+                rt["counted"] = Hardware(cpus=cpus, memory=mem, source="nproc and /proc/meminfo")
             except ValueError:
                 raise StepError(f"cannot read the CPUs and memory: {rest!r}", node=node, field="nproc") from None
         elif word == "plugins":

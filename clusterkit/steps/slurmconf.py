@@ -217,10 +217,10 @@ PARSE = ('command -v scontrol >/dev/null || exit 127; t=$(mktemp) || exit 9; cat
 
 
 def parse_with_slurm(text: str, *, node, nodes: str) -> str | None:
-    """Slurm's own parse of the candidate, on ``node`` when it has root (its scontrol and accounts), else on
-    this machine when it has scontrol. Returns where it was parsed (None: no scontrol anywhere)."""
-    if node.privileged:
-        r = node.run(PARSE.format(nodes=nodes), stdin=text, timeout=30)
+    """Slurm's own parse of the candidate, on ``node`` where its platform runs checks there (its scontrol and
+    accounts), else on this machine when it has scontrol. Returns where it was parsed (None: no scontrol anywhere)."""
+    r = node.platform.check_on_node(node, PARSE.format(nodes=nodes), stdin=text, timeout=30)
+    if r is not None:
         if r.exit_code == 127:
             return None
         if not r.ok:

@@ -27,7 +27,6 @@ NODE_CLASS = re.compile(r"\bisinstance\([^)]*\b\w*Node\b")
 LEFT = {
     "clock.py": 3, "cluster.py": 2, "compute/mpi.py": 3, "compute/remote.py": 1,
     "compute/slurm.py": 1, "dashboard/app.py": 1, "ops/checks.py": 2, "ops/power.py": 1,
-    "steps/boot.py": 1, "steps/network.py": 4, "steps/slurm.py": 5, "steps/slurmconf.py": 1,
     "tlsdemo.py": 1,
 }
 

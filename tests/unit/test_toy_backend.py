@@ -22,7 +22,7 @@ from clusterkit import backends
 from clusterkit import steps
 from clusterkit.backends.base import Node
 from clusterkit.backends.local import ProcessStream, run_process
-from clusterkit.backends.platform import Do
+from clusterkit.backends.platform import Do, Platform
 from clusterkit.backends.sandboxplatform import SandboxPlatform
 from clusterkit.dashboard.feed import AgentFeed, agent_command
 from clusterkit.errors import NodeError
@@ -67,6 +67,8 @@ class ToyPlatform(SandboxPlatform):
 
     def why_no_cluster_network(self):
         return "toy nodes have no network between them"
+
+    boot_target = Platform.boot_target   # its image's own systemctl answers, from the node's folder
 
 
 class ToyNode(Node):
