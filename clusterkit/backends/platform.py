@@ -44,6 +44,15 @@ class Bind:
     target: str
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Where the other nodes reach a server that a node runs: an address, a port, and the place in words."""
+
+    host: str
+    port: int
+    where: str    #: "on pc0", or "on this machine (local backend)"
+
+
 class Performable(Protocol):
     """A planned action, as a Platform carries it out (see :mod:`clusterkit.steps.actions`)."""
 
@@ -122,6 +131,50 @@ class Platform:
 
     def why_no_nfs_server(self) -> str | None:
         """Why such a node cannot serve an NFS export (one line), or None when it can."""
+        return None
+
+    # ------------------------------------------------------------ outside the steps: clock, ops, compute
+    def why_clock_unread(self) -> str | None:
+        """Why no time service can say how far such a node's clock is (the note of its row), or None: ask its
+        chronyd (``chronyc``)."""
+        return None
+
+    def clock_note(self) -> str | None:
+        """What a table of clock offsets should say of such nodes' clocks (None: each is a clock of its own)."""
+        return None
+
+    def facts_note(self) -> str | None:
+        """What a table of the nodes' facts (disk, load, uptime, pings, names, time offset) should say of such
+        nodes when those facts are not each node's own; None where they are (then the primary pings the others)."""
+        return None
+
+    def sensor_note(self) -> str | None:
+        """What a table of temperatures should say of such a node's sensor (None: it is the node's own)."""
+        return None
+
+    def look_up(self, node: Node, names: list[str]) -> str | None:
+        """How ``names`` resolve on the node, as the DNS column says it ("ok", "FAIL: a,b"), where the node's own
+        resolver is not what answers; None: the node's own lookup stands."""
+        return None
+
+    def reach_server(self, node: Node, *, port: int | None, usual: int) -> Reach:
+        """Where the other nodes reach a server that ``node`` runs: its address (else its name), on ``port``
+        (else ``usual``: the node has its ports to itself)."""
+        return Reach(node.spec.address or node.name, port or usual, f"on {node.name}")
+
+    def writable_folder(self, node: Node, folder: str) -> str | None:
+        """The path by which programs started for the node (MPI ranks) open ``folder``, when its login user can
+        write it there; None when it cannot (the folder is not shared yet)."""
+        ok = node.run(f"test -d {quote(folder)} -a -w {quote(folder)}", timeout=30).ok
+        return folder if ok else None
+
+    def start_ranks(self, ways):
+        """How MPI ranks start on such nodes: one of ``ways`` (:mod:`clusterkit.compute.mpi`'s, handed in so that
+        a backend imports nothing above it). A board's start over SSH, from an ``mpiexec`` here."""
+        return ways.over_ssh
+
+    def why_no_daemons(self) -> str | None:
+        """Why no daemon (a scheduler's, run as root) can run on such a node, or None when one can."""
         return None
 
 

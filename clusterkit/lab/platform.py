@@ -45,6 +45,9 @@ class LabPlatform(Platform):
     def time_note(self) -> str | None:
         return TIME_NOTE
 
+    def clock_note(self) -> str | None:
+        return "lab: every node shares this machine's clock (chronyd -x); the offsets are chrony's estimates"
+
 
 #: The platform of every namespace lab node.
 LAB_PLATFORM = LabPlatform()
