@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ..results import NodeResult
     from .base import Node
 
+#: What a node runs as root to power off or reboot, ``sync`` first so nothing written is lost.
+POWER_COMMANDS = {"poweroff": "sync; poweroff", "reboot": "sync; reboot"}
+
 T = TypeVar("T")
 
 
@@ -176,6 +179,12 @@ class Platform:
     def why_no_daemons(self) -> str | None:
         """Why no daemon (a scheduler's, run as root) can run on such a node, or None when one can."""
         return None
+
+    def power(self, node: Node, action: str, *, timeout: float | None) -> NodeResult:
+        """Power the node off (``poweroff``) or reboot it (``reboot``): its own command as root, ``sync`` first.
+        The row says whether the node may be going down (a refusal: it is not). On the namespace lab the same
+        command reaches the lab's power shim, which stops or restarts only that node."""
+        return node.sudo(POWER_COMMANDS[action], timeout=timeout)
 
 
 #: The platform of a board, real or virtual.

@@ -1,4 +1,4 @@
-"""What the clock table, the checks, the TLS demo, MPI and Slurm ask a node's Platform, on each Platform.
+"""What the clock table, the checks, the TLS demo, MPI, Slurm and power ask a node's Platform, on each Platform.
 
 A board's Platform (``BOARD_PLATFORM``) is driven with a node that records its commands; the sandbox's with a
 real local node in a temporary folder; the namespace lab's (``LAB_PLATFORM``) like a board's where it does the same.
@@ -14,7 +14,7 @@ import clusterkit
 from clusterkit import clock, ops, tlsdemo
 from clusterkit.backends.base import Node
 from clusterkit.backends.local import LocalNode
-from clusterkit.backends.platform import BOARD_PLATFORM, Reach
+from clusterkit.backends.platform import BOARD_PLATFORM, POWER_COMMANDS, Reach
 from clusterkit.backends.sandboxplatform import SANDBOX
 from clusterkit.cluster import Cluster
 from clusterkit.compute import mpi, slurm
@@ -160,6 +160,22 @@ def test_daemons_run_on_boards_and_the_lab_but_not_in_a_sandbox(boards, local_cl
     assert "no root" in SANDBOX.why_no_daemons()
     assert slurm.runs_slurm(boards) and not slurm.runs_slurm(local_cluster)
     assert slurm.run(local_cluster, "sinfo")["pc0"].status == "refused"
+
+
+# ------------------------------------------------------------ power
+@pytest.mark.parametrize("platform", [BOARD_PLATFORM, LAB_PLATFORM], ids=["board", "lab"])
+@pytest.mark.parametrize("action", ["poweroff", "reboot"])
+def test_a_board_and_a_lab_node_power_off_with_their_own_command(boards, platform, action):
+    node = boards["pc1"]
+    assert platform.power(node, action, timeout=5).ok
+    assert node.commands == [("sudo", POWER_COMMANDS[action])]
+
+
+def test_a_sandbox_is_never_switched_off(sandbox_node, local_cluster):
+    row = SANDBOX.power(sandbox_node, "poweroff", timeout=5)
+    assert row.status == "refused" and "sync; poweroff" in row.error
+    report = ops.stop_all(local_cluster, confirm=True, progress=False)
+    assert [s.now for s in report.steps] == ["still up"] * 4 and not any(s.down for s in report.steps)
 
 
 # ------------------------------------------------------------ what a node has, with defaults
