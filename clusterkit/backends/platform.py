@@ -148,7 +148,7 @@ class Platform:
 
     def facts_note(self) -> str | None:
         """What a table of the nodes' facts (disk, load, uptime, pings, names, time offset) should say of such
-        nodes when those facts are not each node's own; None where they are (then the primary pings the others)."""
+        nodes when those facts are not each node's own; None where they are."""
         return None
 
     def sensor_note(self) -> str | None:
