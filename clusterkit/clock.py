@@ -30,6 +30,7 @@ class Clock:
     sources: int | None = None       #: sources listed
     selected: str | None = None      #: the source marked '*'
     note: str = ""
+    kept: bool = True                #: whether a time service keeps it (False: nothing to wait for)
 
     @property
     def synced(self) -> bool:
@@ -149,20 +150,21 @@ def chart_range(values_ms: list[float]) -> tuple[float, float]:
 
 
 def skew(cluster, *, nodes=None) -> Skew:
-    """Ask every node's chronyd how far its clock is (never run where the nodes are this machine: no chronyd there)."""
-    if cluster.kind.on_this_machine:
-        clocks = {n: Clock(n, note=f"not measured: no chronyd runs on the {cluster.backend} backend")
-                  for n in cluster.inventory.select(nodes)}
-        return Skew(clocks, note=f"{cluster.backend} backend: the nodes are sandboxes on this machine; "
-                                 "no time service runs")
-    res = cluster.run(TRACKING, nodes=nodes, timeout=30)
+    """Ask every node's chronyd how far its clock is; a node whose Platform says no chronyd can tell is not
+    asked (the local backend's sandboxes: no chronyd runs there)."""
+    chosen = cluster.inventory.select(nodes)
+    unread = {n: why for n in chosen if (why := cluster[n].platform.why_clock_unread()) is not None}
+    asked = [n for n in chosen if n not in unread]
+    res = cluster.run(TRACKING, nodes=asked, timeout=30) if asked else {}
     clocks = {}
-    for n, r in res.items():
-        clocks[n] = parse_tracking(n, r.stdout) if r.ok else Clock(n, note=f"chronyc: {r.summary()}")
-    shared = not all(cluster[n].traits.own_clock for n in clocks)
-    note = (f"{cluster.backend}: every node shares this machine's clock (chronyd -x); the offsets are chrony's "
-            "estimates" if shared else "")
-    return Skew(clocks, note=note)
+    for n in chosen:
+        if n in unread:
+            clocks[n] = Clock(n, note=unread[n], kept=False)
+        else:
+            r = res[n]
+            clocks[n] = parse_tracking(n, r.stdout) if r.ok else Clock(n, note=f"chronyc: {r.summary()}")
+    notes = dict.fromkeys(note for n in chosen if (note := cluster[n].platform.clock_note()))
+    return Skew(clocks, note="; ".join(notes))
 
 
 def wait_for_sync(cluster, *, nodes=None, timeout: float = 60.0, interval: float = 1.0) -> Skew:
@@ -173,10 +175,10 @@ def wait_for_sync(cluster, *, nodes=None, timeout: float = 60.0, interval: float
     deadline = time.monotonic() + timeout
     while True:
         s = skew(cluster, nodes=nodes)
-        if cluster.kind.on_this_machine or all(c.synced for c in s.clocks.values()):
+        late = [n for n, c in s.clocks.items() if c.kept and not c.synced]
+        if not late:
             return s
         if time.monotonic() >= deadline:
-            late = [n for n, c in s.clocks.items() if not c.synced]
             s.note = (s.note + "; " if s.note else "") + f"not synchronised within {timeout:g} s: {', '.join(late)}"
             return s
         time.sleep(interval)

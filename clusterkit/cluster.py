@@ -122,7 +122,7 @@ class Cluster:
         chosen = self.select(nodes, exclude=exclude)
         limit = None
         if timeout is not None:
-            limit = timeout + GRACE + (self.connect_timeout if any(n.remote for n in chosen) else 0.0)
+            limit = timeout + GRACE + max((n.connect_timeout for n in chosen), default=0.0)
         results: dict[str, NodeResult] = {}
         started: dict[str, float] = {}
         lock = threading.Condition()
@@ -218,10 +218,16 @@ class Cluster:
         return trust(self.host_keys(nodes=[n.name for n in chosen]), path)
 
     def _known_hosts(self, chosen: list[Node]) -> Path:
-        paths = {getattr(n, "known_hosts", None) for n in chosen}
+        paths = {n.known_hosts for n in chosen}
         if None in paths or len(paths) != 1:
             raise ClusterkitError(f"the {self.backend} backend has no SSH host keys", field="backend")
         return paths.pop()
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        """Each carrier's nodes, by carrier, where the cluster joins several (:mod:`clusterkit.carriers`); none
+        for a cluster that is one carrier."""
+        return {}
 
     def dashboard(self, *, interval: float = 0.5, power: bool = True):
         """A live dashboard widget: load charts, LEDs, LED and power buttons (see :mod:`clusterkit.dashboard`)."""

@@ -21,7 +21,6 @@ import html
 import ipaddress
 import re
 import shlex
-import socket
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -89,15 +88,15 @@ class TlsDemo:
         for fld, n in (("server", self.server), ("client", self.client)):
             if n not in inv.nodes:
                 raise ClusterkitError(f"not a node of this cluster ({inv.nodeset})", node=n, field=fld)
-        self.local = cluster.kind.on_this_machine   # the nodes share this machine's network
-        self.host = "127.0.0.1" if self.local else (inv[self.server].address or self.server)
-        self.port = port or (_free_port() if self.local else 8443)
+        server_node = cluster[self.server]
+        self.reach = server_node.platform.reach_server(server_node, port=port, usual=8443)
+        self.host, self.port = self.reach.host, self.reach.port
         self.pid: str | None = None
         self.attempts: list[Attempt] = []
 
     def start(self) -> "TlsDemo":
         """Make a certificate valid from now, put it on the nodes, and start the server on the primary."""
-        addresses = [self.host] + ([] if self.local else ["127.0.0.1"])
+        addresses = list(dict.fromkeys([self.host, "127.0.0.1"]))   # and a client on the server itself
         cert, key = make_certificate(self.server, addresses)
         srv = self.cluster[self.server]
         for node in {self.server, self.client}:
@@ -155,13 +154,7 @@ class TlsDemo:
     def _repr_html_(self) -> str:
         rows = [([html.escape(a.client), html.escape(a.clock), "ok" if a.ok else "refused", html.escape(a.verdict)], a.ok)
                 for a in self.attempts]
-        where = (f"on this machine ({html.escape(self.cluster.backend)} backend)" if self.local
-                 else f"on {html.escape(self.server)}")
-        return html_block(f"<b>TLS server {where}, port {self.port}</b>, certificate valid from when it was made"
+        return html_block(f"<b>TLS server {html.escape(self.reach.where)}, port {self.port}</b>, "
+                          "certificate valid from when it was made"
                           + html_table(["client", "client's clock", "handshake", "openssl says"], rows))
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -75,8 +75,12 @@ class Node(ABC):
     backend: str = ""
     #: Whether privileged commands really run (False on the local backend).
     privileged: bool = True
-    #: Whether there is a network connection to open (and so a connect timeout applies).
-    remote: bool = True
+    #: Seconds this node may take to open its connection before it counts as unreachable (0: it has none to open).
+    connect_timeout: float = 0.0
+    #: The known_hosts file its host key is pinned in, for a node reached over SSH (None: no host key).
+    known_hosts: Path | None = None
+    #: The key file OpenSSH-based tools (``mpiexec``) reach it with, once there is one (None: none).
+    identity: Path | None = None
     #: What this kind of node has of its own (see :class:`Traits`).
     traits: Traits = BOARD
     #: The directory on this machine that stands for the node's root file system, where a node is one

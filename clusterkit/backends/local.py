@@ -115,7 +115,6 @@ class ProcessStream(Stream):
 class LocalNode(Node):
     backend = "local"
     privileged = False
-    remote = False
     #: A folder of this machine: its kernel, clock and cores are the host's, and nothing runs services.
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
     platform = SANDBOX

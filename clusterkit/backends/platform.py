@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ..results import NodeResult
     from .base import Node
 
+#: What a node runs as root to power off or reboot, ``sync`` first so nothing written is lost.
+POWER_COMMANDS = {"poweroff": "sync; poweroff", "reboot": "sync; reboot"}
+
 T = TypeVar("T")
 
 #: systemd's default boot target: a link that ``systemctl set-default`` points at a unit, and what it boots without one.
@@ -47,6 +50,15 @@ class Bind:
     source_node: str
     source_path: str
     target: str
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where the other nodes reach a server that a node runs: an address, a port, and the place in words."""
+
+    host: str
+    port: int
+    where: str    #: "on pc0", or "on this machine (local backend)"
 
 
 class Performable(Protocol):
@@ -180,6 +192,57 @@ class Platform:
     def boot_target(self, node: Node) -> NodeResult:
         """The target the node boots, as ``systemctl get-default`` says it (its stdout)."""
         return node.run("systemctl get-default", timeout=30)
+
+
+    # ------------------------------------------------------------ outside the steps: clock, ops, compute
+    def why_clock_unread(self) -> str | None:
+        """Why no time service can say how far such a node's clock is (the note of its row), or None: ask its
+        chronyd (``chronyc``)."""
+        return None
+
+    def clock_note(self) -> str | None:
+        """What a table of clock offsets should say of such nodes' clocks (None: each is a clock of its own)."""
+        return None
+
+    def facts_note(self) -> str | None:
+        """What a table of the nodes' facts (disk, load, uptime, pings, names, time offset) should say of such
+        nodes when those facts are not each node's own; None where they are."""
+        return None
+
+    def sensor_note(self) -> str | None:
+        """What a table of temperatures should say of such a node's sensor (None: it is the node's own)."""
+        return None
+
+    def look_up(self, node: Node, names: list[str]) -> str | None:
+        """How ``names`` resolve on the node, as the DNS column says it ("ok", "FAIL: a,b"), where the node's own
+        resolver is not what answers; None: the node's own lookup stands."""
+        return None
+
+    def reach_server(self, node: Node, *, port: int | None, usual: int) -> Reach:
+        """Where the other nodes reach a server that ``node`` runs: its address (else its name), on ``port``
+        (else ``usual``: the node has its ports to itself)."""
+        return Reach(node.spec.address or node.name, port or usual, f"on {node.name}")
+
+    def writable_folder(self, node: Node, folder: str) -> str | None:
+        """The path by which programs started for the node (MPI ranks) open ``folder``, when its login user can
+        write it there; None when it cannot (the folder is not shared yet)."""
+        ok = node.run(f"test -d {quote(folder)} -a -w {quote(folder)}", timeout=30).ok
+        return folder if ok else None
+
+    def start_ranks(self, ways):
+        """How MPI ranks start on such nodes: one of ``ways`` (:mod:`clusterkit.compute.mpi`'s, handed in so that
+        a backend imports nothing above it). A board's start over SSH, from an ``mpiexec`` here."""
+        return ways.over_ssh
+
+    def why_no_daemons(self) -> str | None:
+        """Why no daemon (a scheduler's, run as root) can run on such a node, or None when one can."""
+        return None
+
+    def power(self, node: Node, action: str, *, timeout: float | None) -> NodeResult:
+        """Power the node off (``poweroff``) or reboot it (``reboot``): its own command as root, ``sync`` first.
+        The row says whether the node may be going down (a refusal: it is not). On the namespace lab the same
+        command reaches the lab's power shim, which stops or restarts only that node."""
+        return node.sudo(POWER_COMMANDS[action], timeout=timeout)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import socket
 import subprocess
 from typing import TYPE_CHECKING, Callable
 
 from ..results import NodeResult
 from .base import BACKUP_SUFFIX, ORIGINAL_SUFFIX
-from .platform import DEFAULT_TARGET, SYSTEMD_DEFAULT, Bind, Do, Performable, Platform, Service, T
+from .platform import DEFAULT_TARGET, SYSTEMD_DEFAULT, Bind, Do, Performable, Platform, Reach, Service, T
 
 if TYPE_CHECKING:
     from .base import Node
@@ -89,6 +90,50 @@ class SandboxPlatform(Platform):
         link = node.local_path(posixpath.dirname(DEFAULT_TARGET)) / posixpath.basename(DEFAULT_TARGET)  # not followed
         target = os.path.basename(os.readlink(link)) if os.path.islink(link) else SYSTEMD_DEFAULT
         return NodeResult.done(node.name, target, stdout=target + "\n", command="systemctl get-default")
+
+    # ------------------------------------------------------------ outside the steps: clock, ops, compute
+    def why_clock_unread(self) -> str | None:
+        return "not measured: no chronyd runs on the local backend"
+
+    def clock_note(self) -> str | None:
+        return "local backend: the nodes are sandboxes on this machine; no time service runs"
+
+    def facts_note(self) -> str | None:
+        return ("local backend: every node is this machine, so disk, load and uptime are this machine's; "
+                "no cluster network to ping and no chronyd (n/a); names are looked up in each sandbox's /etc/hosts")
+
+    def sensor_note(self) -> str | None:
+        return "local backend: every node is this machine, so this is this machine's sensor"
+
+    def look_up(self, node: Node, names: list[str]) -> str | None:
+        """Whether every name is in the sandbox's ``/etc/hosts`` (its stand-in for a lookup)."""
+        hosts = (node.read_file("/etc/hosts") or b"").decode()
+        known = {w for line in hosts.splitlines() if not line.startswith("#") for w in line.split()[1:]}
+        failed = [n for n in names if n not in known]
+        return "ok (/etc/hosts)" if not failed else "FAIL: " + ",".join(failed)
+
+    def reach_server(self, node: Node, *, port: int | None, usual: int) -> Reach:
+        """This machine's loopback: the nodes share its network, so a free port of it unless one is given."""
+        return Reach("127.0.0.1", port or _free_port(), "on this machine (local backend)")
+
+    def writable_folder(self, node: Node, folder: str) -> str | None:
+        """The sandbox's copy of ``folder``, made if missing (the sandbox is the user's own): the ranks run here."""
+        path = node.local_path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
+
+    def start_ranks(self, ways):
+        return ways.here
+
+    def why_no_daemons(self) -> str | None:
+        return "the local backend has no root: no daemon runs on its nodes"
+
+
+def _free_port() -> int:
+    """A TCP port of this machine's loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 #: The platform of every sandbox node.

@@ -125,17 +125,30 @@ def local_command(*, ranks: int, program: list[str], mpiexec: str | None = None,
 
 
 def command_for(cluster, program: list[str], *, per_node: int = 1) -> MpiCommand:
-    """``program`` on every node of ``cluster``, ``per_node`` ranks each: local mpiexec, or mpiexec over SSH.
+    """``program`` on every node of ``cluster``, ``per_node`` ranks each, started the way the nodes' Platform
+    chooses (:class:`RankWays`): under this machine's mpiexec, or by mpiexec over SSH.
 
     Over SSH the ranks run the inventory's Python, so give ``program`` without
     the interpreter when it is a Python file: ``["/shared/pi_ring.py"]``.
     """
-    names = [n.name for n in cluster]
-    if cluster.kind.on_this_machine:
-        ranks = [n for n in names for _ in range(per_node)]
+    way = cluster.primary.platform.start_ranks(RankWays)
+    return way(cluster, program, per_node=per_node)
+
+
+class RankWays:
+    """The ways MPI ranks start, handed to a node's Platform to choose one (``Platform.start_ranks``)."""
+
+    @staticmethod
+    def here(cluster, program: list[str], *, per_node: int) -> MpiCommand:
+        """Every rank on this machine under its own mpiexec, each told the node it stands for."""
+        ranks = [n.name for n in cluster for _ in range(per_node)]
         return local_command(ranks=len(ranks), program=python_program(*program, python=cluster.python), nodes=ranks)
-    hydra = _hydra_for(cluster, list(cluster), per_node=per_node, wdir=os.path.dirname(program[0]) or None)
-    return MpiCommand(hydra.argv + ["-n", str(per_node * len(cluster))] + [cluster.python, *program], hydra.env)
+
+    @staticmethod
+    def over_ssh(cluster, program: list[str], *, per_node: int) -> MpiCommand:
+        """Hydra here, reaching every node over SSH; the ranks start in the program's folder."""
+        hydra = _hydra_for(cluster, list(cluster), per_node=per_node, wdir=os.path.dirname(program[0]) or None)
+        return MpiCommand(hydra.argv + ["-n", str(per_node * len(cluster))] + [cluster.python, *program], hydra.env)
 
 
 def _hydra_for(cluster, nodes: list, *, per_node: int, wdir: str | None, address: str | None = None,
@@ -182,14 +195,12 @@ def place_program(cluster, name: str, text: str, *, folder: str = SHARED) -> str
     if "/" in name or not name:
         raise ClusterkitError(f"must be a file name, not {name!r}", field="name")
     primary = cluster.primary
-    path = f"{folder.rstrip('/')}/{name}"
-    if primary.sandbox is not None:
-        primary.local_path(folder).mkdir(parents=True, exist_ok=True)
-    elif not primary.run(f"test -d {shlex.quote(folder)} -a -w {shlex.quote(folder)}", timeout=30).ok:
+    opened = primary.platform.writable_folder(primary, folder)
+    if opened is None:
         raise ClusterkitError(f"{folder} is not a folder this user can write: share it first (notebook 04, "
                               f"steps.Nfs)", node=primary.name, field="folder")
-    primary.write_file(path, text.encode(), mode=0o755, backup=False)
-    return str(primary.local_path(path)) if primary.sandbox is not None else path
+    primary.write_file(f"{folder.rstrip('/')}/{name}", text.encode(), mode=0o755, backup=False)
+    return f"{opened.rstrip('/')}/{name}"
 
 
 # ------------------------------------------------------------ on MPI engines
@@ -221,4 +232,4 @@ def python_program(path: str, *args: str, python: str = sys.executable) -> list[
 
 
 __all__ = ["MpiCommand", "hydra_over_ssh", "mpiexec_command", "ssh_mpi_engine_set", "local_command", "command_for",
-           "place_program", "ring", "python_program", "PI_RING", "SHARED"]
+           "place_program", "ring", "python_program", "PI_RING", "SHARED", "RankWays"]

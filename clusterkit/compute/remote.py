@@ -80,7 +80,7 @@ def controller_address(host: str, port: int = 22) -> str:
 def ssh_options(cluster) -> tuple[Path, Path]:
     """The key and known_hosts that the cluster's SSH nodes use (``identity`` and ``known_hosts``)."""
     node = cluster.primary
-    identity, known = getattr(node, "identity", None), getattr(node, "known_hosts", None)
+    identity, known = node.identity, node.known_hosts
     if not identity or not known:
         raise ClusterkitError("SSH engines need a key that the ssh command can use and the nodes' host keys; "
                               "make and install the key first (notebook 03)", node=node.name, field="identity")

@@ -67,8 +67,9 @@ def login(cluster):
 
 
 def runs_slurm(cluster) -> bool:
-    """Whether Slurm's daemons can run on this cluster's nodes (not on the local backend: no root there)."""
-    return login(cluster).privileged
+    """Whether Slurm's daemons can run on this cluster's nodes: the login node's Platform says why not, where
+    none can (the local backend: no root there)."""
+    return login(cluster).platform.why_no_daemons() is None
 
 
 def run(cluster, command: str, *, timeout: float = 120.0) -> ClusterResult:

@@ -86,7 +86,7 @@ class Dashboard(widgets.VBox):
         self._update_lock = threading.Lock()
         head = title or f"{html.escape(cluster.name)}: {len(self.names)} nodes on the {cluster.backend} backend"
         self.status = widgets.HTML(f"<b>{head}</b>")
-        groups = getattr(cluster, "groups", None)   # joined carriers: one group each
+        groups = cluster.groups   # joined carriers: one group each
         self.carriers = CarrierGroups(groups) if groups else None
         #: Every panel, in the order of the page: what the layout and :meth:`update` both read.
         self.panels = ([Placed(self.carriers, ABOVE, True)] if self.carriers else []) + [

@@ -56,6 +56,9 @@ class LabPlatform(Platform):
     def services_note(self, daemons: str) -> str | None:
         return NO_SYSTEMD.format(daemons=daemons)
 
+    def clock_note(self) -> str | None:
+        return "lab: every node shares this machine's clock (chronyd -x); the offsets are chrony's estimates"
+
 
 #: The platform of every namespace lab node.
 LAB_PLATFORM = LabPlatform()

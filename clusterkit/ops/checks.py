@@ -116,27 +116,24 @@ def test_all(cluster, *, nodes=None) -> Table:
             continue
         row.answers = "yes"
         _fill(row, r.stdout)
-    local = cluster.kind.on_this_machine
-    note = ""
-    if local:
-        note = (f"{cluster.backend} backend: every node is this machine, so disk, load and uptime are this machine's; "
-                "no cluster network to ping and no chronyd (n/a); names are looked up in each sandbox's /etc/hosts")
-        for row in rows.values():
-            row.by_address = row.by_name = "not run"
-            if row.answers == "yes":
-                row.dns = _sandbox_dns(cluster[row.node], list(inv.nodes))
-    else:
-        targets = {n: (inv[n].address or inv[n].host) for n in names}
-        loop = f"TARGETS={shlex.quote(' '.join(list(targets.values()) + names))}\n{PINGS}"
-        pr = cluster.run(loop, nodes=inv.primary, timeout=60)[inv.primary]
-        got = dict(line.split(" ", 1) for line in pr.stdout.splitlines() if " " in line) if pr.ok else {}
-        for n in names:
-            rows[n].by_address = got.get(targets[n], "not run" if not pr.ok else "FAIL")
-            rows[n].by_name = got.get(n, "not run" if not pr.ok else "FAIL")
+    primary = cluster[inv.primary]
+    for row in rows.values():
+        node = cluster[row.node]
+        if row.answers == "yes" and (found := node.platform.look_up(node, list(inv.nodes))) is not None:
+            row.dns = found
+    targets = {n: (inv[n].address or inv[n].host) for n in names}
+    loop = f"TARGETS={shlex.quote(' '.join(list(targets.values()) + names))}\n{PINGS}"
+    pr = primary.platform.live(lambda: cluster.run(loop, nodes=inv.primary, timeout=60)[inv.primary], otherwise=None)
+    ran = pr is not None and pr.ok
+    got = dict(line.split(" ", 1) for line in pr.stdout.splitlines() if " " in line) if ran else {}
+    for n in names:
+        rows[n].by_address = got.get(targets[n], "FAIL" if ran else "not run")
+        rows[n].by_name = got.get(n, "FAIL" if ran else "not run")
+    note = primary.platform.facts_note()
+    if note is None:
         note = f"pinged from the primary, {inv.primary}"
-    missing = _offsets_missing(rows.values())
-    if missing and not local:
-        note = f"{note}; {missing}" if note else missing
+        missing = _offsets_missing(rows.values())
+        note = f"{note}; {missing}" if missing else note
     table_rows = [rows[n].cells() for n in names]
     bad = {(i, j) for i, r in enumerate(table_rows) for j, v in enumerate(r)
            if v in ("FAIL", "timeout", "unreachable", "error", "failed") or v.startswith("FAIL")}
@@ -182,14 +179,6 @@ def _offsets_missing(rows) -> str:
     return f"time offset n/a on {'; '.join(parts)} ({NO_OFFSET_HINT})"
 
 
-def _sandbox_dns(node, names: list[str]) -> str:
-    """Whether every name is in the node's sandbox ``/etc/hosts`` (the local backend's stand-in for a lookup)."""
-    hosts = (node.read_file("/etc/hosts") or b"").decode()
-    known = {w for line in hosts.splitlines() if not line.startswith("#") for w in line.split()[1:]}
-    failed = [n for n in names if n not in known]
-    return "ok (/etc/hosts)" if not failed else "FAIL: " + ",".join(failed)
-
-
 def _duration(seconds: float) -> str:
     days, rest = divmod(int(seconds), 86400)
     hours, rest = divmod(rest, 3600)
@@ -206,8 +195,8 @@ def temperatures(cluster, *, nodes=None) -> Table:
             continue
         value, source = parse_temperature(r.stdout)
         rows.append([n, NA if value is None else f"{value:.1f} °C", source])
-    note = (f"{cluster.backend} backend: every node is this machine, so this is this machine's sensor"
-            if cluster.kind.on_this_machine else "")
+    notes = dict.fromkeys(note for n in res if (note := cluster[n].platform.sensor_note()))
+    note = "; ".join(notes)
     return Table("Temperatures", ("node", "temperature", "sensor"), rows, note=note)
 
 

@@ -1,6 +1,7 @@
 """Reboot all and stop all, safely: a confirmation, ``sync`` first, workers first, the primary last.
 
-The primary serves the others (NFS, time), so it goes last. Each node's step is
+The primary serves the others (NFS, time), so it goes last. Each node's
+Platform powers it off or reboots it (``Platform.power``). Each node's step is
 recorded with its start and end times, so the order can be checked. A power
 command returns before the node has gone (a board's ``poweroff`` starts an
 orderly shutdown; a lab node stops a moment later), so whether a node went down
@@ -22,14 +23,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from ..backends.platform import POWER_COMMANDS
 from ..backends.registry import Backend
 from ..errors import ClusterkitError
 from ..results import NodeResult
 
 __all__ = ["PowerReport", "PowerStep", "power_all", "stop_all", "reboot_all", "REBOOT_TIMEOUT", "DOWN_TIMEOUT"]
 
-#: The command each node runs; ``sync`` first so nothing written is lost.
-COMMANDS = {"poweroff": "sync; poweroff", "reboot": "sync; reboot"}
 #: What the buttons call each action.
 LABELS = {"poweroff": "Shut down", "reboot": "Reboot"}
 #: Seconds a node may keep answering after its ``poweroff`` before it counts as still up.
@@ -89,7 +89,7 @@ def power_in_order(cluster, action: str, *, timeout: float = 30.0, down_timeout:
     ``down_timeout``) before the next one goes. ``on_step`` is called with each
     node's step as soon as its group is done (progress).
     """
-    if action not in COMMANDS:
+    if action not in POWER_COMMANDS:
         raise ValueError(f"action is poweroff or reboot, not {action!r}")
     steps: list[PowerStep] = []
     primary = cluster.inventory.primary
@@ -97,7 +97,8 @@ def power_in_order(cluster, action: str, *, timeout: float = 30.0, down_timeout:
         if not names:
             continue
         t0 = time.time()
-        result = cluster.sudo(COMMANDS[action], nodes=names, timeout=timeout)
+        result = cluster.each(lambda n: n.platform.power(n, action, timeout=timeout), nodes=names,
+                              timeout=timeout, command=f"sudo {POWER_COMMANDS[action]}")
         t1 = time.time()
         group = [PowerStep(node=n, role=role, status=result[n].status, started=t0, finished=t1,
                            message=(result[n].error or result[n].stderr or "").strip(), down=went_down(result[n]))
@@ -105,8 +106,8 @@ def power_in_order(cluster, action: str, *, timeout: float = 30.0, down_timeout:
         if action == "reboot":
             group = [replace(s, now="rebooting" if s.down else "still up") for s in group]
         else:
-            # a node that cannot act as root (a local sandbox) cannot be switched off: nothing to watch
-            watched = [s.node for s in group if s.down and cluster[s.node].privileged]
+            # a node whose Platform refused (a local sandbox: no root) was not switched off: nothing to watch
+            watched = [s.node for s in group if s.down]
             gone = wait_down(cluster, watched, since=t1, timeout=down_timeout)
             group = [replace(s, down=gone.get(s.node) is not None, now="down" if gone.get(s.node) is not None
                              else "still up", after=gone.get(s.node)) for s in group]
@@ -213,7 +214,7 @@ def power_all(cluster, action: str, *, timeout: float = 30.0, down_timeout: floa
               on_back: Callable[[PowerStep], None] | None = None) -> PowerReport:
     """Power off or reboot every node, workers first; a reboot waits until they are back (at most ``reboot_timeout``,
     by default what the backend says its nodes' reboot takes: :data:`REBOOT_TIMEOUT` for boards)."""
-    if action not in COMMANDS:
+    if action not in POWER_COMMANDS:
         raise ClusterkitError(f"is poweroff or reboot, not {action!r}", field="action")
     if action == "poweroff":
         return PowerReport(action, power_in_order(cluster, action, timeout=timeout, down_timeout=down_timeout,

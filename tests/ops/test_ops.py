@@ -70,9 +70,9 @@ class PoweredNode(LocalNode):
     """A local node whose power commands really run as processes: the node 'goes down' after a delay it is given.
 
     The command runs ``sync`` and then sleeps and leaves a mark; the mark's time is when the node went down.
+    Its Platform (the sandbox's) asks it to power off with its ``sudo``; that runs, so the node is watched.
     """
 
-    privileged = True
     delay = 0.2
 
     def sudo(self, command, *, timeout=None, stdin=None):
