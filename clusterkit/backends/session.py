@@ -124,10 +124,10 @@ def announce(transport, *, timeout: float) -> bool:
 class Login:
     """Another process of a user on a node, and the workbook program that holds its connection, if one said so."""
 
-    pid: int
-    seconds: int
-    args: str
-    holder: Holder | None = None
+    pid: int                        #: the process, on the node
+    seconds: int                    #: how long it has run
+    args: str                       #: its command line
+    holder: Holder | None = None    #: the workbook program that said it holds the connection
 
     def __str__(self) -> str:
         if self.holder is not None:

@@ -39,21 +39,11 @@ class Region:
     def height(self) -> float:
         return self.width * HEIGHT / WIDTH
 
-    @property
-    def x0(self) -> float:
-        return self.cx - self.width / 2
-
-    @property
-    def x1(self) -> float:
-        return self.cx + self.width / 2
-
-    @property
-    def y0(self) -> float:
-        return self.cy - self.height / 2
-
-    @property
-    def y1(self) -> float:
-        return self.cy + self.height / 2
+    #: The view's edges.
+    x0 = property(lambda self: self.cx - self.width / 2)
+    x1 = property(lambda self: self.cx + self.width / 2)
+    y0 = property(lambda self: self.cy - self.height / 2)
+    y1 = property(lambda self: self.cy + self.height / 2)
 
     @property
     def magnification(self) -> float:

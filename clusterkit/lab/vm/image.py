@@ -116,17 +116,9 @@ class Image:
     release: str
     dir: Path
 
-    @property
-    def disk(self) -> Path:
-        return self.dir / "root.qcow2"
-
-    @property
-    def kernel(self) -> Path:
-        return self.dir / "vmlinuz"
-
-    @property
-    def initrd(self) -> Path:
-        return self.dir / "initrd.img"
+    disk = property(lambda self: self.dir / "root.qcow2")
+    kernel = property(lambda self: self.dir / "vmlinuz")
+    initrd = property(lambda self: self.dir / "initrd.img")
 
     @property
     def info(self) -> dict:
