@@ -215,9 +215,5 @@ class LocalBackend(Backend):
         root = (sandbox or default_sandbox_root()) / inventory.name
         return {s.name: LocalNode(s, root=root / s.name) for s in inventory}
 
-    def engine_starter(self, ways):
-        """Engines on this machine, one set per node, each with its node's environment."""
-        return ways.here
-
 
 LOCAL = LocalBackend()

@@ -229,6 +229,12 @@ class Platform:
         ok = node.run(f"test -d {quote(folder)} -a -w {quote(folder)}", timeout=30).ok
         return folder if ok else None
 
+    def start_engines(self, ways):
+        """How ipyparallel engines start on such nodes: one of ``ways`` (:mod:`clusterkit.compute.starters`' ways,
+        handed in so that a backend imports nothing above it), or a starter of its own. A board's (and a lab
+        node's): over the cluster's own SSH connections, on a leash each."""
+        return ways.over_ssh
+
     def start_ranks(self, ways):
         """How MPI ranks start on such nodes: one of ``ways`` (:mod:`clusterkit.compute.mpi`'s, handed in so that
         a backend imports nothing above it). A board's start over SSH, from an ``mpiexec`` here."""

@@ -22,7 +22,6 @@ from ..errors import ClusterkitError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..compute.starters import Starter, Ways
     from ..inventory import Inventory
     from .base import Node
 
@@ -61,11 +60,6 @@ class Backend:
     def engine_timeout(self, inventory: Inventory) -> float:
         """How long to wait for the engines of ``inventory``'s nodes to answer."""
         return self.engine_seconds
-
-    def engine_starter(self, ways: Ways) -> Starter:
-        """How ipyparallel engines start on its nodes: one of ``ways`` (``clusterkit.compute.starters``' ways,
-        handed in so that a backend imports nothing above it), or a starter of its own."""
-        raise ClusterkitError(f"engines cannot start on the {self.name} backend's nodes", field="backend")
 
     def why_not(self, inventory: Inventory) -> str | None:
         """Why this backend cannot reach ``inventory``'s nodes from here (one line), or None when it can."""

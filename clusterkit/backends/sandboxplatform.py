@@ -122,6 +122,10 @@ class SandboxPlatform(Platform):
         path.mkdir(parents=True, exist_ok=True)
         return str(path)
 
+    def start_engines(self, ways):
+        """Engines on this machine, one set per node, each with its node's environment."""
+        return ways.here
+
     def start_ranks(self, ways):
         return ways.here
 

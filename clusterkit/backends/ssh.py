@@ -370,10 +370,6 @@ class SSHBackend(Backend):
     def make_nodes(self, inventory: Inventory, *, connect_timeout: float, sandbox: Path | None = None) -> dict:
         return make_ssh_nodes(inventory, connect_timeout=connect_timeout)
 
-    def engine_starter(self, ways):
-        """Engines on each board, started over the cluster's own SSH connections."""
-        return ways.over_ssh
-
 
 SSH = SSHBackend()
 

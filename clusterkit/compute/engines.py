@@ -8,7 +8,7 @@ process that started them (even by SIGKILL, as when nbval kills a kernel) ends
 every engine and the controller.
 
 How they start depends on the kind of node, and its backend chooses
-(``Backend.engine_starter``, :mod:`.starters`): on this machine, one engine set
+(``Platform.start_engines``, :mod:`.starters`): on this machine, one engine set
 per node with its node's environment (the local backend), or on each node over
 the cluster's own SSH connections (boards, the lab); MPI engines under
 ``mpiexec``, one rank block per node. Stopping is :mod:`.stopping`'s.
@@ -69,8 +69,8 @@ class Engines:
             raise ComputeError(f"must be positive, not {timeout}", field="timeout")
         self.cluster = cluster
         self.backend: str = cluster.backend
-        #: How the engines start on these nodes, as their backend says (:mod:`.starters`).
-        self.starter = cluster.kind.engine_starter(WAYS)
+        #: How the engines start on these nodes, as their Platform says (:mod:`.starters`).
+        self.starter = cluster.primary.platform.start_engines(WAYS)
         self.nodes = cluster.select(nodes)
         self.per_node = per_node
         self.mpi = mpi

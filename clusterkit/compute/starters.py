@@ -1,7 +1,7 @@
-"""How engines start on each kind of node: one starter per kind, chosen by its backend.
+"""How engines start on each kind of node: one starter per kind, chosen by its nodes' Platform.
 
-A backend says which way its nodes take (``Backend.engine_starter(WAYS)``): the
-ways are handed to it, so that the backends import nothing of this layer, and a
+A node's Platform says which way its kind takes (``Platform.start_engines(WAYS)``):
+the ways are handed to it, so that the backends import nothing of this layer, and a
 kind of node may also bring a starter of its own (anything with :meth:`launch`).
 
 - :data:`HERE`: nodes that are folders of this machine (the local backend). Engines
@@ -90,7 +90,7 @@ OVER_SSH = OverSSH()
 
 @dataclass(frozen=True)
 class Ways:
-    """The ways to start engines that a backend chooses from (``Backend.engine_starter``)."""
+    """The ways to start engines that a node's Platform chooses from (``Platform.start_engines``)."""
 
     here: Here = HERE
     over_ssh: OverSSH = OVER_SSH

@@ -106,10 +106,6 @@ class LabBackend(Backend):
         this host's cores: measured 0.5-2 min for 4 boards on 2 cores, so the wait is 10 min."""
         return 600.0 if _kind(inventory).emulated() else self.engine_seconds
 
-    def engine_starter(self, ways):
-        """Engines on each lab node (a namespace or a virtual board), started over the cluster's SSH connections."""
-        return ways.over_ssh
-
     def scope_of(self, node) -> str:
         """A virtual board is a whole machine: its agent counts every process on it."""
         return "host" if node.traits.own_kernel else self.agent_scope

@@ -8,28 +8,20 @@ import signal
 
 import pytest
 
-from clusterkit import backends
-from clusterkit.backends.registry import Backend
+from clusterkit.backends.platform import BOARD_PLATFORM
+from clusterkit.backends.sandboxplatform import SANDBOX
 from clusterkit.compute.starters import HERE, OVER_SSH, WAYS
 from clusterkit.compute.stopping import QuietStop, clean
-from clusterkit.errors import ClusterkitError
+from clusterkit.lab.platform import LAB_PLATFORM
 
 
 #: psutil's report of a process ended by a signal: an IntEnum of negative numbers (its ``Negsignal``).
 NEGSIGNAL = enum.IntEnum("Negsignal", {"SIGKILL": -signal.SIGKILL, "SIGTERM": -signal.SIGTERM})
 
 
-@pytest.mark.parametrize(("name", "way"), [("local", HERE), ("ssh", OVER_SSH), ("lab", OVER_SSH)])
-def test_each_backend_chooses_its_way(name, way):
-    assert backends.get(name).engine_starter(WAYS) is way
-
-
-def test_a_kind_that_names_no_way_says_so():
-    class Toy(Backend):
-        name = "toy"
-
-    with pytest.raises(ClusterkitError, match="engines cannot start on the toy backend"):
-        Toy().engine_starter(WAYS)
+@pytest.mark.parametrize(("platform", "way"), [(SANDBOX, HERE), (BOARD_PLATFORM, OVER_SSH), (LAB_PLATFORM, OVER_SSH)])
+def test_each_kind_of_node_chooses_its_way(platform, way):
+    assert platform.start_engines(WAYS) is way
 
 
 @pytest.mark.parametrize(("stop_data", "quiet"), [
