@@ -5,8 +5,9 @@
 # it can run virtual boards (QEMU), notebooks 00-06 and 09 and the VM tests on the VM lab.
 #
 # The VM lab's phases run beside the others (they wait on an emulated CPU for most of their
-# time): they start first, on three boards named pc[0-2], and the namespace lab's notebooks,
-# which use the same name, run once they are done. A pytest run that collects no test fails
+# time): they start first, on three boards of a lab named vb (vb0-vb2, the first free network,
+# which on a fresh machine is the default one), so the namespace lab's notebooks (lab pc) run
+# beside them too, and only the verdict waits for the VM lab. A pytest run that collects no test fails
 # here (pytest's exit 5). Each phase prints its counts and its minutes; the last lines are
 # a table of the phases, the whole run's minutes (and a line saying so when it passed 60,
 # so a slow machine shows before CI's limit does), then the verdict over all the runs:
@@ -70,16 +71,18 @@ timed() {  # a step that is not a pytest run: name, command…; its minutes go i
 vm_phases() {
     # Virtual boards (TCG here: minutes per boot). Notebooks 00-06 and 09 on real boots, then the tests of
     # what must be real, on the boards as the notebooks left them; 09's shutdown comes before the tests' `lab up`.
-    python -m clusterkit.cli lab down >/dev/null
+    python -m clusterkit.cli lab down --name "$vm_lab" >/dev/null
     echo "=== the VM lab: $1"
-    if timed "VM lab up (3 boards)" python -m clusterkit.cli lab up --vm -n 3; then
-        local vmstate
+    if timed "VM lab up (3 boards)" python -m clusterkit.cli lab up --vm -n 3 --name "$vm_lab"; then
+        local vmstate inventory
         vmstate="$(mktemp -d)"
-        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_BACKEND=lab pytest_run "notebooks on the VM lab" --nbval-lax -p tests.nbval_ipc \
+        inventory="$(python -c 'import sys, clusterkit.lab as l; print(l.find(sys.argv[1]).inventory_path)' "$vm_lab")"
+        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_INVENTORY="$inventory" CLUSTERKIT_BACKEND=lab \
+            pytest_run "notebooks on the VM lab" --nbval-lax -p tests.nbval_ipc --durations=12 \
             -p no:cacheprovider notebooks/0[0-6]_*.ipynb notebooks/09_*.ipynb
-        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_VM_LAB=pc pytest_run "VM lab tests" -m vm -p no:cacheprovider \
-            -s tests/vmlab
-        python -m clusterkit.cli lab down >/dev/null || fail_phase "VM lab" "lab down failed"
+        CLUSTERKIT_STATE="$vmstate" CLUSTERKIT_VM_LAB="$vm_lab" pytest_run "VM lab tests" -m vm -p no:cacheprovider \
+            --durations=12 -s tests/vmlab
+        python -m clusterkit.cli lab down --name "$vm_lab" >/dev/null || fail_phase "VM lab" "lab down failed"
     else
         fail_phase "VM lab" "the VM lab did not come up, which counts as a failure"
     fi
@@ -103,7 +106,7 @@ lab_notebooks() {
     fi
 }
 
-vm_pid=""
+vm_pid="" vm_lab=vb
 if why="$(python -m clusterkit.lab.vm.check 2>&1)"; then
     vm_phases "$why" > artifacts/vm-phases.log 2>&1 &
     vm_pid=$!
@@ -122,13 +125,13 @@ if ! lab_why="$(python -m clusterkit.lab.check 2>&1)"; then
     fi
     lab_why="no"
 fi
+[ "$lab_why" = no ] || lab_notebooks
 if [ -n "$vm_pid" ]; then
     echo "=== waiting for the VM lab's phases"
     wait "$vm_pid"
     echo "=== the VM lab's phases said:"
     cat artifacts/vm-phases.log
 fi
-[ "$lab_why" = no ] || lab_notebooks
 
 total=$(( $(date +%s) - began ))
 passed=0 failed=0 skipped=0

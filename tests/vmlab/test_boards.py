@@ -18,6 +18,7 @@ from clusterkit.lab.wait import sshd_answers
 from clusterkit.steps.timesync import MAXPOLL
 from clusterkit.tlsdemo import TlsDemo
 from conftest import VM_MARKS
+from waiting import wait_for
 
 pytestmark = VM_MARKS
 
@@ -37,10 +38,8 @@ def test_poweroff_ends_every_board_and_lab_up_boots_them_as_the_notebooks_left_t
         with vmlab.connect() as cluster:
             report = ops.stop_all(cluster, confirm=True, progress=False)
         assert report.order_ok and all(s.now == "down" for s in report.steps), report.headline()
-    deadline = time.monotonic() + 120
-    while any(vmlab.pid(n) for n in vmlab.boards) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert not any(vmlab.pid(n) for n in vmlab.boards), "a board's QEMU kept running after poweroff"
+    wait_for(lambda: not any(vmlab.pid(n) for n in vmlab.boards), 120, "every board's QEMU to end after poweroff",
+             interval=1)
     t0 = time.monotonic()
     lab = clusterkit.lab.up(name=vmlab.name, kind="vm")
     print(f"lab up after poweroff: {time.monotonic() - t0:.0f} s for {len(lab.powered_on)} boards")
@@ -99,11 +98,9 @@ def test_a_broken_fstab_drops_a_board_into_emergency_mode_and_its_console_mends_
     assert r.returncode == 0, r.stderr
     mark = len(vmlab.console(worker))
     cluster.sudo("systemctl reboot", nodes=[worker], timeout=30)
-    deadline = time.monotonic() + BOOT
-    while "emergency mode" not in vmlab.console(worker)[mark:] and time.monotonic() < deadline:
-        time.sleep(2)
+    wait_for(lambda: "emergency mode" in vmlab.console(worker)[mark:], BOOT,
+             lambda: f"emergency mode on {worker}'s console: {vmlab.console(worker)[mark:][-800:]}", interval=2)
     screen = vmlab.console(worker)[mark:]
-    assert "emergency mode" in screen, screen[-800:]
     assert "mnt-card.mount" in screen or "/mnt/card" in screen
     assert not sshd_answers(host, timeout=3), "a board in emergency mode has no network"
     # Mend it at the console: boot with init=/bin/sh, put the good fstab back, power off, boot normally.
@@ -113,17 +110,17 @@ def test_a_broken_fstab_drops_a_board_into_emergency_mode_and_its_console_mends_
     from clusterkit.lab.vm import machine
     start = len(vmlab.console(worker))
     # The shell answers once it runs: type until it computes (the typed text echoes "$((6*7))", not 42).
-    deadline = time.monotonic() + BOOT
-    while "SHELL42" not in vmlab.console(worker)[start:] and time.monotonic() < deadline:
+    def shell_answers() -> bool:
+        if "SHELL42" in vmlab.console(worker)[start:]:
+            return True
         vmlab.type(worker, "echo SHELL$((6*7))\n")
-        time.sleep(3)
-    assert "SHELL42" in vmlab.console(worker)[start:], vmlab.console(worker)[-500:]
+        return False
+    wait_for(shell_answers, BOOT, lambda: f"a shell at {worker}'s console: {vmlab.console(worker)[-500:]}",
+             interval=3)
     vmlab.type(worker, "mount -o remount,rw / && cp /etc/fstab.good /etc/fstab && sync && echo MENDED$((1+1))\n")
     assert machine.wait_console(files, "MENDED2", after=start, timeout=60), vmlab.console(worker)[-500:]
     vmlab.type(worker, "poweroff -f\n")
-    deadline = time.monotonic() + 60
-    while vmlab.pid(worker) is not None and time.monotonic() < deadline:
-        time.sleep(1)
+    wait_for(lambda: vmlab.pid(worker) is None, 60, f"{worker}'s QEMU to end after poweroff -f", interval=1)
     vmlab.stop_node(worker)
     vmlab.start_node(worker)
     vmlab.wait_booted([worker], timeout=BOOT)
@@ -158,16 +155,13 @@ def test_a_board_started_two_years_wrong_is_set_right_by_chrony_and_tls_follows(
         assert poll <= MAXPOLL, f"{worker} polls its silent primary every 2**{poll} s: {chrony_log(cluster, worker)}"
         assert cluster.sudo("systemctl restart chrony", nodes=[primary], timeout=60).ok
         t0 = time.monotonic()
-        deadline = t0 + CORRECTED
-        while time.monotonic() < deadline:
+
+        def set_right() -> bool:
             now = cluster.run("date +%s", nodes=[worker])[worker]
-            if now.ok and abs(int(now.stdout) - time.time()) < 5:
-                break
-            time.sleep(2)
+            return now.ok and abs(int(now.stdout) - time.time()) < 5
+        wait_for(set_right, CORRECTED, lambda: f"chrony to set {worker}'s clock right: " + chrony_log(cluster, worker),
+                 interval=2)
         took = time.monotonic() - t0
-        off = int(cluster.run("date +%s", nodes=[worker])[worker].stdout) - time.time()
-        assert abs(off) < 5, (f"chrony did not set {worker}'s clock right within {CORRECTED:.0f} s: {off:.0f} s off; "
-                              + chrony_log(cluster, worker))
         print(f"chrony set {worker}'s clock right {took:.0f} s after the primary served")
         with TlsDemo(cluster, client=worker) as demo:     # the server's lifetime is short: a new one
             after = demo.connect()
@@ -180,15 +174,16 @@ def test_a_board_started_two_years_wrong_is_set_right_by_chrony_and_tls_follows(
 
 def silent_poll(cluster, worker: str, source: str) -> int:
     """The polling interval (log2 s) of ``worker``'s chronyd for ``source``, once it has found it silent."""
-    deadline = time.monotonic() + 120
-    while True:
+    said: list[str] = []
+
+    def unanswered() -> list[str] | None:
         r = cluster.run("chronyc -n -c sources", nodes=[worker], timeout=30)[worker]
+        said[:] = [r.stdout]
         row = next((line.split(",") for line in r.stdout.splitlines() if f",{source}," in f",{line}"), None)
         # csv: mode, state, address, stratum, poll, reach, …; reach 0 after the first unanswered burst
-        if row is not None and row[5] == "0" or time.monotonic() > deadline:
-            assert row is not None, f"{worker} does not follow {source}: {r.stdout}"
-            return int(row[4])
-        time.sleep(5)
+        return row if row is not None and row[5] == "0" else None
+    row = wait_for(unanswered, 120, lambda: f"{worker} to find {source} silent: {said}", interval=5)
+    return int(row[4])
 
 
 def chrony_log(cluster, worker: str) -> str:
