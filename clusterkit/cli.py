@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from . import backends, connect
 from .errors import ClusterkitError
 from .firstboot.cli import register as register_firstboot
 from .lab.cli import register as register_lab
 from .results import ClusterResult
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 EXIT_OK, EXIT_REMOTE, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -59,7 +63,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="how to reach the nodes (default: $CLUSTERKIT_BACKEND, else auto)")
 
 
-def _connect(args):
+def _connect(args) -> Cluster:
     return connect(args.inventory, backend=args.backend,
                    **({"connect_timeout": args.connect_timeout} if getattr(args, "connect_timeout", None) else {}),
                    **({"fanout": args.fanout} if getattr(args, "fanout", None) else {}))

@@ -12,8 +12,12 @@ import html
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .results import html_block
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 TRACKING = "chronyc -n tracking; echo '--- sources'; chronyc -n sources"
 
@@ -149,7 +153,7 @@ def chart_range(values_ms: list[float]) -> tuple[float, float]:
     return -half, half
 
 
-def skew(cluster, *, nodes=None) -> Skew:
+def skew(cluster: Cluster, *, nodes=None) -> Skew:
     """Ask every node's chronyd how far its clock is; a node whose Platform says no chronyd can tell is not
     asked (the local backend's sandboxes: no chronyd runs there)."""
     chosen = cluster.inventory.select(nodes)
@@ -167,7 +171,7 @@ def skew(cluster, *, nodes=None) -> Skew:
     return Skew(clocks, note="; ".join(notes))
 
 
-def wait_for_sync(cluster, *, nodes=None, timeout: float = 60.0, interval: float = 1.0) -> Skew:
+def wait_for_sync(cluster: Cluster, *, nodes=None, timeout: float = 60.0, interval: float = 1.0) -> Skew:
     """Poll until every chosen node is synchronised (leap status Normal), at most ``timeout`` seconds.
 
     Returns the last measurement; nodes still not synchronised are marked in its notes.

@@ -22,6 +22,7 @@ import ipaddress
 import re
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +31,9 @@ from cryptography.x509.oid import NameOID
 
 from .errors import ClusterkitError
 from .results import html_block, html_table
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 #: Where the demo keeps its files, relative to the login's home on each node.
 DIR = ".clusterkit-tls"
@@ -80,7 +84,8 @@ def offset_seconds(offset: str) -> int:
 class TlsDemo:
     """The server on ``server`` (the primary), clients on ``client`` (a worker; the primary on the local backend)."""
 
-    def __init__(self, cluster, *, server: str | None = None, client: str | None = None, port: int | None = None):
+    def __init__(self, cluster: Cluster, *, server: str | None = None, client: str | None = None,
+                 port: int | None = None):
         self.cluster = cluster
         inv = cluster.inventory
         self.server = server or inv.primary

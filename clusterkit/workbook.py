@@ -30,12 +30,15 @@ import os
 import shlex
 import subprocess
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ClusterShell.NodeSet import NodeSet
 
 from .errors import ClusterkitError
 from .results import html_block, html_table
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 #: Seconds a key login may take before the node counts as refusing it.
 LOGIN_TIMEOUT = 10
@@ -55,7 +58,7 @@ class Who:
 
 # ---------------------------------------------------------------- the steps, and their cheap checks
 
-def _check_users(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
+def _check_users(cluster: Cluster, who: Who) -> tuple[str, dict[str, str | None]]:
     res = cluster.run(f"getent passwd {shlex.quote(who.user)} | cut -d: -f3", timeout=30)
     out = {}
     for n, r in res.items():
@@ -65,7 +68,7 @@ def _check_users(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
     return f"user {who.user} with UID {who.uid}", out
 
 
-def _check_network(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
+def _check_network(cluster: Cluster, who: Who) -> tuple[str, dict[str, str | None]]:
     res = cluster.run("hostname; ip -o -4 addr show 2>/dev/null", timeout=30)
     out = {}
     for n, r in res.items():
@@ -82,7 +85,7 @@ def _check_network(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
     return "its name and cluster address", out
 
 
-def _check_keys(cluster, who: Who) -> tuple[str, dict[str, str | None]]:
+def _check_keys(cluster: Cluster, who: Who) -> tuple[str, dict[str, str | None]]:
     from .steps.keys import state_dir
     key = state_dir(cluster) / f"id_ed25519_{who.user}"
     known = state_dir(cluster) / "known_hosts"
@@ -109,27 +112,27 @@ def _no_answer(r) -> str:
     return f"does not answer ({r.summary()})"
 
 
-def _users(cluster, who: Who):
+def _users(cluster: Cluster, who: Who):
     from .steps import Users, rescue_key
     return Users(cluster, name=who.user, uid=who.uid, root_key=rescue_key(cluster))
 
 
-def _network(cluster, who: Who):
+def _network(cluster: Cluster, who: Who):
     from .steps import Network
     return Network(cluster)
 
 
-def _keys(cluster, who: Who):
+def _keys(cluster: Cluster, who: Who):
     from .steps import Keys
     return Keys(cluster, user=who.user)
 
 
-def _nfs(cluster, who: Who):
+def _nfs(cluster: Cluster, who: Who):
     from .steps import Nfs
     return Nfs(cluster, owner=who.user)
 
 
-def _time(cluster, who: Who):
+def _time(cluster: Cluster, who: Who):
     from .steps import TimeSync
     return TimeSync(cluster)
 
@@ -217,7 +220,7 @@ class Report:
 
 # ---------------------------------------------------------------- the two calls
 
-def needs(cluster, notebook: str, *, user: str = "alice", uid: int = 1000) -> Report:
+def needs(cluster: Cluster, notebook: str, *, user: str = "alice", uid: int = 1000) -> Report:
     """Check that the steps ``notebook`` starts from are done on every node, before it starts anything.
 
     On the lab and on boards a missing step raises :class:`NotReady` (one line:
@@ -250,7 +253,7 @@ def needs(cluster, notebook: str, *, user: str = "alice", uid: int = 1000) -> Re
     return report
 
 
-def reapply(cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> Report:
+def reapply(cluster: Cluster, *notebooks: str, user: str = "alice", uid: int = 1000) -> Report:
     """Apply the steps of ``notebooks`` again, in chain order; per step "nothing to change" or what changed.
 
     A step that fails on a node raises :class:`NotReady` naming the step, the

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import threading
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
@@ -32,6 +33,9 @@ from .drawing import Drawing
 from .fractal import HOME, Region
 from .picture import PageModel, Picture
 from .words import battery_text
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: The side panel's width; the picture takes most of the screen's height and the width left beside the panel.
 SIDE_WIDTH = 560
@@ -74,7 +78,7 @@ class Booth(widgets.VBox):
     :meth:`start` (which showing the page calls).
     """
 
-    def __init__(self, cluster, *, engines=None, instructor: bool = False, idle: float = IDLE_SECONDS,
+    def __init__(self, cluster: Cluster, *, engines=None, instructor: bool = False, idle: float = IDLE_SECONDS,
                  count: RegionCount | None = None, interval: float = 0.5, page: bool = True):
         self.cluster = cluster
         self.instructor = instructor

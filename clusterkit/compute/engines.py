@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import ipyparallel as ipp
 from ClusterShell.NodeSet import NodeSet
@@ -37,6 +38,9 @@ from .enginemap import EngineMap, ask
 from .launch import leashed
 from .starters import WAYS, Launch
 from .stopping import QuietStop, group_alive, launched_groups, sweep
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: Seconds ``stop()`` gives everything to end before it kills what is left.
 STOP_TIMEOUT = 10.0
@@ -59,7 +63,7 @@ class Engines:
     the dashboard). Use it in a ``with`` block, or call :meth:`stop`.
     """
 
-    def __init__(self, cluster, *, per_node: int = 1, nodes=None, mpi: bool = False,
+    def __init__(self, cluster: Cluster, *, per_node: int = 1, nodes=None, mpi: bool = False,
                  timeout: float | None = None):
         if timeout is None:
             timeout = cluster.kind.engine_timeout(cluster.inventory)

@@ -14,9 +14,13 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import ClusterkitError
 from .launch import EngineSet, find_mpiexec, leashed
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: The shared folder of notebook 04 (``steps.Nfs``' default): exported by the primary, mounted at the same path
 #: on every worker.
@@ -124,7 +128,7 @@ def local_command(*, ranks: int, program: list[str], mpiexec: str | None = None,
     return MpiCommand(argv)
 
 
-def command_for(cluster, program: list[str], *, per_node: int = 1) -> MpiCommand:
+def command_for(cluster: Cluster, program: list[str], *, per_node: int = 1) -> MpiCommand:
     """``program`` on every node of ``cluster``, ``per_node`` ranks each, started the way the nodes' Platform
     chooses (:class:`RankWays`): under this machine's mpiexec, or by mpiexec over SSH.
 
@@ -139,19 +143,19 @@ class RankWays:
     """The ways MPI ranks start, handed to a node's Platform to choose one (``Platform.start_ranks``)."""
 
     @staticmethod
-    def here(cluster, program: list[str], *, per_node: int) -> MpiCommand:
+    def here(cluster: Cluster, program: list[str], *, per_node: int) -> MpiCommand:
         """Every rank on this machine under its own mpiexec, each told the node it stands for."""
         ranks = [n.name for n in cluster for _ in range(per_node)]
         return local_command(ranks=len(ranks), program=python_program(*program, python=cluster.python), nodes=ranks)
 
     @staticmethod
-    def over_ssh(cluster, program: list[str], *, per_node: int) -> MpiCommand:
+    def over_ssh(cluster: Cluster, program: list[str], *, per_node: int) -> MpiCommand:
         """Hydra here, reaching every node over SSH; the ranks start in the program's folder."""
         hydra = _hydra_for(cluster, list(cluster), per_node=per_node, wdir=os.path.dirname(program[0]) or None)
         return MpiCommand(hydra.argv + ["-n", str(per_node * len(cluster))] + [cluster.python, *program], hydra.env)
 
 
-def _hydra_for(cluster, nodes: list, *, per_node: int, wdir: str | None, address: str | None = None,
+def _hydra_for(cluster: Cluster, nodes: list, *, per_node: int, wdir: str | None, address: str | None = None,
                env_list: tuple[str, ...] = ()) -> MpiCommand:
     """Hydra over SSH to ``nodes``, with clusterkit's ssh config (the key of notebook 03, the pinned host keys)."""
     from .remote import controller_for, ssh_config_for
@@ -160,7 +164,7 @@ def _hydra_for(cluster, nodes: list, *, per_node: int, wdir: str | None, address
                           local_address=address or controller_for(cluster, nodes), wdir=wdir, env_list=env_list)
 
 
-def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSet, str]:
+def ssh_mpi_engine_set(cluster: Cluster, nodes: list, *, per_node: int) -> tuple[EngineSet, str]:
     """MPI engines on the nodes: one leashed ``mpiexec`` here, Hydra over SSH, one MPMD block per node.
 
     The engines' connection info reaches them in Hydra's environment list
@@ -184,7 +188,7 @@ def ssh_mpi_engine_set(cluster, nodes: list, *, per_node: int) -> tuple[EngineSe
     return engine_set, address
 
 
-def place_program(cluster, name: str, text: str, *, folder: str = SHARED) -> str:
+def place_program(cluster: Cluster, name: str, text: str, *, folder: str = SHARED) -> str:
     """Put a program in the shared folder on the primary (``FOLDER/NAME``); returns the path the ranks run.
 
     On the lab and boards the folder is the NFS export of notebook 04, mounted

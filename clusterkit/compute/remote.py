@@ -30,10 +30,14 @@ import shlex
 import socket
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ClusterkitError
 from ..inventory import Inventory
 from .launch import LEASH
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: Heartbeats (3 s each) a remote engine may miss before it exits on its own (a backstop: the leash comes first).
 HEARTBEAT_MISSES = 10
@@ -77,7 +81,7 @@ def controller_address(host: str, port: int = 22) -> str:
         return s.getsockname()[0]
 
 
-def ssh_options(cluster) -> tuple[Path, Path]:
+def ssh_options(cluster: Cluster) -> tuple[Path, Path]:
     """The key and known_hosts that the cluster's SSH nodes use (``identity`` and ``known_hosts``)."""
     node = cluster.primary
     identity, known = node.identity, node.known_hosts
@@ -87,13 +91,13 @@ def ssh_options(cluster) -> tuple[Path, Path]:
     return Path(identity), Path(known)
 
 
-def controller_for(cluster, nodes: list) -> str:
+def controller_for(cluster: Cluster, nodes: list) -> str:
     """The address the nodes reach the controller at (this machine's, on the route to the first node)."""
     first = cluster.inventory[nodes[0].name]
     return controller_address(first.host, first.port)
 
 
-def controller_addresses(cluster, nodes: list) -> dict[str, str]:
+def controller_addresses(cluster: Cluster, nodes: list) -> dict[str, str]:
     """Each node's way back to this machine: its address on the route to that node. Joined carriers
     (:mod:`clusterkit.carriers`) may reach it at different addresses."""
     return {n.name: controller_address(cluster.inventory[n.name].host, cluster.inventory[n.name].port) for n in nodes}
@@ -112,7 +116,7 @@ def engines_command(python: str, *, per_node: int) -> str:
 class NodeEngines:
     """Engines started on the nodes over the cluster's SSH connections: one leashed channel per node."""
 
-    def __init__(self, cluster, nodes: list, *, per_node: int, connection_info: dict,
+    def __init__(self, cluster: Cluster, nodes: list, *, per_node: int, connection_info: dict,
                  addresses: dict[str, str] | None = None):
         """``addresses``: where each node reaches the controller, when not all at the same address (the
         controller then listens on every interface and each node is told its own)."""
@@ -153,7 +157,7 @@ class NodeEngines:
                               timeout=timeout, command="stop engines")
 
 
-def ssh_config_for(cluster, nodes: list | None = None) -> Path:
+def ssh_config_for(cluster: Cluster, nodes: list | None = None) -> Path:
     """The ssh config of ``cluster`` (its ``nodes``, or all), written for OpenSSH-based tools; its path."""
     identity, known = ssh_options(cluster)
     return write_ssh_config(Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config",

@@ -13,12 +13,16 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ClusterShell.NodeSet import NodeSet
 
 from ..errors import ClusterkitError
 from ..results import ClusterResult, NodeResult
 from .mpi import SHARED
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: A job array: eight tasks, each squares its number on whichever node Slurm gave it; results in the shared folder.
 SQUARES = """\
@@ -61,32 +65,32 @@ class NodeRow:
     reason: str = ""
 
 
-def login(cluster):
+def login(cluster: Cluster):
     """The node where users type Slurm commands: the primary (it runs slurmctld and is the login node)."""
     return cluster.primary
 
 
-def runs_slurm(cluster) -> bool:
+def runs_slurm(cluster: Cluster) -> bool:
     """Whether Slurm's daemons can run on this cluster's nodes: the login node's Platform says why not, where
     none can (the local backend: no root there)."""
     return login(cluster).platform.why_no_daemons() is None
 
 
-def run(cluster, command: str, *, timeout: float = 120.0) -> ClusterResult:
+def run(cluster: Cluster, command: str, *, timeout: float = 120.0) -> ClusterResult:
     """A plain Slurm command (``sinfo``, ``srun -N 4 hostname``) on the login node, as the cluster's user."""
     if not runs_slurm(cluster):
         return _refused(cluster, command)
     return cluster.run(command, nodes=[login(cluster).name], timeout=timeout)
 
 
-def admin(cluster, command: str, *, timeout: float = 60.0) -> ClusterResult:
+def admin(cluster: Cluster, command: str, *, timeout: float = 60.0) -> ClusterResult:
     """A Slurm command that needs root (``scontrol update …``) on the login node."""
     if not runs_slurm(cluster):
         return _refused(cluster, f"sudo {command}")
     return cluster.sudo(command, nodes=[login(cluster).name], timeout=timeout)
 
 
-def _refused(cluster, command: str) -> ClusterResult:
+def _refused(cluster: Cluster, command: str) -> ClusterResult:
     """The login node's row where no Slurm can run (the local backend): refused, saying why."""
     name = login(cluster).name
     return ClusterResult({name: NodeResult.failure(name, "refused", NO_SLURM.format(node=name), command=command)},
@@ -155,7 +159,7 @@ FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_
             "PREEMPTED"}
 
 
-def sbatch(cluster, script: str, *, name: str, folder: str = SHARED, options: str = "") -> Job:
+def sbatch(cluster: Cluster, script: str, *, name: str, folder: str = SHARED, options: str = "") -> Job:
     """Put ``script`` in the shared folder as ``FOLDER/NAME`` and submit it from there (``sbatch``).
 
     Its output files land in the same folder, which every node sees. ``options``
@@ -173,7 +177,7 @@ def sbatch(cluster, script: str, *, name: str, folder: str = SHARED, options: st
 
 
 # ------------------------------------------------------------ the queue and the nodes
-def queue(cluster) -> list[QueueRow]:
+def queue(cluster: Cluster) -> list[QueueRow]:
     """The jobs in the queue, running and waiting (``squeue``); [] on the local backend."""
     if not runs_slurm(cluster):
         return []
@@ -195,7 +199,7 @@ def parse_queue(text: str) -> list[QueueRow]:
     return rows
 
 
-def nodes(cluster) -> list[NodeRow]:
+def nodes(cluster: Cluster) -> list[NodeRow]:
     """Every node as Slurm sees it (``sinfo -N``). On the local backend: the rendered slurm.conf's nodes."""
     if not runs_slurm(cluster):
         text = (login(cluster).read_file("/etc/slurm/slurm.conf") or b"").decode()
@@ -218,18 +222,18 @@ def nodes(cluster) -> list[NodeRow]:
     return list(rows.values())
 
 
-def most_cpus(cluster) -> int:
+def most_cpus(cluster: Cluster) -> int:
     """The most CPUs any one node has (a job asking for more can never run)."""
     return max((n.cpus for n in nodes(cluster)), default=1)
 
 
-def drain(cluster, node: str, *, reason: str) -> ClusterResult:
+def drain(cluster: Cluster, node: str, *, reason: str) -> ClusterResult:
     """Take a node out of service: running jobs finish, no new job starts there (``scontrol update``)."""
     cluster[node]  # a node of this cluster, or an error naming it
     return admin(cluster, f"scontrol update NodeName={node} State=DRAIN Reason={shlex.quote(reason)}")
 
 
-def resume(cluster, node: str, *, timeout: float = 20.0) -> ClusterResult:
+def resume(cluster: Cluster, node: str, *, timeout: float = 20.0) -> ClusterResult:
     """Put a drained (or down) node back into service; returns once Slurm sees it answer (at most ``timeout``)."""
     cluster[node]
     result = admin(cluster, f"scontrol update NodeName={node} State=RESUME")

@@ -17,12 +17,15 @@ kind of node may also bring a starter of its own (anything with :meth:`launch`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .launch import EngineSet, LocalEngineSetLauncher, NodeMPIEngineSetLauncher, local_engine_sets, \
     local_mpi_engine_set
 from .mpi import ssh_mpi_engine_set
 from .remote import controller_addresses
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,14 @@ class Launch:
 class Starter(Protocol):
     """A way to start engines on a kind of node."""
 
-    def launch(self, cluster, nodes: list, *, per_node: int, mpi: bool) -> Launch:
+    def launch(self, cluster: Cluster, nodes: list, *, per_node: int, mpi: bool) -> Launch:
         """How to start ``per_node`` engines (under ``mpiexec`` when ``mpi``) on ``nodes`` of ``cluster``."""
 
 
 class Here:
     """Engines on this machine, each standing for its node (the local backend)."""
 
-    def launch(self, cluster, nodes: list, *, per_node: int, mpi: bool) -> Launch:
+    def launch(self, cluster: Cluster, nodes: list, *, per_node: int, mpi: bool) -> Launch:
         if mpi:
             return Launch(ip="127.0.0.1", sets=[local_mpi_engine_set(nodes, per_node=per_node)],
                           launcher=NodeMPIEngineSetLauncher, local_processes=True)
@@ -69,7 +72,7 @@ class Here:
 class OverSSH:
     """Engines on the nodes, started over SSH (boards, the lab)."""
 
-    def launch(self, cluster, nodes: list, *, per_node: int, mpi: bool) -> Launch:
+    def launch(self, cluster: Cluster, nodes: list, *, per_node: int, mpi: bool) -> Launch:
         if mpi:   # mpiexec runs here and reaches the nodes over SSH: its process group is this machine's
             engine_set, address = ssh_mpi_engine_set(cluster, nodes, per_node=per_node)
             return Launch(ip=address, location=address, sets=[engine_set], launcher=NodeMPIEngineSetLauncher,

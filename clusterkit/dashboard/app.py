@@ -10,6 +10,7 @@ import html
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 from bokeh.layouts import column, row
@@ -22,6 +23,9 @@ from .carriers import CarrierGroups
 from .components import Batteries, CpuBars, CpuSeries, LedRows, Temperatures
 from .feed import AgentFeed, NodeState, agent_command
 from .panel import PageModel, Panel
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: Seconds between agent samples.
 DEFAULT_INTERVAL = 0.5
@@ -60,7 +64,7 @@ class Dashboard(widgets.VBox):
     ``controls=False`` hides the LED buttons too (the booth for visitors).
     """
 
-    def __init__(self, cluster, *, interval: float = DEFAULT_INTERVAL, window: float = DEFAULT_WINDOW,
+    def __init__(self, cluster: Cluster, *, interval: float = DEFAULT_INTERVAL, window: float = DEFAULT_WINDOW,
                  power: bool = True, resync: float | None = None, title: str | None = None,
                  agents: bool = True, controls: bool = True):
         if interval <= 0:

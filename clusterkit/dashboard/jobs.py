@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 from bokeh.models import ColumnDataSource, DataTable, TableColumn
@@ -22,6 +23,9 @@ from ..compute import slurm
 from ..errors import ClusterkitError
 from ..kernel import load_bokehjs
 from .panel import Panel
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 WAITING = "(waiting)"
 
@@ -73,7 +77,7 @@ class JobsPanel(widgets.VBox):
     backend no Slurm runs; the status line says so and the table stays empty.
     """
 
-    def __init__(self, cluster, *, interval: float = 1.0, start: bool = True):
+    def __init__(self, cluster: Cluster, *, interval: float = 1.0, start: bool = True):
         if interval <= 0:
             raise ClusterkitError(f"must be positive, not {interval}", field="interval")
         self.cluster = cluster

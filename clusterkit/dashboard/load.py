@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import shlex
 import threading
+from typing import TYPE_CHECKING
 
 from ..results import ClusterResult
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 
 class Burn(threading.Thread):
     """Runs the loops in the background; ``.result`` is the cluster result once it is done."""
 
-    def __init__(self, cluster, *, seconds: float, nodes=None, cores: int = 1):
+    def __init__(self, cluster: Cluster, *, seconds: float, nodes=None, cores: int = 1):
         super().__init__(daemon=True, name="clusterkit-burn")
         loop = f"{shlex.quote(cluster.python)} -c 'while 1: pass'"
         # ``timeout`` ends each loop even when nobody waits for it.
@@ -23,7 +27,7 @@ class Burn(threading.Thread):
         self.result = self.cluster.run(self.command, nodes=self.nodes, timeout=self.seconds + 10)
 
 
-def burn(cluster, *, seconds: float = 10.0, nodes=None, cores: int = 1) -> Burn:
+def burn(cluster: Cluster, *, seconds: float = 10.0, nodes=None, cores: int = 1) -> Burn:
     """Keep ``cores`` cores of every chosen node busy for ``seconds``, in the background; join() waits."""
     b = Burn(cluster, seconds=seconds, nodes=nodes, cores=cores)
     b.start()

@@ -11,6 +11,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ClusterkitError
 from ..inventory import Inventory, load_inventory
@@ -18,6 +19,9 @@ from . import net, procs
 from .build import teardown
 from .image import FRESH
 from .record import Board, Record, set_supervisor
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: The login of a freshly imaged board, until notebook 01 renames it.
 IMAGE_USER = FRESH.user
@@ -81,7 +85,7 @@ class Lab:
         return load_inventory(self.inventory_path)
 
     def connect(self, *, fanout: int | None = None, connect_timeout: float | None = None,
-                command_timeout: float | None = None):
+                command_timeout: float | None = None) -> Cluster:
         """A :class:`~clusterkit.Cluster` on this lab's nodes, through the lab backend (the SSH backend's code);
         the settings not given are :func:`clusterkit.connect`'s defaults."""
         from ..backends import get

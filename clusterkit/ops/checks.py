@@ -13,8 +13,12 @@ import html
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..results import html_block
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 NA = "n/a"
 
@@ -102,7 +106,7 @@ class Table:
         return html_block(f"<b>{html.escape(self.title)}</b>{note}<table><tr>{head}</tr>{body}</table>")
 
 
-def test_all(cluster, *, nodes=None) -> Table:
+def test_all(cluster: Cluster, *, nodes=None) -> Table:
     """One row per node: answers, reachable by address and by name (from the primary), DNS, disk, load, uptime, offset."""
     names = cluster.inventory.select(nodes)
     inv = cluster.inventory
@@ -185,7 +189,7 @@ def _duration(seconds: float) -> str:
     return (f"{days} d " if days else "") + f"{hours:02d}:{rest // 60:02d}"
 
 
-def temperatures(cluster, *, nodes=None) -> Table:
+def temperatures(cluster: Cluster, *, nodes=None) -> Table:
     """Each node's CPU temperature from vcgencmd or its thermal zone; "n/a" where it has no sensor."""
     res = cluster.run(TEMPS, nodes=nodes, timeout=30)
     rows = []

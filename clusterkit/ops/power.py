@@ -21,12 +21,15 @@ from __future__ import annotations
 import html
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..backends.platform import POWER_COMMANDS
 from ..backends.registry import Backend
 from ..errors import ClusterkitError
 from ..results import NodeResult
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 __all__ = ["PowerReport", "PowerStep", "power_all", "stop_all", "reboot_all", "REBOOT_TIMEOUT", "DOWN_TIMEOUT"]
 
@@ -62,7 +65,7 @@ def went_down(result: NodeResult) -> bool:
         result.status == "failed" and result.exit_code in (None, 255, -1, -9, 137))
 
 
-def wait_down(cluster, names: list[str], *, since: float, timeout: float) -> dict[str, float | None]:
+def wait_down(cluster: Cluster, names: list[str], *, since: float, timeout: float) -> dict[str, float | None]:
     """Per node, seconds after ``since`` when it no longer answered on a fresh connection (None: it still does)."""
     gone: dict[str, float | None] = {n: None for n in names}
     deadline = time.monotonic() + timeout
@@ -81,7 +84,7 @@ def wait_down(cluster, names: list[str], *, since: float, timeout: float) -> dic
         time.sleep(0.5)
 
 
-def power_in_order(cluster, action: str, *, timeout: float = 30.0, down_timeout: float = DOWN_TIMEOUT,
+def power_in_order(cluster: Cluster, action: str, *, timeout: float = 30.0, down_timeout: float = DOWN_TIMEOUT,
                    on_step: Callable[[PowerStep], None] | None = None) -> list[PowerStep]:
     """Run ``poweroff`` or ``reboot`` on every worker at once, then, when all have answered, on the primary.
 
@@ -118,7 +121,7 @@ def power_in_order(cluster, action: str, *, timeout: float = 30.0, down_timeout:
     return steps
 
 
-def wait_back(cluster, steps: list[PowerStep], *, before: dict[str, str], timeout: float,
+def wait_back(cluster: Cluster, steps: list[PowerStep], *, before: dict[str, str], timeout: float,
               on_back: Callable[[PowerStep], None] | None = None) -> list[PowerStep]:
     """The reboot's steps once every node that went down answers again with a new boot (at most ``timeout``)."""
     out = {s.node: s for s in steps}
@@ -209,7 +212,7 @@ class PowerReport:
                 "</table></div>")
 
 
-def power_all(cluster, action: str, *, timeout: float = 30.0, down_timeout: float = DOWN_TIMEOUT,
+def power_all(cluster: Cluster, action: str, *, timeout: float = 30.0, down_timeout: float = DOWN_TIMEOUT,
               reboot_timeout: float | None = None, on_step: Callable[[PowerStep], None] | None = None,
               on_back: Callable[[PowerStep], None] | None = None) -> PowerReport:
     """Power off or reboot every node, workers first; a reboot waits until they are back (at most ``reboot_timeout``,
@@ -228,7 +231,7 @@ def power_all(cluster, action: str, *, timeout: float = 30.0, down_timeout: floa
     return PowerReport(action, wait_back(cluster, steps, before=before, timeout=reboot_timeout, on_back=on_back))
 
 
-def stop_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: float = 30.0) -> PowerReport:
+def stop_all(cluster: Cluster, *, confirm: bool = False, progress: bool = True, timeout: float = 30.0) -> PowerReport:
     """Switch every node off: workers first, then the primary. Nothing happens without ``confirm=True``."""
     if confirm is not True:
         return PowerReport("poweroff", [], confirmed=False)
@@ -236,7 +239,8 @@ def stop_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: 
         return power_all(cluster, "poweroff", timeout=timeout, on_step=show)
 
 
-def reboot_all(cluster, *, confirm: bool = False, progress: bool = True, timeout: float | None = None) -> PowerReport:
+def reboot_all(cluster: Cluster, *, confirm: bool = False, progress: bool = True,
+               timeout: float | None = None) -> PowerReport:
     """Reboot every node (workers first), then wait until each answers again; nothing happens without ``confirm=True``."""
     if confirm is not True:
         return PowerReport("reboot", [], confirmed=False)

@@ -29,7 +29,7 @@ import hashlib
 import posixpath
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..backends.base import BACKUP_SUFFIX, Node
 from ..errors import ClusterkitError
@@ -39,6 +39,9 @@ from .detached import DetachedScript
 from .errors import ReadError, StepError
 from .render import apply_html, plan_html, plan_text
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 
 @dataclass
@@ -172,7 +175,7 @@ class Step:
     #: Phases run in order on every node; :meth:`gate` decides which nodes go on to the next.
     phases = 1
 
-    def __init__(self, cluster, *, nodes=None):
+    def __init__(self, cluster: Cluster, *, nodes=None):
         self.cluster = cluster
         self.names = cluster.inventory.select(nodes)
         self.on_write: WriteHook | None = None

@@ -11,10 +11,15 @@ local backend, the link in the sandbox). There the link is made as
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..backends.platform import DEFAULT_TARGET as LINK, SYSTEMD_DEFAULT  # noqa: F401 (ops.boot gives it)
 from ..results import NodeResult
 from .actions import Link
 from .base import NodePlan, Reader, Step, StepError
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 UNITS = "/lib/systemd/system"
 TARGETS = ("multi-user.target", "graphical.target")
@@ -25,7 +30,8 @@ class BootTarget(Step):
 
     title = "boot target"
 
-    def __init__(self, cluster, *, workers: str = "multi-user.target", primary: str = "graphical.target", nodes=None):
+    def __init__(self, cluster: Cluster, *, workers: str = "multi-user.target", primary: str = "graphical.target",
+                 nodes=None):
         super().__init__(cluster, nodes=nodes)
         self.targets = {"workers": workers, "primary": primary}
 
@@ -72,7 +78,7 @@ def current_target(node) -> str:
     return r.stdout.strip()
 
 
-def defaults(cluster, *, nodes=None):
+def defaults(cluster: Cluster, *, nodes=None):
     """Each node's default target as a cluster result (the gathered view folds nodes that agree)."""
     def one(node):
         t = current_target(node)

@@ -21,12 +21,15 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..validate import KEY_TYPES, split_public_key
 from .accounts import NAME
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .render import matrix
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 DROP_IN = "/etc/ssh/sshd_config.d/50-clusterkit.conf"
 KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
@@ -59,7 +62,7 @@ def parse_public_key(text: str, *, node: str | None = None, fld: str = "key") ->
         raise StepError(str(e), node=node, field=fld) from None
 
 
-def state_dir(cluster) -> Path:
+def state_dir(cluster: Cluster) -> Path:
     """Where the workbook host keeps this cluster's keys (the SSH backend logs in with them)."""
     from ..backends.ssh import state_dir as ssh_state_dir
     return ssh_state_dir(cluster.inventory)
@@ -113,7 +116,7 @@ class Keys(Step):
     title = "keys"
     phases = 2
 
-    def __init__(self, cluster, *, user: str, import_keys: tuple[str, ...] = (),
+    def __init__(self, cluster: Cluster, *, user: str, import_keys: tuple[str, ...] = (),
                  disable_passwords: bool = True, online: bool = False, try_login: LoginCheck | None = None, nodes=None):
         super().__init__(cluster, nodes=nodes)
         self.user = user
@@ -262,7 +265,7 @@ class Keys(Step):
         return result
 
 
-def rescue_key(cluster) -> str:
+def rescue_key(cluster: Cluster) -> str:
     """A key pair for root on the workbook host (made once; the private half never leaves it); its public line.
 
     Give it to :class:`~clusterkit.steps.Users` as ``root_key``: root's way in that needs no password.

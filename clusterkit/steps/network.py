@@ -20,7 +20,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from functools import partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..inventory import HOSTNAME_RE as HOSTNAME, INTERFACE_RE as INTERFACE
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
@@ -28,6 +28,9 @@ from .blocks import BEGIN, END, without_block
 from .netconf import FORMATS, apply_command, detect, render
 from .reach import node_at
 from .render import matrix
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: Network manager daemons whose presence means the address must not be set by hand.
 MANAGERS = ("NetworkManager", "dhcpcd", "systemd-networkd")
@@ -47,8 +50,9 @@ class Network(Step):
 
     title = "network"
 
-    def __init__(self, cluster, *, addresses: dict[str, str] | None = None, hostnames: dict[str, str] | None = None,
-                 interface: str | None = None, uplink: str | None = None, probe: Probe | None = None, nodes=None):
+    def __init__(self, cluster: Cluster, *, addresses: dict[str, str] | None = None,
+                 hostnames: dict[str, str] | None = None, interface: str | None = None, uplink: str | None = None,
+                 probe: Probe | None = None, nodes=None):
         super().__init__(cluster, nodes=nodes)
         inv = cluster.inventory
         self.network = inv.network

@@ -28,6 +28,7 @@ import shlex
 from dataclasses import dataclass
 from functools import partial
 from shlex import quote as _q
+from typing import TYPE_CHECKING
 
 from ..backends.platform import EXPORTS, FstabLine, Share, Write
 from ..results import NodeResult
@@ -36,6 +37,9 @@ from .accounts import NAME, UID_MAX, UID_MIN, table
 from .actions import wanted
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
 from .nfsconf import SAFE_MOUNT, check_clients, check_path, export_options, exports_text, fstab_line, fstab_text
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 FSTAB = "/etc/fstab"
 #: Seconds a worker's first mount may take before it counts as failed (never a hang).
@@ -80,7 +84,7 @@ class Nfs(Step):
     title = "nfs"
     phases = 2  # the server first; the workers mount once it serves
 
-    def __init__(self, cluster, *, export: str = "/srv/shared", mount: str | None = None,
+    def __init__(self, cluster: Cluster, *, export: str = "/srv/shared", mount: str | None = None,
                  server: str | None = None, clients: str | None = None, root_squash: bool = True,
                  export_options: tuple[str, ...] = (), mount_options: tuple[str, ...] = (),
                  owner: str | None = None, nodes=None):

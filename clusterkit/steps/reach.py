@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -19,8 +20,11 @@ from ..atomicfile import write_atomic
 from ..backends.base import BACKUP_SUFFIX, Node
 from ..inventory import DEFAULT_INVENTORY, Inventory, NodeSpec
 
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
-def node_at(cluster, spec: NodeSpec) -> Node:
+
+def node_at(cluster: Cluster, spec: NodeSpec) -> Node:
     """A fresh Node for ``spec`` (say, a node's new address or login) on the cluster's backend."""
     return cluster.node_for(spec)
 

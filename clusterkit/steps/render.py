@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from ClusterShell.NodeSet import NodeSet
 
 from ..results import html_block
 from .actions import Command, FileChange, first_line, is_long
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 _ROW = "<tr><td style='vertical-align:top'><code>{node}</code></td><td style='text-align:left'>{body}</td></tr>"
 
@@ -170,7 +174,7 @@ class Matrix:
                           f"</thead><tbody>{body}</tbody></table>")
 
 
-def matrix(cluster, names: list[str], targets: dict[str, str], script: str, *, title: str,
+def matrix(cluster: Cluster, names: list[str], targets: dict[str, str], script: str, *, title: str,
            as_user: str | None = None) -> Matrix:
     """Run ``script`` (``$T`` is each target) on every node against every target; a node that cannot run it: not run."""
     import shlex

@@ -10,8 +10,13 @@ The facts the lab shares (names, UIDs, which node is odd) come from
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..lab.image import FRESH
 from .accounts import xauth_entry
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 HOSTNAME = FRESH.hostname
 
@@ -98,7 +103,7 @@ def image_files(index: int, count: int, *, uplink: str = "wlan0") -> dict[str, t
     return files
 
 
-def prepare(cluster) -> bool:
+def prepare(cluster: Cluster) -> bool:
     """Lay a fresh image into nodes that wait for one (local sandboxes not made yet); True when it did.
 
     Other kinds of node start fresh by themselves (the lab) or are real boards: nothing is done.
@@ -109,7 +114,7 @@ def prepare(cluster) -> bool:
     return True
 
 
-def fresh_image(cluster) -> None:
+def fresh_image(cluster: Cluster) -> None:
     """Lay a fresh image onto every node, as the imager would (local sandboxes only; it writes no backups)."""
     for index, node in enumerate(cluster):
         files = image_files(index, len(cluster), uplink=cluster.inventory.uplink)

@@ -27,6 +27,7 @@ whose host name is not its inventory name (slurmd finds its line by host name).
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from ClusterShell.NodeSet import NodeSet
 
@@ -37,6 +38,9 @@ from .slurmconf import (CGROUP_CONF, CONF, KEY, KEY_BYTES, KEY_MIN, SLURM_UID, S
                         cgroup_conf, check_partitions, own_checks, parse_slurmd_c, parse_with_slurm, slurm_conf,
                         this_machine)
 from .accounts import UID_MAX, UID_MIN, table as _table
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: The daemons, by the name plans give them. After a start each must answer (slurmctld) or be alive (the
 #: others) within 10 s, else its log's tail says why.
@@ -77,7 +81,7 @@ class Slurm(Step):
     title = "slurm"
     phases = 2  # munge, the files and slurmctld first; slurmd once the controller answers
 
-    def __init__(self, cluster, *, partitions: dict[str, str] | None = None, compute_on_primary: bool = True,
+    def __init__(self, cluster: Cluster, *, partitions: dict[str, str] | None = None, compute_on_primary: bool = True,
                  slurmd_timeout: int = SLURMD_TIMEOUT, nodes=None):
         super().__init__(cluster, nodes=nodes)
         self.primary = cluster.inventory.primary

@@ -29,9 +29,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+from typing import TYPE_CHECKING
 
 from .actions import wanted
 from .base import FileChange, NodePlan, Reader, Step, StepError
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 CONF = "/etc/chrony/chrony.conf"
 #: A host name (labels of letters, digits, '-') or an IPv4 address: what a ``server``/``pool`` line may name.
@@ -53,7 +57,7 @@ class TimeSync(Step):
     title = "time"
     phases = 2  # the server first, then the workers
 
-    def __init__(self, cluster, *, server: str | None = None, allow: str | None = None, stratum: int = 10,
+    def __init__(self, cluster: Cluster, *, server: str | None = None, allow: str | None = None, stratum: int = 10,
                  makestep: tuple[float, int] = (1.0, 3), upstream: tuple[str, ...] = (), nodes=None):
         super().__init__(cluster, nodes=nodes)
         inv = cluster.inventory

@@ -21,6 +21,7 @@ import re
 import shlex
 from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from . import accounts as acc
 from .accounts import NAME, RESERVED, UID_MAX, UID_MIN, xauth_entry, xauth_hosts
@@ -31,6 +32,9 @@ from .base import Command, FileChange, NodePlan, Reader, Step, StepError, node_h
 from .detached import DetachedScript
 from .keys import parse_public_key
 from .logins import holders, other_sessions, refusal, what_to_do
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 #: Where a real node keeps the second phase's script and its log.
 PHASE2 = "/var/lib/clusterkit/users-phase2"
@@ -53,7 +57,7 @@ class Users(Step):
     title = "users"
     phases = 2
 
-    def __init__(self, cluster, *, name: str, uid: int = 1000, gid: int | None = None,
+    def __init__(self, cluster: Cluster, *, name: str, uid: int = 1000, gid: int | None = None,
                  groups: tuple[str, ...] = ("sudo",), full_name: str = "", rename: str | None = "pi",
                  root_password: str | None = None, root_key: str | None = None, nodes=None):
         super().__init__(cluster, nodes=nodes)
@@ -316,7 +320,7 @@ class Users(Step):
         return ids(self.cluster, self.name, nodes=self.names)
 
 
-def ids(cluster, name: str, *, nodes=None, renamed_to: str | None = None):
+def ids(cluster: Cluster, name: str, *, nodes=None, renamed_to: str | None = None):
     """``id NAME`` on every node (on the local backend, as the sandbox's account files answer it).
 
     ``renamed_to``: where ``name`` is gone and that user is there (notebook 01 run a second time,

@@ -202,7 +202,8 @@ def _wire(names: Names, boards: list[Board], *, cluster: ipaddress.IPv4Network,
         net.set_sysctl(f"net/ipv6/conf/{link}/disable_ipv6", "1")
 
 
-def _snapshot_key(built: vmimage.Image, card: dict[str, bytes], *, slot: int, index: int, cluster, uplink) -> str:
+def _snapshot_key(built: vmimage.Image, card: dict[str, bytes], *, slot: int, index: int,
+                  cluster: ipaddress.IPv4Network, uplink: ipaddress.IPv4Network) -> str:
     h = hashlib.sha256()
     for part in (built.dir.name, seed.digest(card), slot, index, str(cluster), str(uplink),
                  machine.MEMORY_MIB, machine.KERNEL_ARGS, machine.accel(), _qemu_version()):
