@@ -54,8 +54,10 @@ class Backend:
         return self.reboot_seconds
 
     #: Seconds from starting ipyparallel engines on every node to all of them answering (Python, numpy and
-    #: ipyparallel start in a few seconds on a Pi 4; the rest is margin for a slow card).
-    engine_seconds: float = 60.0
+    #: ipyparallel start in a few seconds on a Pi 4). The rest is margin for a slow card and for a busy host:
+    #: four local engines and their controller once took over 60 s on 2 cores at a load of 6.5 (a class on
+    #: one server is busier). The wait ends as soon as they answer, so a margin costs nothing when they do.
+    engine_seconds: float = 180.0
 
     def engine_timeout(self, inventory: Inventory) -> float:
         """How long to wait for the engines of ``inventory``'s nodes to answer."""

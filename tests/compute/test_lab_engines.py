@@ -142,7 +142,7 @@ def test_a_node_that_is_off_fails_the_start_by_name_and_leaves_nothing_on_the_ot
     off = f"{NAME}2"
     lab.stop_node(off)
     with lab.connect(connect_timeout=3) as cluster:
-        # It fails on that node rather than wait out its 60 s for engines (the 30 s is a bound, not a speed
+        # It fails on that node rather than wait out the 60 s it is given for engines (the 30 s is a bound, not a speed
         # check: benchmarks/bench_faults.py prints how long it takes).
         failed = returns(lambda: pytest.raises(ComputeError, cluster.engines, timeout=60), 30,
                          "a start of engines with a node that is off")

@@ -126,12 +126,12 @@ def test_each_backend_says_how_long_its_reboot_and_its_engines_take(tmp_path, mo
               "nodes": [], "kind": "ns"}
     (tmp_path / "lab.json").write_text(json.dumps(record))
     assert LAB.reboot_timeout(load_inventory(inv)) == 180.0
-    assert LAB.engine_timeout(load_inventory(inv)) == registry.get("ssh").engine_timeout(None) == 60.0
+    assert LAB.engine_timeout(load_inventory(inv)) == registry.get("ssh").engine_timeout(None) == 180.0
     (tmp_path / "lab.json").write_text(json.dumps({**record, "kind": "vm"}))
     monkeypatch.setenv("CLUSTERKIT_VM_ACCEL", "tcg")
     assert LAB.reboot_timeout(load_inventory(inv)) == 900.0
-    # Four boards starting Python and ipyparallel on an emulated CPU, two host cores: not the 60 s of a board.
+    # Four boards starting Python and ipyparallel on an emulated CPU, two host cores: not the 180 s of a board.
     assert LAB.engine_timeout(load_inventory(inv)) == 600.0
     monkeypatch.setenv("CLUSTERKIT_VM_ACCEL", "kvm")
     assert LAB.reboot_timeout(load_inventory(inv)) == 180.0
-    assert LAB.engine_timeout(load_inventory(inv)) == 60.0
+    assert LAB.engine_timeout(load_inventory(inv)) == 180.0
