@@ -75,9 +75,11 @@ class Drawing:
         if report.lost:
             booth.engines.refresh()
         if report.complete:
+            # The words first, then the count: the page gets them in that order, so once a visitor (or a test)
+            # sees the count go up, the words beside it already say what was drawn and why there.
+            booth.status.value = _done_words(report, who, aimed=aimed)
             if counted:
                 booth.show_count(booth.count.add())
-            booth.status.value = _done_words(report, who, aimed=aimed)
         else:
             booth.status.value = f"The picture could not be finished: {html.escape(report.error or 'stopped')}"
         booth.show_legend(booth.picture.shown, lost=report.lost)
