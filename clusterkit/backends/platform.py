@@ -193,7 +193,6 @@ class Platform:
         """The target the node boots, as ``systemctl get-default`` says it (its stdout)."""
         return node.run("systemctl get-default", timeout=30)
 
-
     # ------------------------------------------------------------ outside the steps: clock, ops, compute
     def why_clock_unread(self) -> str | None:
         """Why no time service can say how far such a node's clock is (the note of its row), or None: ask its
