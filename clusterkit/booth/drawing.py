@@ -30,6 +30,7 @@ class Drawing:
         self.booth = booth
         self.busy = threading.Lock()
         self.reports: list[RenderReport] = []
+        self._counted: int | None = None    # the count a job's picture reached, shown once the job ends
 
     def job(self, work: Callable[[], object]) -> threading.Thread | None:
         """``work`` in a thread (returned), unless a picture is being drawn (then None, and the page says so)."""
@@ -45,7 +46,12 @@ class Drawing:
                 booth.status.value = f"Something went wrong: {html.escape(str(e))}"
             finally:
                 booth.attract.last_touch = time.monotonic()
+                counted, self._counted = self._counted, None
                 self.busy.release()
+            if counted is not None:
+                # The count last, once the booth takes touches again: a visitor (or a test) who sees it go up
+                # may touch at once, and is not told "still drawing" (nor ignored) by a drawing that has ended.
+                booth.show_count(counted)
 
         t = threading.Thread(target=run, daemon=True, name="clusterkit-booth-render")
         t.start()
@@ -53,7 +59,8 @@ class Drawing:
 
     def render(self, region: Region, *, counted: bool, nodes: list[str] | None = None,
                aimed: bool = False) -> RenderReport:
-        """Draw ``region`` on the engines of ``nodes`` (all by default), saying on the page how it goes."""
+        """Draw ``region`` on the engines of ``nodes`` (all by default), saying on the page how it goes.
+        ``counted``: a finished picture adds one to the pictures drawn today, shown when its :meth:`job` ends."""
         booth = self.booth
         lost_notes: list[str] = []
 
@@ -75,11 +82,11 @@ class Drawing:
         if report.lost:
             booth.engines.refresh()
         if report.complete:
-            # The words first, then the count: the page gets them in that order, so once a visitor (or a test)
-            # sees the count go up, the words beside it already say what was drawn and why there.
+            # The words now, the count when the job ends: once a visitor (or a test) sees the count go up, the
+            # words beside it already say what was drawn and why there.
             booth.status.value = _done_words(report, who, aimed=aimed)
             if counted:
-                booth.show_count(booth.count.add())
+                self._counted = booth.count.add()
         else:
             booth.status.value = f"The picture could not be finished: {html.escape(report.error or 'stopped')}"
         booth.show_legend(booth.picture.shown, lost=report.lost)

@@ -68,6 +68,27 @@ def test_a_touch_draws_the_spot_in_tiles_coloured_by_node_and_counts_it(cluster,
         booth.close()
 
 
+def test_the_count_goes_up_when_the_booth_takes_the_next_touch(cluster, engines):
+    """A visitor who sees the count go up may touch at once: that touch is drawn, not refused as "still drawing"
+    (CI once saw the whole-set button ignored that way, so the next touch landed on the zoomed picture)."""
+    booth = make(cluster, engines, idle=600)
+    try:
+        real, next_touch = booth.show_count, []
+
+        def show_count(value=None):
+            real(value)
+            if value is not None and not next_touch:      # the moment the page shows the new count
+                next_touch.append(booth.touch(-0.75, 0.1))   # the centre of the picture just drawn
+        booth.show_count = show_count
+        drawn = len(booth.drawing.reports)
+        booth.touch(-0.75, 0.1).join(120)
+        assert len(next_touch) == 1 and next_touch[0] is not None, booth.status.value
+        next_touch[0].join(120)
+        assert len(booth.drawing.reports) == drawn + 2 and booth.drawing.reports[-1].complete
+    finally:
+        booth.close()
+
+
 def test_the_race_runs_on_one_node_then_all_and_says_how_it_went(cluster, engines):
     booth = make(cluster, engines, idle=600)
     try:
