@@ -5,8 +5,9 @@
 # it can run virtual boards (QEMU), notebooks 00-06 and 09 and the VM tests on the VM lab.
 #
 # The VM lab's phases run beside the others (they wait on an emulated CPU for most of their
-# time): they start first, on three boards of a lab named vb (vb0-vb2, the first free network,
-# which on a fresh machine is the default one), so the namespace lab's notebooks (lab pc) run
+# time): they start first, on two boards of a lab named vb (vb0, a primary, and vb1, a worker: every
+# board-to-board path, at two thirds of three boards' emulated time; the namespace lab runs four nodes),
+# on the first free network, which on a fresh machine is the default one, so the namespace lab's notebooks (lab pc) run
 # beside them too, and only the verdict waits for the VM lab. A pytest run that collects no test fails
 # here (pytest's exit 5). Each phase prints its counts and its minutes; the last lines are
 # a table of the phases, the whole run's minutes (and a line saying so when it passed 60,
@@ -73,7 +74,7 @@ vm_phases() {
     # what must be real, on the boards as the notebooks left them; 09's shutdown comes before the tests' `lab up`.
     python -m clusterkit.cli lab down --name "$vm_lab" >/dev/null
     echo "=== the VM lab: $1"
-    if timed "VM lab up (3 boards)" python -m clusterkit.cli lab up --vm -n 3 --name "$vm_lab"; then
+    if timed "VM lab up (2 boards)" python -m clusterkit.cli lab up --vm -n 2 --name "$vm_lab"; then
         local vmstate inventory
         vmstate="$(mktemp -d)"
         inventory="$(python -c 'import sys, clusterkit.lab as l; print(l.find(sys.argv[1]).inventory_path)' "$vm_lab")"

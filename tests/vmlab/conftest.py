@@ -34,7 +34,7 @@ def vmlab_name(tmp_path_factory):
     name = lab_name("tvm")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLUSTERKIT_STATE", str(tmp_path_factory.mktemp("vmstate")))
-        lab = clusterkit.lab.up(n=3, name=name, kind="vm")
+        lab = clusterkit.lab.up(n=2, name=name, kind="vm")   # a primary and a worker, as scripts/test.sh
         try:
             with lab.connect() as cluster:
                 workbook.reapply(cluster, *workbook.CHAIN, user="alice").save_inventory()
