@@ -1,6 +1,6 @@
 """Outside the backends, nothing compares a backend's name or checks a node's class: callers ask the
-Backend object (``cluster.kind``) or the node (traits, sandbox, privileged), so a new kind of node
-changes no caller. Likewise a kind of lab's name ("ns", "vm") is written only in that kind's own module
+Backend object (``cluster.kind``) or the node's Platform (``node.platform``: what a step wants done, each
+kind saying how), so a new kind of node changes no caller. Likewise a kind of lab's name ("ns", "vm") is written only in that kind's own module
 (:mod:`clusterkit.lab.kinds`): everything else asks the kind."""
 
 from __future__ import annotations
