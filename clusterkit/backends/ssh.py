@@ -35,12 +35,12 @@ from ..atomicfile import temp_path
 from ..errors import NodeError, PrivilegeRefused
 from ..inventory import Inventory, NodeSpec
 from ..results import NodeResult
-from . import hostkeys, session
+from . import hostkeys, session, sshsocket
 from .base import BACKUP_SUFFIX, Node, backup_paths
 from .channel import ChannelStream
 from .password import SUDO_PASSWORD_ENV, Password
 from .registry import Backend
-from .sshfail import ConnectError, connect_error, notice_a_dead_peer, raise_unreachable
+from .sshfail import ConnectError, connect_error, raise_unreachable
 
 _MISSING = 44   # read_file's exit status for "no such file"
 
@@ -133,7 +133,7 @@ class SSHNode(Node):
                 conn.close()
                 self._conn = None
                 raise connect_error(self, e) from None
-            notice_a_dead_peer(conn.transport, self.connect_timeout)
+            sshsocket.tune(conn.transport, self.connect_timeout)
             with _OPEN_LOCK:
                 _OPEN[id(conn)] = (self._login(), conn)
             session.announce(conn.transport, timeout=self.connect_timeout)   # who holds it, said on the node

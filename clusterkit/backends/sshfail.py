@@ -20,27 +20,6 @@ class ConnectError(NodeError):
         super().__init__(message, node=node, field=field)
 
 
-def notice_a_dead_peer(transport: paramiko.Transport, seconds: float) -> None:
-    """Let the kernel end ``transport``'s socket once the node has not acknowledged anything for ``seconds``
-    (its connect timeout): a board that lost power, its cable or its kernel mid-command sends no FIN, and a
-    command without a timeout would otherwise wait for ever on a channel that no longer answers.
-
-    SSH keepalives every ``seconds`` keep data in flight on an idle connection, TCP keepalive probes an idle
-    socket, and ``TCP_USER_TIMEOUT`` ends the socket when what was sent stays unacknowledged that long;
-    paramiko then closes every channel, and the command's row fails (see ``SSHNode._exec``). A busy node is
-    not dead: its kernel acknowledges while its programs work."""
-    whole = max(1, round(seconds))
-    transport.set_keepalive(whole)
-    sock = transport.sock
-    if not isinstance(sock, socket.socket):     # a ProxyJump's channel: the jump host's connection watches
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, whole)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, whole // 3))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000))
-
-
 def raise_unreachable(node, result: NodeResult) -> None:
     """A file operation on a node that did not answer fails with that row's status, not as a file error."""
     if result.status in ("timeout", "unreachable"):
