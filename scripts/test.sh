@@ -7,8 +7,8 @@
 # The VM lab's phases run beside the others (they wait on an emulated CPU for most of their
 # time): they start first, on two boards of a lab named vb (vb0, a primary, and vb1, a worker: every
 # board-to-board path, at two thirds of three boards' emulated time; the namespace lab runs four nodes),
-# on the first free network, which on a fresh machine is the default one, so the namespace lab's notebooks (lab pc) run
-# beside them too, and only the verdict waits for the VM lab. A pytest run that collects no test fails
+# on the first free network, which on a fresh machine is the default one, so the namespace lab's
+# notebooks (lab pc) run beside them too, and only the verdict waits for the VM lab. A pytest run that collects no test fails
 # here (pytest's exit 5). Each phase prints its counts and its minutes; the last lines are
 # a table of the phases, the whole run's minutes (and a line saying so when it passed 60,
 # so a slow machine shows before CI's limit does), then the verdict over all the runs:

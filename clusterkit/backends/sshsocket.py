@@ -41,7 +41,7 @@ def send_at_once(transport: paramiko.Transport) -> None:
     A command is a few short messages each way (open a channel, exec, then the exit status, EOF, close).
     With Nagle's algorithm on, a short message waits for the acknowledgement of the one before, which the
     node's kernel delays by up to 40 ms: every command took about 51 ms on the namespace lab, against 6 ms
-    with this set (``benchmarks/bench_lab.py``)."""
+    with this set (``benchmarks/bench_ssh_socket.py``)."""
     sock = transport.sock
     if isinstance(sock, socket.socket):           # a ProxyJump's channel has no socket of its own
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -70,7 +70,7 @@ def test_a_touch_draws_the_spot_in_tiles_coloured_by_node_and_counts_it(cluster,
 
 def test_the_count_goes_up_when_the_booth_takes_the_next_touch(cluster, engines):
     """A visitor who sees the count go up may touch at once: that touch is drawn, not refused as "still drawing"
-    (CI once saw the whole-set button ignored that way, so the next touch landed on the zoomed picture)."""
+    by the drawing that has just ended (the count once reached the page while that drawing held its lock)."""
     booth = make(cluster, engines, idle=600)
     try:
         real, next_touch = booth.show_count, []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import shutil
+import socket
 import subprocess
 import threading
 
@@ -144,7 +145,6 @@ def test_the_connection_sends_short_messages_at_once_and_notices_a_dead_node(clu
     """The socket under each node's connection: TCP_NODELAY, as OpenSSH sets it (without it a command took
     about 51 ms on this lab instead of 6: Nagle's algorithm waited on the node's delayed ACK), and the
     kernel's keepalive and user timeout at the connect timeout (a dead node fails its row)."""
-    import socket
     cluster.run("true")
     for node in cluster:
         sock = node.transport().sock
