@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import ClusterkitError
 from . import check, kinds, net, procs
-from . import ns, vm  # noqa: F401  (the kinds of lab: each registers itself)
+from . import ns, rootless, vm  # noqa: F401  (the kinds of lab: each registers itself)
 from .base import DEFAULT_COUNT, DEFAULT_NAME, LABS_DIR, UP_TIMEOUT, Lab, NodeStatus
 from .build import teardown
 from .image import FRESH, WORKSHOP_PASSWORD, FreshImage
@@ -92,7 +92,7 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
         existing = find(name)
         if existing is not None and existing.running:
             return _power_on(existing, chosen, wanted, n=n, timeout=timeout)
-        teardown(name, lab=existing, labs_dir=LABS_DIR)   # leftovers of a lab that died
+        kinds.of(LABS_DIR / name).teardown(name, lab=existing, labs_dir=LABS_DIR)   # leftovers of a lab that died
         others = [lab for lab in labs() if lab.name != name]
         chosen.build(kinds.NewLab(name=name, count=n or DEFAULT_COUNT, network=network, image=image,
                                   labs_dir=LABS_DIR, password=WORKSHOP_PASSWORD, other_labs=others, wanted=wanted,
@@ -134,7 +134,7 @@ def down(*, name: str = DEFAULT_NAME) -> bool:
     lab = find(name)
     if lab is None and not net.lab_leftovers(name) and not (LABS_DIR / name).exists():
         return False
-    teardown(name, lab=lab, labs_dir=LABS_DIR)
+    kinds.of(LABS_DIR / name).teardown(name, lab=lab, labs_dir=LABS_DIR)
     return True
 
 

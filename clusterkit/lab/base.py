@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ClusterkitError
 from ..inventory import Inventory, load_inventory
-from . import net, procs
-from .build import teardown
+from . import kinds, net, procs
 from .image import FRESH
 from .record import Board, Record, set_supervisor
 
@@ -148,7 +147,7 @@ class Lab:
 
     def down(self) -> None:
         """Stop every node and the router; remove every namespace, link and file of the lab."""
-        teardown(self.name, lab=self, labs_dir=LABS_DIR)
+        kinds.get(self.kind or None).teardown(self.name, lab=self, labs_dir=LABS_DIR)
 
     def __repr__(self) -> str:
         on = sum(1 for b in self.boards.values() if procs.alive(b.supervisor))

@@ -19,7 +19,9 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import ClusterkitError
 from ..firstboot.password import hash_password
@@ -30,17 +32,36 @@ from .record import Board, Record, write_inventory
 WIRED, WIFI = 0x0e, 0x0a
 
 
+@dataclass(frozen=True)
+class NodeWay:
+    """How a kind of namespace lab writes its scripts, lays out a node, makes its network namespace and
+    starts it; :data:`HOST_WAY` is the default kind's (host root, ``ip netns add``)."""
+
+    #: Writes the lab's scripts into its ``bin`` folder.
+    write_scripts: Callable[[Path], None]
+    #: Lays out a node's directories (``node.prepare``'s signature).
+    prepare: Callable[..., None]
+    #: The ``ip -batch`` lines that make a node's named network namespace (or makes it and returns none).
+    netns: Callable[[str], list[str]]
+    #: Boots a node (``node.start``'s signature); returns its supervisor.
+    start: Callable[..., procs.Proc]
+
+
+HOST_WAY = NodeWay(write_scripts=node.write_scripts, prepare=node.prepare,
+                   netns=lambda ns: [f"netns add {ns}"], start=node.start)
+
+
 def build(*, name: str, count: int, network: str | None, image: FreshImage, labs_dir: Path,
-          password: str, other_labs: list, kind: str) -> None:
-    """Make namespace lab ``name`` in ``labs_dir/name`` (``kind``: what its ``lab.json`` calls its kind); on
-    any failure, remove what was made."""
+          password: str, other_labs: list, kind: str, way: NodeWay = HOST_WAY) -> None:
+    """Make namespace lab ``name`` in ``labs_dir/name`` (``kind``: what its ``lab.json`` calls its kind; ``way``:
+    how its nodes are made and started); on any failure, remove what was made."""
     names = net.LabNames(name)
     cluster, uplink, slot = place(name, network=network, other_labs=other_labs)
     directory = labs_dir / name
     directory.mkdir(mode=0o755)
     try:
         _make(directory, names=names, name=name, count=count, cluster=cluster, uplink=uplink,
-              slot=slot, image=image, password=password, kind=kind)
+              slot=slot, image=image, password=password, kind=kind, way=way)
     except BaseException:
         teardown(name, lab=Record.load(directory) if (directory / "lab.json").exists() else None, labs_dir=labs_dir)
         raise
@@ -63,10 +84,11 @@ def place(name: str, *, network: str | None, other_labs: list
 
 
 def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluster: ipaddress.IPv4Network,
-          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str, kind: str) -> None:
+          uplink: ipaddress.IPv4Network, slot: int, image: FreshImage, password: str, kind: str,
+          way: NodeWay) -> None:
     (directory / "nodes").mkdir(mode=0o700)
     bin_dir = directory / "bin"
-    node.write_scripts(bin_dir)
+    way.write_scripts(bin_dir)
 
     hash_ = hash_password(password)
     hosts = list(cluster.hosts())
@@ -75,7 +97,7 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
         node_name = f"{name}{i}"
         key = node.HostKey.generate(f"root@{image.hostname}")
         uid = image.uid_of(i, count)
-        node.prepare(directory / "nodes" / node_name, uid=uid, hash_=hash_, key=key, image=image)
+        way.prepare(directory / "nodes" / node_name, uid=uid, hash_=hash_, key=key, image=image)
         host = str(net.uplink_address(uplink, net.FIRST_NODE_HOST + i))
         boards.append(Board(name=node_name, index=i, uid=uid, host=host, address=str(hosts[i])))
         keys[node_name] = key
@@ -94,8 +116,7 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
     lines += dhcp.router_links(names)
     for b in boards:
         ns = names.node_ns(b.name)
-        lines += [
-            f"netns add {ns}",
+        lines += way.netns(ns) + [
             f"link add {names.wired_veth(b.index)} type veth peer name eth0 address "
             f"{net.mac(slot, b.index, WIRED)} netns {ns}",
             f"link add {names.wifi_veth(b.index)} type veth peer name wlan0 address "
@@ -105,7 +126,7 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
         ]
     _links(names, lines, count)
     router = dhcp.start_router(names=names, uplink=uplink, reservations=reservations, state=directory)
-    boards = [Board(**{**b.__dict__, "supervisor": node.start(
+    boards = [Board(**{**b.__dict__, "supervisor": way.start(
         ns=names.node_ns(b.name), node_dir=directory / "nodes" / b.name, bin_dir=bin_dir)}) for b in boards]
     Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards}, kind=kind).save(directory)
     known = "".join(f"{b.host},{b.address} {' '.join(keys[b.name].public.split()[:2])}\n" for b in boards)

@@ -95,6 +95,12 @@ class LabKind:
         """Make the lab and start its nodes; on failure, remove what was made."""
         raise NotImplementedError
 
+    def teardown(self, name: str, *, lab, labs_dir: Path) -> None:
+        """Remove lab ``name`` of this kind completely, from whatever state it is in (``lab``: its
+        :class:`~clusterkit.lab.base.Lab`, its record, or None)."""
+        from .build import teardown   # here: build imports what imports this module
+        teardown(name, lab=lab, labs_dir=labs_dir)
+
     def emulated(self) -> bool:
         """Whether its nodes run on an emulated CPU (minutes to boot, not seconds)."""
         return False

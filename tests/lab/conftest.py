@@ -29,3 +29,19 @@ def lab():
 def askpass_path(lab, tmp_path_factory):
     from labtools import askpass
     return askpass(lab, tmp_path_factory.mktemp("askpass"))
+
+
+@pytest.fixture(scope="module")
+def userns_lab():
+    """A running lab of four nodes in a user namespace (``lab up --userns``), for one module, then taken down."""
+    require_lab()
+    name = lab_name("tun")
+    running = clusterkit.lab.up(n=4, name=name, kind="userns")
+    yield running
+    clusterkit.lab.down(name=name)
+
+
+@pytest.fixture(scope="module")
+def userns_askpass(userns_lab, tmp_path_factory):
+    from labtools import askpass
+    return askpass(userns_lab, tmp_path_factory.mktemp("askpass-userns"))

@@ -11,13 +11,13 @@ import pytest
 
 import clusterkit.lab
 from clusterkit.errors import ClusterkitError
-from clusterkit.lab import kinds, ns, vm
+from clusterkit.lab import kinds, ns, rootless, vm
 from clusterkit.lab.procs import Proc
 from clusterkit.lab.record import Board, Record, set_supervisor
 
 
 def test_every_kind_is_registered_once_and_the_default_has_no_flag():
-    assert kinds.every() == [ns.KIND, vm.KIND]
+    assert kinds.every() == [ns.KIND, rootless.KIND, vm.KIND]
     assert kinds.default() is ns.KIND and kinds.get(None) is ns.KIND
     assert kinds.get(vm.KIND.name) is vm.KIND
     with pytest.raises(ClusterkitError) as e:
@@ -40,7 +40,8 @@ def test_the_command_line_chooses_a_kind_through_the_registry():
     assert kinds.get(parser.parse_args([]).kind) is ns.KIND
     chosen = parser.parse_args(["--vm", "--release", "bookworm"])
     assert kinds.get(chosen.kind) is vm.KIND and chosen.release == "bookworm"
-    assert "(--vm)" in vm.KIND.described() and "(no --vm)" in ns.KIND.described()
+    assert "(--vm)" in vm.KIND.described() and "(no --userns, --vm)" in ns.KIND.described()
+    assert kinds.get(parser.parse_args(["--userns"]).kind) is rootless.KIND
 
 
 def _record(tmp_path, count: int, kind: str | None) -> Record:

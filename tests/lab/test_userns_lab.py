@@ -1,0 +1,92 @@
+"""A lab in a user namespace (``lab up --userns``, as root): every node's root is an unprivileged host uid, the
+workbook reaches the nodes as today's lab, and ``lab down`` leaves no process, mount, namespace, map or file."""
+
+from __future__ import annotations
+
+import os
+
+import clusterkit.lab
+from clusterkit.lab import procs, rootless, userns
+from labnames import LAB_MARKS, lab_name
+
+pytestmark = LAB_MARKS
+
+
+def host_uid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line.split()[1] for line in f if line.startswith("Uid:")))
+
+
+def pids_in_user_namespace(inode: int) -> list[int]:
+    """Every live process of the host in the user namespace with this inode."""
+    out = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.stat(f"/proc/{entry}/ns/user").st_ino == inode:
+                with open(f"/proc/{entry}/stat") as f:
+                    text = f.read()
+                if text[text.rindex(")") + 2] != "Z":
+                    out.append(int(entry))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return out
+
+
+def lab_traces(name: str, directory) -> list[str]:
+    """What of lab ``name`` the host still has: named namespaces, links, mounts, its folder."""
+    out = [f"netns {n}" for n in os.listdir("/run/netns") if n.startswith(f"ck-{name}-")] \
+        if os.path.isdir("/run/netns") else []
+    out += [f"link {n}" for n in os.listdir("/sys/class/net") if n.startswith(f"ck{name}-")]
+    with open("/proc/self/mountinfo") as f:
+        out += [f"mount {line.split()[4]}" for line in f if f"/{name}" in line.split()[4]]
+    return out + ([f"folder {directory}"] if directory.exists() else [])
+
+
+def test_up_in_a_user_namespace_then_down_leaves_nothing():
+    name = lab_name("tul")
+    lab = clusterkit.lab.up(n=4, name=name, kind="userns")
+    directory = lab.dir
+    try:
+        holder = rootless.holder_of(directory)
+        inode = os.stat(f"/proc/{holder.pid}/ns/user").st_ino
+        base = userns.root_map(userns.parse(open(userns.SUBUID).read(), name="root", ident=0)).to_host(0)
+        assert [s.state for s in lab.status()] == ["running"] * 4
+        with lab.connect() as cluster:
+            r = cluster.sudo("id -u; cat /proc/self/uid_map", timeout=30)
+            assert r.ok, r.text()
+            assert {x.stdout.split()[0] for x in r.values()} == {"0"}
+            assert {tuple(x.stdout.split()[1:]) for x in r.values()} == {("0", str(base), str(userns.SIZE))}
+        for board in lab.boards.values():
+            init = lab.pid(board.name)
+            assert os.stat(f"/proc/{init}/ns/user").st_ino == inode
+            assert host_uid(init) == base                    # the node's root, as the host sees it
+            sshd = lab.exec(board.name, "cat /run/sshd.pid").stdout.strip()
+            assert sshd.isdigit()
+        inside = pids_in_user_namespace(inode)
+        unmapped = {p for p in inside if not base <= host_uid(p) < base + userns.SIZE}
+        # Only the holder (its unshare and the shell it ran, outside every node's PID namespace) keeps host uid 0.
+        assert len(inside) > 4 * 3 and unmapped == {holder.pid, *procs.children(holder.pid)}
+    finally:
+        clusterkit.lab.down(name=name)
+    assert pids_in_user_namespace(inode) == []               # no process: so no namespace and no map either
+    assert lab_traces(name, directory) == []
+    assert clusterkit.lab.find(name) is None
+
+
+def test_host_files_show_as_nobody_and_the_node_owns_its_root(userns_lab):
+    for name in userns_lab.boards:
+        r = userns_lab.exec(name, "stat -c '%u %n' / /usr/bin/sudo /etc/sudoers /proc/1/root/. /dev/null; "
+                                  "ls /run/clusterkit/labs 2>&1; ls /work 2>&1")
+        lines = r.stdout.splitlines()
+        assert lines[:4] == ["0 /", "0 /usr/bin/sudo", "0 /etc/sudoers", "0 /proc/1/root/."], r.stdout + r.stderr
+        assert lines[4] == f"{userns.SIZE - 2} /dev/null"    # the host's device: nobody
+        assert "No such file or directory" in lines[5] and "No such file or directory" in lines[6]
+
+
+def test_sudo_is_root_for_pi_and_services_start(userns_lab, userns_askpass):
+    from labtools import ssh
+    node = f"{userns_lab.name}1"
+    r = ssh(userns_lab, node, "id -u; chronyd -x -f /etc/chrony/chrony.conf && pgrep -x chronyd",
+            askpass_path=userns_askpass, sudo=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "0" and r.stdout.split()[1].isdigit()

@@ -1,0 +1,65 @@
+"""The user-namespace lab's parts that need no namespace: root's range (found, or added and said), the node's
+files given the namespace's host ids, and its boot script's shape."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from clusterkit.errors import ClusterkitError
+from clusterkit.lab import node, rootless, rootless_node, userns
+
+
+def test_root_ids_come_from_roots_range(tmp_path):
+    for name in ("subuid", "subgid"):
+        (tmp_path / name).write_text("alice:100000:65536\nroot:300000:65536\n")
+    said = []
+    ids = rootless.root_ids(subuid=tmp_path / "subuid", subgid=tmp_path / "subgid", log=said.append)
+    assert (ids.uids.to_host(0), ids.gids.to_host(65535)) == (300000, 365535)
+    assert said == []
+
+
+def test_a_missing_range_for_root_is_added_above_the_others_and_said(tmp_path):
+    (tmp_path / "subuid").write_text("alice:100000:65536")         # no newline at the end
+    (tmp_path / "subgid").write_text("alice:100000:65536\nbob:165536:65536\n")
+    said = []
+    ids = rootless.root_ids(subuid=tmp_path / "subuid", subgid=tmp_path / "subgid", log=said.append)
+    assert ids.uids.to_host(0) == ids.gids.to_host(0) == 231072
+    assert (tmp_path / "subuid").read_text() == "alice:100000:65536\nroot:231072:65536\n"
+    assert (tmp_path / "subgid").read_text().endswith("bob:165536:65536\nroot:231072:65536\n")
+    assert len(said) == 1 and "root:231072:65536" in said[0] and str(tmp_path / "subuid") in said[0]
+
+
+def test_a_too_small_range_for_root_is_refused_not_rewritten(tmp_path):
+    for name in ("subuid", "subgid"):
+        (tmp_path / name).write_text("root:300000:1000\n")
+    with pytest.raises(ClusterkitError) as e:
+        rootless.root_ids(subuid=tmp_path / "subuid", subgid=tmp_path / "subgid", log=print)
+    assert e.value.field == "subuid"
+    assert (tmp_path / "subuid").read_text() == "root:300000:1000\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root")
+def test_shift_owners_moves_every_file_into_the_range_and_marks_opaque_folders(tmp_path):
+    top = tmp_path / "node"
+    (top / "etc" / "system").mkdir(parents=True)
+    (top / "home").mkdir()
+    os.chown(top / "home", 1000, 1000)
+    (top / "etc" / "passwd").write_text("x")
+    os.symlink("/nowhere", top / "etc" / "link")
+    os.setxattr(top / "etc" / "system", "trusted.overlay.opaque", b"y")
+    rootless_node.shift_owners(top, base=(300000, 400000))
+    owners = {p.name: (os.lstat(p).st_uid, os.lstat(p).st_gid) for p in [top, *top.rglob("*")]}
+    assert owners == {"node": (300000, 400000), "etc": (300000, 400000), "system": (300000, 400000),
+                      "home": (301000, 401000), "passwd": (300000, 400000), "link": (300000, 400000)}
+    assert os.getxattr(top / "etc" / "system", "user.overlay.opaque") == b"y"
+
+
+def test_the_boot_builds_its_own_root_then_starts_todays_services():
+    boot = rootless_node.BOOT
+    assert boot.index("pivot_root . .old") < boot.index("umount -l /.old") < boot.index("set +e")
+    assert "userxattr" in boot and "lowerdir=$I/usr:/usr" in boot
+    assert boot.endswith(node.BOOT[node.BOOT.index("set +e\n"):])      # the same services as today's lab
+    assert "--user=\"$U\"" in rootless_node.SUPERVISE and "--cgroup" in rootless_node.SUPERVISE
+    assert userns.SIZE == 65536
