@@ -28,7 +28,6 @@ from ..errors import ClusterkitError
 from . import check, kinds, net, procs
 from . import ns, rootless, vm  # noqa: F401  (the kinds of lab: each registers itself)
 from .base import DEFAULT_COUNT, DEFAULT_NAME, LABS_DIR, UP_TIMEOUT, Lab, NodeStatus
-from .build import teardown
 from .image import FRESH, WORKSHOP_PASSWORD, FreshImage
 from .record import Board, Record
 
