@@ -8,6 +8,7 @@ import os
 import clusterkit.lab
 from clusterkit.lab import procs, rootless, userns
 from labnames import LAB_MARKS, lab_name
+from waiting import wait_for
 
 pytestmark = LAB_MARKS
 
@@ -90,3 +91,18 @@ def test_sudo_is_root_for_pi_and_services_start(userns_lab, userns_askpass):
             askpass_path=userns_askpass, sudo=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split()[0] == "0" and r.stdout.split()[1].isdigit()
+
+
+def test_a_reboot_inside_boots_the_node_again_in_the_namespace_and_poweroff_stays_off(userns_lab):
+    name = f"{userns_lab.name}3"
+    before = userns_lab.pid(name)
+    assert userns_lab.exec(name, "reboot").returncode == 0
+    wait_for(lambda: userns_lab.pid(name) not in (None, before), 30, f"{name} to boot again")
+    userns_lab.wait_booted([name], timeout=30)
+    assert userns_lab.exec(name, "cat /proc/self/uid_map").stdout.split()[1] != "0"
+    other = f"{userns_lab.name}2"
+    assert userns_lab.exec(other, "poweroff").returncode == 0
+    wait_for(lambda: userns_lab.pid(other) is None, 30, f"{other} to power off")
+    userns_lab.start_node(other)
+    userns_lab.wait_booted([other], timeout=30)
+    assert [s.state for s in userns_lab.status()] == ["running"] * 4
