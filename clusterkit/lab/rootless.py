@@ -6,13 +6,16 @@ one user namespace of the lab (:mod:`.userns`): its ids 0..65535 are root's subo
 own root (:mod:`.rootless_node`). Host root still makes the links (it may move a veth into a network
 namespace that the lab's user namespace owns), so the workbook reaches the nodes as today.
 
-``lab.json`` says ``"kind": "userns"``; the holder of the user namespace is kept in ``bin/userns.json``.
+``lab.json`` says ``"kind": "userns"``; the process that holds the user namespace (itself its root, a host uid
+of the range) is kept in ``bin/userns.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
 from pathlib import Path
 
 from ..errors import ClusterkitError
@@ -78,6 +81,35 @@ def root_ids(*, subuid: Path = userns.SUBUID, subgid: Path = userns.SUBGID, log=
     return userns.for_caller(uid=0, gid=0, name="root", subuid=subuid, subgid=subgid)
 
 
+def hold(ids: userns.LabIds, *, timeout: float = 5.0) -> userns.Holder:
+    """The process that holds the lab's user namespace, itself the namespace's root (a host uid of the range,
+    not host root): one ``unshare -S 0 -G 0`` whose maps ``newuidmap``/``newgidmap`` write. Where the maps are
+    more than one range, or those tools are missing, :func:`userns.hold`'s (whose first process keeps host
+    uid 0, without capabilities after its exec, outside every node's PID namespace)."""
+    uids, gids = ids.uids.extents, ids.gids.extents
+    if len(uids) != 1 or len(gids) != 1 or not (shutil.which("newuidmap") and shutil.which("newgidmap")):
+        return userns.hold(ids)
+    proc = procs.spawn(["unshare", "--user", f"--map-users={uids[0].outside},0,{uids[0].count}",
+                        f"--map-groups={gids[0].outside},0,{gids[0].count}", "-S", "0", "-G", "0", "--net",
+                        "--", "sleep", "infinity"])
+    held = userns.Holder(proc)
+    deadline = time.monotonic() + timeout
+    while _comm(proc.pid) != "sleep":   # unshare execs sleep once it is the namespace's root
+        if not procs.alive(proc) or time.monotonic() > deadline:
+            userns.release(held)
+            raise ClusterkitError("the lab's user namespace did not start (unshare --map-users)", field="userns")
+        time.sleep(0.005)
+    return held
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 class UsernsKind(NamespaceKind):
     """Namespaces on this host, in a user namespace of the lab: root on a node is an unprivileged host uid."""
 
@@ -94,7 +126,7 @@ class UsernsKind(NamespaceKind):
     def build(self, new: kinds.NewLab) -> None:
         ids = root_ids(log=new.log)
         base = (ids.uids.to_host(0), ids.gids.to_host(0))
-        holder = userns.hold(ids)
+        holder = hold(ids)
         try:
             def write_scripts(bin_dir: Path) -> None:
                 rootless_node.write_scripts(bin_dir)
@@ -134,4 +166,4 @@ class UsernsKind(NamespaceKind):
 KIND = UsernsKind()
 kinds.register(KIND)
 
-__all__ = ["UsernsLab", "UsernsKind", "KIND", "root_ids", "holder_of"]
+__all__ = ["UsernsLab", "UsernsKind", "KIND", "root_ids", "holder_of", "hold"]

@@ -64,9 +64,9 @@ def test_up_in_a_user_namespace_then_down_leaves_nothing():
             sshd = lab.exec(board.name, "cat /run/sshd.pid").stdout.strip()
             assert sshd.isdigit()
         inside = pids_in_user_namespace(inode)
-        unmapped = {p for p in inside if not base <= host_uid(p) < base + userns.SIZE}
-        # Only the holder (its unshare and the shell it ran, outside every node's PID namespace) keeps host uid 0.
-        assert len(inside) > 4 * 3 and unmapped == {holder.pid, *procs.children(holder.pid)}
+        # Every process in the lab's user namespace, its holder too, is a host uid of the range.
+        assert len(inside) > 4 * 3 and {p for p in inside if not base <= host_uid(p) < base + userns.SIZE} == set()
+        assert host_uid(holder.pid) == base and procs.children(holder.pid) == []
     finally:
         clusterkit.lab.down(name=name)
     assert pids_in_user_namespace(inode) == []               # no process: so no namespace and no map either

@@ -63,3 +63,12 @@ def test_the_boot_builds_its_own_root_then_starts_todays_services():
     assert boot.endswith(node.BOOT[node.BOOT.index("set +e\n"):])      # the same services as today's lab
     assert "--user=\"$U\"" in rootless_node.SUPERVISE and "--cgroup" in rootless_node.SUPERVISE
     assert userns.SIZE == 65536
+
+
+def test_a_map_of_more_than_one_range_is_held_the_general_way(monkeypatch):
+    ranges = [userns.Range(300000, 1000), userns.Range(400000, 64536)]
+    ids = userns.LabIds(owner="root", uid=0, uids=userns.root_map(ranges), gids=userns.root_map(ranges))
+    assert len(ids.uids.extents) == 2
+    held = []
+    monkeypatch.setattr(userns, "hold", lambda got: held.append(got) or "general")
+    assert rootless.hold(ids) == "general" and held == [ids]
