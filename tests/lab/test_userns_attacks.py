@@ -117,16 +117,23 @@ def test_6_mount_a_host_block_device_or_proc_1_root(userns_lab, userns_askpass, 
 
 
 def test_7_reach_an_address_outside_the_lab(userns_lab, userns_askpass, host_unchanged):
-    out = as_root(userns_lab, userns_askpass, """python3 -c '
-import socket
-for addr in ("192.0.2.1", "10.255.255.1"):
-    s = socket.socket(); s.settimeout(3)
-    try:
-        s.connect((addr, 22)); print("reached", addr)
-    except OSError as e:
-        print("refused", addr, type(e).__name__)
-'""")
-    assert "reached" not in out and out.count("refused") == 2, out
+    """Asked of the routing tables (``ip route get`` sends nothing): no packet may be sent outside the lab's own
+    networks, so the test never tries. From the node an outside address goes, at most, to the venue router, and
+    the router has no route on."""
+    import ipaddress
+    import subprocess
+
+    from clusterkit.lab import net
+    outside = ("192.0.2.1", "10.255.255.1")
+    node = as_root(userns_lab, userns_askpass, "; ".join(f"ip -o route get {a} 2>&1" for a in outside))
+    router = userns_lab.names.router_ns
+    for addr in outside:
+        r = subprocess.run(["ip", "netns", "exec", router, "ip", "-o", "route", "get", addr],
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and "unreachable" in r.stderr, (addr, r.stdout, r.stderr)
+    router_address = net.uplink_address(ipaddress.ip_network(userns_lab.uplink), net.ROUTER_HOST)
+    for addr in outside:                        # the node's only way on: the venue router, which has none
+        assert f"{addr} via {router_address} dev wlan0" in node, node
 
 
 def test_8_read_another_labs_files(userns_lab, userns_askpass, host_unchanged):
