@@ -1,4 +1,6 @@
-"""The namespace lab, the default kind: each node a set of namespaces on this host with its own sshd.
+"""The namespace lab whose root is the host's root (``lab up --host-root``): each node a set of namespaces on this
+host with its own sshd, but no user namespace, so root on a node keeps the host root's capabilities. The default
+kind (:mod:`.rootless`) is the same lab in a user namespace; this one stays for what only it can do, behind its flag.
 
 Its nodes are made by :mod:`.build` and run by :mod:`.node` (a boot script, not systemd, and
 :mod:`.bootmounts` for their fstab); this module is the kind (:data:`KIND`) and the class that drives a
@@ -120,7 +122,8 @@ class NamespaceKind(kinds.LabKind):
     enabled, not systemd."""
 
     name = NAME
-    title = "namespaces"
+    title = "namespaces whose root is the host's root"
+    flag = "host-root"
     traits = Traits(own_kernel=False, own_clock=False, own_cores=False, init_system=False)
     platform = LAB_PLATFORM
     lab_class = NamespaceLab

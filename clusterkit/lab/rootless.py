@@ -1,4 +1,4 @@
-"""The namespace lab in a user namespace (``lab up --userns``, as root): root on a node is not root on the host.
+"""The namespace lab in a user namespace (the default kind of ``lab up``, as root): root on a node is not root on the host.
 
 The lab is today's namespace lab (same addresses, bridges, router, inventory, SSH), but every node runs in
 one user namespace of the lab (:mod:`.userns`): its ids 0..65535 are root's subordinate range of the host
@@ -115,7 +115,7 @@ class UsernsKind(NamespaceKind):
 
     name = NAME
     title = "namespaces in a user namespace"
-    flag = "userns"
+    flag = None   # the default kind
     lab_class = UsernsLab
 
     def why_not(self) -> str | None:

@@ -18,7 +18,7 @@ from clusterkit.lab.record import Board, Record, set_supervisor
 
 def test_every_kind_is_registered_once_and_the_default_has_no_flag():
     assert kinds.every() == [ns.KIND, rootless.KIND, vm.KIND]
-    assert kinds.default() is ns.KIND and kinds.get(None) is ns.KIND
+    assert kinds.default() is rootless.KIND and kinds.get(None) is rootless.KIND
     assert kinds.get(vm.KIND.name) is vm.KIND
     with pytest.raises(ClusterkitError) as e:
         kinds.get("toaster")
@@ -37,11 +37,11 @@ def test_the_command_line_chooses_a_kind_through_the_registry():
     parser.set_defaults(kind=None, release=None)
     for kind in kinds.every():
         kind.add_options(parser)
-    assert kinds.get(parser.parse_args([]).kind) is ns.KIND
+    assert kinds.get(parser.parse_args([]).kind) is rootless.KIND
     chosen = parser.parse_args(["--vm", "--release", "bookworm"])
     assert kinds.get(chosen.kind) is vm.KIND and chosen.release == "bookworm"
-    assert "(--vm)" in vm.KIND.described() and "(no --userns, --vm)" in ns.KIND.described()
-    assert kinds.get(parser.parse_args(["--userns"]).kind) is rootless.KIND
+    assert "(--vm)" in vm.KIND.described() and "(no --host-root, --vm)" in rootless.KIND.described()
+    assert kinds.get(parser.parse_args(["--host-root"]).kind) is ns.KIND
 
 
 def _record(tmp_path, count: int, kind: str | None) -> Record:
@@ -58,7 +58,7 @@ def test_a_lab_json_is_opened_as_its_kind(tmp_path):
     data = json.loads((tmp_path / "lab.json").read_text())
     del data["kind"]                       # a lab.json written before kinds were recorded
     (tmp_path / "lab.json").write_text(json.dumps(data))
-    assert kinds.of(tmp_path) is ns.KIND and kinds.of(tmp_path / "none") is ns.KIND
+    assert kinds.of(tmp_path) is rootless.KIND and kinds.of(tmp_path / "none") is rootless.KIND
 
 
 def test_boards_started_at_once_all_keep_their_supervisor(tmp_path):
