@@ -1,6 +1,10 @@
 """The lab and the SSH backend: fan-out against clush and parallel-ssh, lab up/down, memory per idle node.
 
-    python benchmarks/bench_lab.py [--runs 7] [--sizes 8 32]       (root: it brings labs up)
+    python benchmarks/bench_lab.py [--runs 7] [--sizes 8 32] [--up-only]     (root: it brings labs up)
+
+Each size is measured for both kinds of namespace lab, one after the other in the same run: the default
+(every node in the lab's user namespace) and the host-root lab (``--host-root``), and their up times are
+printed as a ratio. ``--up-only`` measures only up, down and memory (no fan-out tools).
 
 For each size, one lab of that many nodes; every tool runs `hostname` on every
 node with the same key (a fresh ed25519 pair authorised for pi) and the lab's
@@ -26,6 +30,7 @@ from pathlib import Path
 import clusterkit
 import clusterkit.lab
 from clusterkit.backends import ssh
+from clusterkit.lab import kinds, ns
 
 
 def timed(fn, runs: int) -> float:
@@ -56,56 +61,62 @@ def ssh_options(lab, key: Path) -> list[str]:
             "-o", "ConnectTimeout=10"]
 
 
-def one_size(n: int, runs: int) -> dict:
+def one_size(n: int, runs: int, kind: str, up_only: bool = False) -> dict:
     name = f"bf{''.join(chr(97 + int(d)) for d in str(n))}"   # a lab's name ends in a letter
     t0 = time.perf_counter()
-    lab = clusterkit.lab.up(n=n, name=name)
+    lab = clusterkit.lab.up(n=n, name=name, kind=kind)
     up = time.perf_counter() - t0
+    out: dict = {}
     try:
         time.sleep(1.0)
         memory = lab.memory()
-        key = authorise(lab, Path(os.environ["CLUSTERKIT_STATE"]))
-        hosts = [b.host for b in lab.boards.values()]
-        opts = ssh_options(lab, key)
-        inv = lab.inventory_path
-
-        def cold():
-            with clusterkit.connect(inv, backend="lab") as c:
-                assert c.run("hostname").ok
-
-        warm_cluster = clusterkit.connect(inv, backend="lab")
-        assert warm_cluster.run("hostname").ok
-
-        def warm():
-            assert warm_cluster.run("hostname").ok
-
-        clush_cmd = ["clush", "-f", "64", "-l", "pi", "-o", " ".join(opts), "-w", ",".join(hosts), "hostname"]
-        with tempfile.NamedTemporaryFile("w", suffix=".hosts", delete=False) as f:
-            f.write("".join(f"pi@{h}\n" for h in hosts))
-        pssh_cmd = ["parallel-ssh", "-p", "64", "-h", f.name] + [x for o in opts[2:] for x in ("-x", o)] + \
-            ["-x", "-F", "-x", "/dev/null", "hostname"]
-
-        def run(cmd):
-            p = subprocess.run(cmd, capture_output=True, text=True)
-            assert p.returncode == 0, (cmd[0], p.stdout[-500:], p.stderr[-500:])
-
-        out = {
-            "up": up,
-            "cold": timed(cold, runs),
-            "warm": timed(warm, runs * 3),
-            "clush": timed(lambda: run(clush_cmd), runs),
-            "pssh": timed(lambda: run(pssh_cmd), runs),
-            "pss": statistics.median(m["pss"] for m in memory.values()),
-            "rss": statistics.median(m["rss"] for m in memory.values()),
-            "procs": statistics.median(m["processes"] for m in memory.values()),
-        }
-        warm_cluster.close()
-        os.unlink(f.name)
+        out = {"up": up, "pss": statistics.median(m["pss"] for m in memory.values()),
+               "rss": statistics.median(m["rss"] for m in memory.values()),
+               "procs": statistics.median(m["processes"] for m in memory.values())}
+        if not up_only:
+            out.update(fan_out(lab, runs))
     finally:
         t0 = time.perf_counter()
         clusterkit.lab.down(name=name)
-        down = time.perf_counter() - t0
-    out["down"] = down
+        out["down"] = time.perf_counter() - t0
+    return out
+
+
+def fan_out(lab, runs: int) -> dict:
+    """Median times of `hostname` on every node of ``lab``: clusterkit cold and warm, clush, parallel-ssh."""
+    key = authorise(lab, Path(os.environ["CLUSTERKIT_STATE"]))
+    hosts = [b.host for b in lab.boards.values()]
+    opts = ssh_options(lab, key)
+    inv = lab.inventory_path
+
+    def cold():
+        with clusterkit.connect(inv, backend="lab") as c:
+            assert c.run("hostname").ok
+
+    warm_cluster = clusterkit.connect(inv, backend="lab")
+    assert warm_cluster.run("hostname").ok
+
+    def warm():
+        assert warm_cluster.run("hostname").ok
+
+    clush_cmd = ["clush", "-f", "64", "-l", "pi", "-o", " ".join(opts), "-w", ",".join(hosts), "hostname"]
+    with tempfile.NamedTemporaryFile("w", suffix=".hosts", delete=False) as f:
+        f.write("".join(f"pi@{h}\n" for h in hosts))
+    pssh_cmd = ["parallel-ssh", "-p", "64", "-h", f.name] + [x for o in opts[2:] for x in ("-x", o)] + \
+        ["-x", "-F", "-x", "/dev/null", "hostname"]
+
+    def run(cmd):
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        assert p.returncode == 0, (cmd[0], p.stdout[-500:], p.stderr[-500:])
+
+    out = {
+        "cold": timed(cold, runs),
+        "warm": timed(warm, runs * 3),
+        "clush": timed(lambda: run(clush_cmd), runs),
+        "pssh": timed(lambda: run(pssh_cmd), runs),
+    }
+    warm_cluster.close()
+    os.unlink(f.name)
     return out
 
 
@@ -113,22 +124,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--up-only", action="store_true", help="up, down and memory only (no fan-out tools)")
     args = parser.parse_args()
+    default, host_root = kinds.default(), ns.KIND
+    results: dict = {}
     with tempfile.TemporaryDirectory() as state:
         os.environ["CLUSTERKIT_STATE"] = state
-        results = {n: one_size(n, args.runs) for n in args.sizes}
-    print(f"`hostname` on every lab node, median of {args.runs} runs (warm: {args.runs * 3})")
-    print(f"{'nodes':>6} {'ck cold':>9} {'ck warm':>9} {'clush':>9} {'pssh':>9}   cold/clush  clush/warm")
-    for n, r in results.items():
-        print(f"{n:>6} {r['cold'] * 1000:7.0f}ms {r['warm'] * 1000:7.0f}ms {r['clush'] * 1000:7.0f}ms "
-              f"{r['pssh'] * 1000:7.0f}ms   {r['cold'] / r['clush']:9.2f}  {r['clush'] / r['warm']:9.1f}")
-    if len(results) >= 2:
-        a, b = sorted(results)[0], sorted(results)[-1]
-        print(f"warm {a} -> {b} nodes: x{results[b]['warm'] / results[a]['warm']:.2f}")
+        for n in args.sizes:
+            for kind in (default, host_root):
+                results[kind.name, n] = one_size(n, args.runs, kind.name, up_only=args.up_only)
+    if not args.up_only:
+        print(f"`hostname` on every node of the default lab, median of {args.runs} runs (warm: {args.runs * 3})")
+        print(f"{'nodes':>6} {'ck cold':>9} {'ck warm':>9} {'clush':>9} {'pssh':>9}   cold/clush  clush/warm")
+        for n in args.sizes:
+            r = results[default.name, n]
+            print(f"{n:>6} {r['cold'] * 1000:7.0f}ms {r['warm'] * 1000:7.0f}ms {r['clush'] * 1000:7.0f}ms "
+                  f"{r['pssh'] * 1000:7.0f}ms   {r['cold'] / r['clush']:9.2f}  {r['clush'] / r['warm']:9.1f}")
+        if len(args.sizes) >= 2:
+            a, b = min(args.sizes), max(args.sizes)
+            print(f"warm {a} -> {b} nodes: x{results[default.name, b]['warm'] / results[default.name, a]['warm']:.2f}")
     print("lab up/down and memory per idle node (median over nodes; the node's supervisor, init, sshd, dhclient)")
-    for n, r in results.items():
-        print(f"{n:>6} nodes: up {r['up']:.2f} s, down {r['down']:.2f} s, Pss {r['pss'] / 1024:.1f} MiB, "
-              f"Rss {r['rss'] / 1024:.1f} MiB, {r['procs']:.0f} processes")
+    for n in args.sizes:
+        for kind in (default, host_root):
+            r = results[kind.name, n]
+            print(f"{n:>6} nodes, {kind.title:<42}: up {r['up']:.2f} s, down {r['down']:.2f} s, "
+                  f"Pss {r['pss'] / 1024:.1f} MiB, Rss {r['rss'] / 1024:.1f} MiB, {r['procs']:.0f} processes")
+        print(f"{n:>6} nodes: up in a user namespace / up with the host's root = "
+              f"{results[default.name, n]['up'] / results[host_root.name, n]['up']:.2f}")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && command -v dpkg-deb >/
     # cloud-init's own schema check for the cards (tests/firstboot fail without it here, rather than skip)
     "$here/scripts/unpack-cloud-init.sh" "$CLUSTERKIT_VENV/share/clusterkit/cloud-init" || true
 fi
+if [ "$(id -u)" = 0 ]; then
+    # The ids of root's labs (every node in a user namespace): root's range in /etc/subuid and /etc/subgid,
+    # added when root has none (and said so); a normal user's range is root's to add (lab up says the line).
+    "$CLUSTERKIT_VENV/bin/python" -c 'from clusterkit.lab import rootless; rootless.root_ids(log=lambda line: print("setup: " + line))' \
+        || { echo "setup: root's subordinate ids (/etc/subuid, /etc/subgid) are not usable"; exit 1; }
+fi
 
 # `clusterkit` on PATH for every new shell (sudo and lab nodes included).
 if [ "$(id -u)" = 0 ]; then bin="${CLUSTERKIT_BIN:-/usr/local/bin}"; else bin="${CLUSTERKIT_BIN:-$HOME/.local/bin}"; fi
