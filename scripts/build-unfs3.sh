@@ -6,13 +6,14 @@
 # PATH has it; the workbook's venv is not seen by every node (a normal user's lives in their home) and is
 # rebuilt by its own setup. The build runs in a copy (autoreconf writes into its source folder), so the
 # checkout stays clean. Build needs (scripts/apt-packages.txt): gcc make autoconf automake flex bison
-# pkg-config libtirpc-dev.
+# pkg-config libtirpc-dev. UNFS3_SRC, UNFSD_DEST and UNFSD_STAMP move the source, the program and its
+# digest elsewhere (the test of this script does).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-src="$here/vendor/unfs3"
+src="${UNFS3_SRC:-$here/vendor/unfs3}"
 dest="${UNFSD_DEST:-/usr/local/sbin/unfsd}"
 stamp="${UNFSD_STAMP:-/usr/local/share/clusterkit/unfsd.source}"
-want="$(cd "$src" && find . -type f ! -name '*.orig' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+want="$(cd "$src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
 if [ -x "$dest" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
 fi
@@ -26,7 +27,7 @@ if ! ( cd "$work" && ./bootstrap && ./configure --prefix=/usr/local && make -j"$
     tail -20 "$log"; echo "setup: building unfs3 failed"; exit 1
 fi
 install -D -m 755 "$work/unfsd" "$dest"
-install -D -m 644 "$work/unfsd.8" /usr/local/share/man/man8/unfsd.8 2>/dev/null || true
+[ -n "${UNFSD_DEST:-}" ] || install -D -m 644 "$work/unfsd.8" /usr/local/share/man/man8/unfsd.8
 mkdir -p "$(dirname "$stamp")"
 echo "$want" > "$stamp"
 echo "setup: installed $dest ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}') s)"

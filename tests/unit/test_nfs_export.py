@@ -4,6 +4,7 @@ user-namespace lab's unfs3 (NFSv3, ``insecure``); and the rendered exports read 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -51,8 +52,12 @@ def test_an_nfsv3_worker_line_says_nfs_and_vers_3_and_passes_the_guard():
     assert [f for f in fstab.own_checks("proc /proc proc defaults 0 0\n" + v3 + "\n")] == []
 
 
-@pytest.mark.skipif(not os.access(UNFSD, os.X_OK), reason=f"{UNFSD} is not installed (scripts/setup.sh as root)")
 def test_the_real_unfsd_reads_the_rendered_exports(tmp_path):
+    if not os.access(UNFSD, os.X_OK):
+        # A failure where scripts/setup.sh builds it (root, Debian), so a broken setup cannot pass as a skip.
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            pytest.fail(f"{UNFSD} is missing, though scripts/setup.sh builds it on this machine: run it")
+        pytest.skip(f"{UNFSD} is missing (scripts/setup.sh builds it when run as root on Debian)")
     share = tmp_path / "shared"
     share.mkdir()
     good, bad = tmp_path / "exports", tmp_path / "broken"
