@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the workbook needs on this machine, once; later runs only check.
-#   Debian packages (as root, when missing) from scripts/apt-packages.txt,
-#   then a virtual environment with clusterkit and its Python packages.
+#   Debian packages (as root, when missing) from scripts/apt-packages.txt, unfs3's unfsd built from
+#   vendor/unfs3 (as root, when missing or changed: scripts/build-unfs3.sh), then a virtual
+#   environment with clusterkit and its Python packages.
 # The venv lives at $CLUSTERKIT_VENV, by default /opt/clusterkit/venv for root
 # (a path every lab node and every user can read) or ~/.local/share/clusterkit/venv.
 # Then `clusterkit` goes on PATH: a link in $CLUSTERKIT_BIN, by default /usr/local/bin
@@ -45,6 +46,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
                 systemctl disable "${unit%%:*}" >/dev/null 2>&1 || true ;; esac
         done
     fi
+fi
+if [ "$(id -u)" = 0 ]; then
+    # unfs3's unfsd, the NFS server of a user-namespace lab, built from vendor/unfs3 when missing or changed.
+    bash "$here/scripts/build-unfs3.sh" || exit 1
+elif [ ! -x /usr/local/sbin/unfsd ]; then
+    echo "setup: /usr/local/sbin/unfsd (the NFS server of a user-namespace lab) is missing: run setup as root once"
 fi
 
 py=/usr/bin/python3

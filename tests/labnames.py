@@ -42,11 +42,12 @@ def require_lab() -> None:
 
 
 @contextmanager
-def running_lab(name: str, n: int, state):
-    """A lab of ``n`` nodes with its own workbook state (keys, known hosts), taken down afterwards whatever happens."""
+def running_lab(name: str, n: int, state, *, kind: str | None = None):
+    """A lab of ``n`` nodes (of ``kind``: None, the default) with its own workbook state (keys, known hosts), taken
+    down afterwards whatever happens."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLUSTERKIT_STATE", str(state))
-        lab = clusterkit.lab.up(n=n, name=name)
+        lab = clusterkit.lab.up(n=n, name=name, kind=kind)
         try:
             yield lab
         finally:

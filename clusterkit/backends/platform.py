@@ -317,6 +317,11 @@ class KernelNfs:
     settled: frozenset[str] = frozenset({"dir", "installed", "serving", "exported"})
     #: A line for every NFS plan on such nodes (None: nothing to say).
     note: str | None = None
+    #: The NFS version the server speaks: the workers' fstab line and their check (``nfs-ls``) ask for it.
+    version: int = 4
+    #: exports(5) options this server needs in every export, beside the step's (a step that asks for the
+    #: opposite is refused).
+    export_options: tuple[str, ...] = ()
 
     def probe(self, export: str) -> str:
         """A read-only root script printing which of :attr:`settled` hold now."""

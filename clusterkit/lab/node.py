@@ -141,6 +141,11 @@ if enabled nfs-ganesha; then
     ganesha.nfsd -f /etc/ganesha/ganesha.conf -L /var/log/ganesha/ganesha.log -p /run/ganesha.pid \\
         || echo "boot: nfs-ganesha did not start"
 fi
+# unfs3 (NFSv3; a lab in a user namespace, where nfs-ganesha cannot serve): rpcbind first, as the step starts them.
+if enabled unfs3; then
+    rpcbind -w || echo "boot: rpcbind did not start"
+    /usr/local/sbin/unfsd -e /etc/exports -i /run/unfsd.pid || echo "boot: unfsd did not start"
+fi
 # Slurm (notebook 10): munged first, then the controller, then slurmd; the same commands as the step's in the lab.
 if enabled munge; then
     install -d -o munge -g munge -m 755 /run/munge

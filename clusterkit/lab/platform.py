@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..backends.platform import Bind, Do, KernelNfs, Platform, Service
 from .nfsserver import GANESHA
 from .services import NO_SYSTEMD, by_hand
+from .unfs3 import UNFS3
 
 #: Start (or restart) chronyd on a lab node with ``-x``, from the configuration ``{conf}``.
 LAB_START = ("install -d -m 755 /run/chrony /var/lib/chrony; "
@@ -62,3 +63,14 @@ class LabPlatform(Platform):
 
 #: The platform of every namespace lab node.
 LAB_PLATFORM = LabPlatform()
+
+
+class UsernsLabPlatform(LabPlatform):
+    """A user-namespace lab's ways (:mod:`.rootless`): the namespace lab's, but its NFS server is unfs3."""
+
+    def share_folder(self) -> KernelNfs:
+        return UNFS3
+
+
+#: The platform of every node of a user-namespace lab.
+USERNS_PLATFORM = UsernsLabPlatform()

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import ClusterkitError
 from . import build, kinds, node, procs, rootless_node, userns
 from .ns import NamespaceKind, NamespaceLab
+from .platform import USERNS_PLATFORM
 
 #: Its name in ``lab.json``.
 NAME = "userns"
@@ -117,6 +118,7 @@ class UsernsKind(NamespaceKind):
     title = "namespaces in a user namespace"
     flag = None   # the default kind
     lab_class = UsernsLab
+    platform = USERNS_PLATFORM
 
     def why_not(self) -> str | None:
         if os.geteuid() != 0:

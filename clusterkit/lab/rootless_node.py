@@ -94,6 +94,11 @@ AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
 cd /
 $AS tar --numeric-owner --ignore-failed-read -cf - etc 2>/dev/null | $IN
 find var -xdev -type d 2>/dev/null | $AS tar --numeric-owner --no-recursion -cf - -T - 2>/dev/null | $IN
+# The folders tar could not copy, since nobody may not open them (/var/log/munge 0700, /var/lib/munge 0711): made
+# empty, with the owner and mode that nobody sees of them (munged refuses to start without them).
+$AS find var -xdev -type d -printf '%m %U %G %p\n' 2>/dev/null | nsenter -t "$2" --user -- sh -c '
+    while read -r m u g p; do [ -d "$1/$p" ] || { mkdir "$1/$p" && chown "$u:$g" "$1/$p" && chmod "$m" "$1/$p"; }; done
+' sh "$I"
 { find usr -xdev -perm -4000 -type f 2>/dev/null; [ -d usr/libexec/sudo ] && echo usr/libexec/sudo; } \\
     | $AS tar --numeric-owner -cf - -T - 2>/dev/null | $IN
 nsenter -t "$2" --user -- sh -c 'mkdir -p "$1/usr"; umask 337; cat > "$1/etc/sudoers"' sh "$I" <<'EOF'

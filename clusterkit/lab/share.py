@@ -1,7 +1,7 @@
 """A lab worker's "NFS mount": the primary's export directory bound at the worker's mount point, from the host.
 
 The lab's kernel has no NFS client, so a worker cannot mount the primary's
-nfs-ganesha export. Instead the host (root) enters the primary's mount
+NFS export (nfs-ganesha, or unfs3 in a user-namespace lab). Instead the host (root) enters the primary's mount
 namespace, clones the directory as a detached mount (``open_tree``), enters the
 worker's mount namespace and attaches it there (``move_mount``): files written on either side are the same
 files. The real NFS server is still checked from every worker with ``nfs-ls``.

@@ -36,7 +36,7 @@ from . import fstab as fstab_guard
 from .accounts import NAME, UID_MAX, UID_MIN, table
 from .actions import wanted
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
-from .nfsconf import SAFE_MOUNT, check_clients, check_path, export_options, exports_text, fstab_line, fstab_text
+from .nfsconf import check_clients, check_path, export_options, exports_text, fstab_line, fstab_text, mount_options
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -106,6 +106,12 @@ class Nfs(Step):
     def workers(self) -> list[str]:
         return [n for n in self.names if n != self.server]
 
+    @property
+    def way(self):
+        """How the server's nodes serve the folder (:class:`~clusterkit.backends.platform.KernelNfs`): its NFS
+        version and the export options it needs come from there."""
+        return self.cluster[self.server].platform.share_folder()
+
     # ------------------------------------------------------------ validation
     def validate(self) -> None:
         where = self.where
@@ -130,16 +136,18 @@ class Nfs(Step):
             raise StepError(f"the server's address {addr} is outside {net}", node=self.server, field="clients")
         if not isinstance(self.root_squash, bool):
             raise StepError("must be True or False", node=where, field="root_squash")
-        self.options = export_options(tuple(self.extra_export), root_squash=self.root_squash, where=where)
+        way = self.way
+        self.options = export_options(tuple(self.extra_export), root_squash=self.root_squash, where=where,
+                                      server_needs=way.export_options)
         extra = tuple(self.extra_mount.split(",")) if isinstance(self.extra_mount, str) else tuple(self.extra_mount)
         for opt in extra:
-            problem = fstab_guard.option_problem(str(opt), "nfs4")
+            problem = fstab_guard.option_problem(str(opt), "nfs")   # nfs4 and nfs (v3) take the same options
             if problem:
                 raise StepError(problem, node=where, field="mount_options")
             if opt == "noauto":
                 raise StepError("noauto would leave the folder unmounted after a boot", node=where,
                                 field="mount_options")
-        self.mount_opts = SAFE_MOUNT + tuple(o for o in extra if o not in SAFE_MOUNT)
+        self.mount_opts = mount_options(extra, version=way.version)
         if self.owner is not None and not (isinstance(self.owner, str) and NAME.match(self.owner)):
             raise StepError(f"{self.owner!r} is not a user name", node=where, field="owner")
 
@@ -222,7 +230,8 @@ class Nfs(Step):
     def _worker_plan(self, node, s: dict) -> NodePlan:
         plan = NodePlan(node.name)
         old = s["found"][FSTAB] or ""
-        line = fstab_line(server=self.server, export=self.export, mount=self.mount, options=self.mount_opts)
+        line = fstab_line(server=self.server, export=self.export, mount=self.mount, options=self.mount_opts,
+                          version=self.way.version)
         new = fstab_text(old, line=line, mount=self.mount, node=node.name)
         changed = new != old
         flags = running(node, s, changed=changed, settled=MOUNTED)
@@ -280,7 +289,7 @@ class Nfs(Step):
 
     def nfs_ls_command(self) -> str:
         host = self.cluster.inventory[self.server].address or self.server
-        return f"nfs-ls {shlex.quote(f'nfs://{host}{self.export}?version=4')}"
+        return f"nfs-ls {shlex.quote(f'nfs://{host}{self.export}?version={self.way.version}')}"
 
     def nfs_ls(self):
         """The real server, asked by every worker with libnfs (``nfs-ls``): the lab's proof that NFS serves.

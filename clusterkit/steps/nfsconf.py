@@ -1,4 +1,4 @@
-"""What the NFS step writes: the export line and the fstab line (nfs-ganesha's configuration is the lab's own).
+"""What the NFS step writes: the export line and the fstab line (a lab's NFS server's own files are the lab's).
 
 Each is rendered from the step's arguments and checked here, offline, so a bad
 argument is refused before any node is read or touched.
@@ -60,10 +60,18 @@ def check_clients(value, *, where: str) -> ipaddress.IPv4Network:
     return net
 
 
-def export_options(extra: tuple[str, ...], *, root_squash: bool, where: str) -> tuple[str, ...]:
-    """The export's options: the base three, root squashing unless asked otherwise, then ``extra`` (checked)."""
+def export_options(extra: tuple[str, ...], *, root_squash: bool, where: str,
+                   server_needs: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The export's options: the base three, root squashing unless asked otherwise, then ``extra`` (checked),
+    then what the nodes' NFS server needs (``server_needs``: ``insecure`` for a user-namespace lab's unfs3)."""
     if isinstance(extra, str):
         extra = tuple(o for o in extra.split(",") if o)
+    for need in server_needs:
+        opposite = next((a if b == need else b for a, b in CONFLICTS if need in (a, b)), None)
+        if opposite in extra:
+            raise StepError(f"{opposite!r} cannot be: this cluster's NFS server needs {need!r}", node=where,
+                            field="export_options")
+    extra = tuple(extra) + tuple(server_needs)
     opts = list(BASE_EXPORT) + ["root_squash" if root_squash else "no_root_squash"]
     for o in extra:
         name, eq, value = str(o).partition("=")
@@ -93,8 +101,19 @@ def exports_text(old: str, *, export: str, clients: str, options: tuple[str, ...
     return "\n".join(keep + ([""] if keep else []) + block) + "\n"
 
 
-def fstab_line(*, server: str, export: str, mount: str, options: tuple[str, ...]) -> str:
-    return f"{server}:{export} {mount} nfs4 {','.join(options)} 0 0"
+def nfs_type(version: int) -> str:
+    """The fstab type of an NFS mount at ``version``: ``nfs4``, or ``nfs`` (which takes ``vers=``)."""
+    return "nfs4" if version == 4 else "nfs"
+
+
+def mount_options(extra: tuple[str, ...], *, version: int = 4) -> tuple[str, ...]:
+    """A worker's fstab options: the safe ones, ``vers=3`` for an NFSv3 server, then ``extra`` (checked before)."""
+    safe = SAFE_MOUNT + (() if version == 4 else (f"vers={version}",))
+    return safe + tuple(o for o in extra if o not in safe)
+
+
+def fstab_line(*, server: str, export: str, mount: str, options: tuple[str, ...], version: int = 4) -> str:
+    return f"{server}:{export} {mount} {nfs_type(version)} {','.join(options)} 0 0"
 
 
 def fstab_text(old: str, *, line: str, mount: str, node: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from clusterkit import steps
 from clusterkit.backends.platform import BOARD_PLATFORM
 from clusterkit.results import NodeResult
-from clusterkit.steps import fstab, nfs
+from clusterkit.steps import fstab, nfs, nfsconf
 from clusterkit.steps.base import BACKUP_SUFFIX
 from clusterkit.steps.nfs import Nfs
 
@@ -150,7 +150,7 @@ def test_the_guard_checks_a_sandbox_candidate_on_this_machine(fresh):
 @pytest.mark.parametrize("case", ["bad option", "bad type"])
 def test_a_broken_candidate_is_never_installed(one_uid, snapshot, monkeypatch, case):
     if case == "bad option":
-        monkeypatch.setattr(nfs, "SAFE_MOUNT", ("rw", "nofial", "_netdev"))
+        monkeypatch.setattr(nfsconf, "SAFE_MOUNT", ("rw", "nofial", "_netdev"))
     else:
         monkeypatch.setattr(nfs, "fstab_line", lambda **kw: "pc0:/srv/shared /srv/shared nfs5 rw,nofail 0 0")
     before = snapshot(one_uid)

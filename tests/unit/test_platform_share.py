@@ -1,5 +1,5 @@
 """What each kind of node's Platform answers for a shared folder, an fstab and a fresh image: a board's, a
-sandbox's and the namespace lab's."""
+sandbox's, the namespace lab's and a user-namespace lab's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from clusterkit.backends.platform import BOARD_PLATFORM, EXPORTS, Do, Share, Wri
 from clusterkit.backends.sandboxplatform import SANDBOX
 from clusterkit.errors import ClusterkitError
 from clusterkit.lab.nfsserver import GANESHA_CONF
-from clusterkit.lab.platform import LAB_PLATFORM
+from clusterkit.lab.platform import LAB_PLATFORM, USERNS_PLATFORM
+from clusterkit.lab.unfs3 import UNFSD, UNIT, UNIT_TEXT
 from clusterkit.results import NodeResult
 from clusterkit.steps import sandbox
 
@@ -114,6 +115,40 @@ def test_the_lab_serves_with_nfs_ganesha_from_its_home_layer():
     assert not [w for w in settled if isinstance(w, Do)]     # served, enabled, backed: nothing to run
 
 
+def test_a_user_namespace_lab_serves_with_unfs3_and_rpcbind_over_nfsv3():
+    way = USERNS_PLATFORM.share_folder()
+    assert way.version == 3 and way.export_options == ("insecure",) and LAB_PLATFORM.share_folder().version == 4
+    assert way.reads == (EXPORTS, UNIT) and "unfs3" in way.note and "insecure" in way.note
+    wants = way.serve(SHARE, platform=USERNS_PLATFORM, found=dict.fromkeys(way.reads), flags=set())
+    assert said(wants)[:4] == [SHARE.folder, EXPORTS, UNIT, "systemctl enable unfs3"] and len(wants) == 5
+    start = said(wants)[4]
+    assert start.index("rpcbind -w") < start.index(f"{UNFSD} -e /etc/exports") and "100003 +3 +tcp" in start
+    assert f"ExecStart={UNFSD} -e /etc/exports" in UNIT_TEXT and "WantedBy=multi-user.target" in UNIT_TEXT
+    # No backing folder and no fstab line of its own: the node's /srv is a folder of its own, unfs3 serves by path.
+    assert not any(w.path == "/etc/fstab" for w in wants if hasattr(w, "path")) and "mount --bind" not in " ".join(said(wants))
+    found = {EXPORTS: SHARE.exports, UNIT: UNIT_TEXT}
+    assert not [w for w in way.serve(SHARE, platform=USERNS_PLATFORM, found=found, flags=set(way.settled))
+                if isinstance(w, Do)]                        # served, registered, enabled: nothing to run
+    # New exports: unfsd started again (it reads them at its start); not yet registered: started too.
+    changed = {EXPORTS: SHARE.exports + "# more\n", UNIT: UNIT_TEXT}
+    for found_, flags in ((changed, set(way.settled)), (found, set(way.settled) - {"registered"})):
+        runs = [w.command for w in way.serve(SHARE, platform=USERNS_PLATFORM, found=found_, flags=flags)
+                if isinstance(w, Do)]
+        assert len(runs) == 1 and UNFSD in runs[0]
+
+
+def test_unfs3_is_checked_running_and_registered_and_a_worker_asks_nfs_ls():
+    node = Answers(True, "a\n")
+    assert USERNS_PLATFORM.share_folder().check_server(node, "/srv/shared").startswith("unfs3 serves /srv/shared")
+    assert "rpcinfo -p" in node.ran[0] and "100005" in node.ran[0]
+    with pytest.raises(ClusterkitError) as caught:
+        USERNS_PLATFORM.share_folder().check_server(Answers(False), "/srv/shared")
+    assert (caught.value.node, caught.value.field) == ("pc0", "server")
+    line = USERNS_PLATFORM.share_folder().check_mount(node, mounted="x", mount="/srv/shared", server="pc0",
+                                                      export="/srv/shared", nfs_ls="nfs-ls nfs://x?version=3")
+    assert node.ran[-1] == "nfs-ls nfs://x?version=3" and "(1 entries)" in line
+
+
 class Answers:
     """A node whose commands all give one result."""
 
@@ -130,7 +165,7 @@ class Answers:
     sudo = run
 
 
-@pytest.mark.parametrize("platform", [BOARD_PLATFORM, LAB_PLATFORM], ids=["board", "lab"])
+@pytest.mark.parametrize("platform", [BOARD_PLATFORM, LAB_PLATFORM, USERNS_PLATFORM], ids=["board", "lab", "userns"])
 def test_a_server_that_does_not_serve_is_named_with_why(platform):
     with pytest.raises(ClusterkitError) as caught:
         platform.share_folder().check_server(Answers(False), "/srv/shared")

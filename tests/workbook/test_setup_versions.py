@@ -21,7 +21,7 @@ TEST_SITE = next(p for p in sys.path if p.startswith(sys.prefix) and p.endswith(
 
 
 def copy_checkout(dest: Path) -> Path:
-    for part in ("clusterkit", "scripts"):
+    for part in ("clusterkit", "scripts", "vendor"):
         shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy2(ROOT / "pyproject.toml", dest / "pyproject.toml")
     return dest

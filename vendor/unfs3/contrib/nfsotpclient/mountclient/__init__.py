@@ -1,0 +1,6 @@
+
+from . import mountconstants
+from . import mounttypes
+from . import mountpacker
+
+__all__ = ['mountconstants', 'mounttypes', 'mountpacker']
