@@ -319,6 +319,8 @@ class KernelNfs:
     note: str | None = None
     #: The NFS version the server speaks: the workers' fstab line and their check (``nfs-ls``) ask for it.
     version: int = 4
+    #: The server's systemd unit (what the step enables, and a node's boot starts).
+    unit: str = "nfs-server"
     #: exports(5) options this server needs in every export, beside the step's (a step that asks for the
     #: opposite is refused).
     export_options: tuple[str, ...] = ()
@@ -326,7 +328,7 @@ class KernelNfs:
     def probe(self, export: str) -> str:
         """A read-only root script printing which of :attr:`settled` hold now."""
         return (f"test -d {quote(export)} && echo dir; command -v exportfs >/dev/null && echo installed; "
-                "systemctl is-active --quiet nfs-server && echo serving; "
+                f"systemctl is-active --quiet {self.unit} && echo serving; "
                 f"exportfs -v 2>/dev/null | grep -q '^{export}[[:space:]]' && echo exported")
 
     def serve(self, share: Share, *, platform: Platform, found: dict[str, str | None],
@@ -340,7 +342,7 @@ class KernelNfs:
         out += platform.have_package("nfs-kernel-server", installed="installed" in flags,
                                      why="the kernel NFS server (from the package cache or mirror)")
         if "serving" not in flags:
-            out.append(Do("systemctl enable --now nfs-server", "the NFS server, at boot too"))
+            out.append(Do(f"systemctl enable --now {self.unit}", "the NFS server, at boot too"))
         if changed or "exported" not in flags:
             out += [Do("exportfs -ra", "re-read /etc/exports"), Do("exportfs -v", "list what is exported")]
         return out

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import os
-import pwd
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +69,6 @@ class Lab:
         self.powered_on: list[str] = []
 
     # ------------------------------------------------------------ files
-    @property
-    def owner(self) -> str:
-        """Who owns the lab: the user who brought it up (its folder's owner), by name where the host knows it."""
-        uid = self.dir.stat().st_uid
-        try:
-            return pwd.getpwuid(uid).pw_name
-        except KeyError:
-            return str(uid)
-
     @property
     def inventory_path(self) -> Path:
         return self.dir / "inventory.yaml"

@@ -20,7 +20,7 @@ every user); `clusterkit.connect()` finds a running lab by itself. See "The lab"
 
 
 def _table(lab: Lab) -> str:
-    lines = [f"lab {lab.name} ({lab.describe()}, owned by {lab.owner}): uplink {lab.uplink} (DHCP), cluster network {lab.network}",
+    lines = [f"lab {lab.name} ({lab.describe()}): uplink {lab.uplink} (DHCP), cluster network {lab.network}",
              f"  inventory {lab.inventory_path}",
              f"  {'node':<10} {'state':<8} {'pid':>7}  {'DHCP address':<15} {'planned eth0':<15} {'login':<8} "
              f"{'uid':>6}  sshd"]

@@ -34,12 +34,13 @@ class Ganesha(KernelNfs):
     reads = (EXPORTS, GANESHA_CONF, FSTAB)
     settled = frozenset({"dir", "backed", "serving", "enabled"})
     note = LAB_NOTE
+    unit = "nfs-ganesha"
 
     def probe(self, export: str) -> str:
         return (f"test -d {quote(export)} && echo dir; "
                 f"findmnt -n --mountpoint {quote(export)} >/dev/null && echo backed; "
                 f"p=$(cat {GANESHA_PID} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo serving; "
-                "systemctl is-enabled --quiet nfs-ganesha 2>/dev/null && echo enabled")
+                f"systemctl is-enabled --quiet {self.unit} 2>/dev/null && echo enabled")
 
     def serve(self, share: Share, *, platform: Platform, found: dict[str, str | None],
               flags: set[str]) -> list[Do | Write | FstabLine]:
@@ -59,7 +60,7 @@ class Ganesha(KernelNfs):
                 FstabLine(f"{LAB_BACKING}{export} {export} none bind,nofail 0 0", export,
                           "lab: the folder is bound from the /home layer at every boot")]
         if "enabled" not in flags:
-            out.append(Do("systemctl enable nfs-ganesha", "the NFS server, at boot too"))
+            out.append(Do(f"systemctl enable {self.unit}", "the NFS server, at boot too"))
         if changed or "serving" not in flags:
             out.append(Do(ganesha_start(), "(re)start nfs-ganesha and wait until it listens"))
         return out

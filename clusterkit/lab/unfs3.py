@@ -86,6 +86,7 @@ class Unfs3(Ganesha):
     note = NOTE
     version = 3
     export_options = ("insecure",)
+    unit = UNIT_NAME
 
     def probe(self, export: str) -> str:
         return (f"test -d {quote(export)} && echo dir; "

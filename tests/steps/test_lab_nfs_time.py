@@ -1,4 +1,6 @@
-"""NFS and time on the lab: nfs-ganesha serving from the primary, nfs-ls from the workers; chronyd -x following.
+"""NFS and time on the host-root lab (``lab up --host-root``, for hosts that allow no user namespace): nfs-ganesha
+serving from the primary, nfs-ls from the workers; chronyd -x following. The default lab's NFS server (unfs3) is
+tested in ``test_lab_nfs_userns.py``.
 
 The lab is first set up the way notebooks 01-02 do it (one user with one UID, cluster addresses
 and names), through the SSH backend, as a learner's lab would be.
@@ -9,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from clusterkit import clock, workbook
+from clusterkit.lab import ns
 from clusterkit.steps import Nfs, TimeSync
 from labnames import LAB_MARKS, lab_name, running_lab
 
@@ -18,7 +21,7 @@ NAME = lab_name("ts2lab")
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with running_lab(NAME, 3, tmp_path_factory.mktemp("state")) as running:
+    with running_lab(NAME, 3, tmp_path_factory.mktemp("state"), kind=ns.KIND.name) as running:
         with running.connect() as c:   # notebooks 01-02
             workbook.reapply(c, "01_users", "02_network").save_inventory()
         yield running
