@@ -44,11 +44,23 @@ class NamespaceLab(Lab):
     def start_node(self, name: str) -> None:
         """Power a node on (it keeps its files, like an SD card); no-op when it runs."""
         board = self._board(name)
-        if procs.alive(board.supervisor):
+        if self._on(board):
             return
         node.stop(board.supervisor)
         self._set_supervisor(name, node.start(ns=self.names.node_ns(name), node_dir=self.node_dir(name),
                                               bin_dir=self.dir / "bin"))
+
+    @staticmethod
+    def _on(board, *, settle: float = 10.0) -> bool:
+        """Whether the node is on. A supervisor whose PID 1 has just ended is waited for (within ``settle``
+        seconds): it boots the node again (a reboot: on) or ends (a poweroff: off). Without the wait, a node
+        powered off a moment ago, whose supervisor was still ending, would be taken as on and not started."""
+        deadline = time.monotonic() + settle
+        while procs.alive(board.supervisor):
+            if node.init_pid(board.supervisor) is not None or time.monotonic() > deadline:
+                return True
+            time.sleep(0.02)
+        return False
 
     def wait_booted(self, names: list[str], *, timeout: float) -> None:
         """Wait until the nodes' sshd answers (else raise, naming them), then, within what is left of

@@ -53,7 +53,7 @@ class UsernsLab(NamespaceLab):
     def start_node(self, name: str) -> None:
         """Power a node on (it keeps its files, like an SD card); no-op when it runs."""
         board = self._board(name)
-        if procs.alive(board.supervisor):
+        if self._on(board):
             return
         node.stop(board.supervisor)
         self._set_supervisor(name, rootless_node.start(ns=self.names.node_ns(name), node_dir=self.node_dir(name),
