@@ -39,9 +39,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
         [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
-        # Munge and Slurm run inside lab nodes only (notebook 10): what this install enabled never starts at
-        # this machine's boot (a Slurm the machine had before is not touched: only what was just installed).
-        for unit in munge:munge slurmctld:slurm-wlm slurmd:slurm-wlm; do
+        # Munge and Slurm (notebook 10) and rpcbind (unfs3's, notebook 04) run inside lab nodes only: what this
+        # install enabled never starts at this machine's boot (a Slurm the machine had before is not touched:
+        # only what was just installed).
+        for unit in munge:munge slurmctld:slurm-wlm slurmd:slurm-wlm rpcbind.socket:rpcbind rpcbind:rpcbind; do
             case " ${missing[*]} " in *" ${unit#*:} "*)
                 systemctl disable "${unit%%:*}" >/dev/null 2>&1 || true ;; esac
         done
