@@ -64,6 +64,8 @@ class LabKind:
     platform: Platform = BOARD_PLATFORM
     #: The class that drives one of its labs.
     lab_class: type[Lab]
+    #: A normal user (no sudo) may start one (the first such kind is what ``lab up`` makes for a normal user).
+    user_ok: bool = False
 
     def open(self, directory: Path) -> Lab:
         """The running (or partly made) lab recorded in ``directory``."""
@@ -143,6 +145,12 @@ def default() -> LabKind:
     return next(k for k in _KINDS.values() if k.flag is None)
 
 
+def for_user() -> LabKind:
+    """The kind ``lab up`` makes without an option for a normal user: the first that a normal user may start
+    (else the default, which then says why not)."""
+    return next((k for k in _KINDS.values() if k.user_ok), default())
+
+
 def every() -> list[LabKind]:
     """Every registered kind, in the order they registered."""
     return list(_KINDS.values())
@@ -153,4 +161,4 @@ def of(directory: Path) -> LabKind:
     return get(Record.load(directory).kind) if (directory / "lab.json").is_file() else default()
 
 
-__all__ = ["LabKind", "Wanted", "NewLab", "register", "get", "default", "every", "of"]
+__all__ = ["LabKind", "Wanted", "NewLab", "register", "get", "default", "for_user", "every", "of"]

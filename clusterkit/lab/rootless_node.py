@@ -90,7 +90,7 @@ dhclient -4 -nw -pf /run/dhclient.wlan0.pid -lf /var/lib/dhcp/dhclient.wlan0.lea
 IMAGE = """\
 set -o pipefail
 I="$1"; IN="nsenter -t $2 --user -- tar -C $I --numeric-owner -xpf -"
-AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+AS="${3-setpriv --reuid=65534 --regid=65534 --clear-groups}"
 cd /
 $AS tar --numeric-owner --ignore-failed-read -cf - etc 2>/dev/null | $IN
 find var -xdev -type d 2>/dev/null | $AS tar --numeric-owner --no-recursion -cf - -T - 2>/dev/null | $IN
@@ -115,12 +115,13 @@ def write_scripts(bin_dir: Path) -> None:
         (bin_dir / name).chmod(0o644)
 
 
-def make_image(image: Path, *, holder: userns.Holder, base: tuple[int, int]) -> None:
+def make_image(image: Path, *, holder: userns.Holder, base: tuple[int, int], reader: str | None = None) -> None:
     """The lab's image layer in ``image``, owned inside the lab's user namespace (``base``: the host's uid and
-    gid of the namespace's root)."""
+    gid of the namespace's root). ``reader``: the command prefix that reads the host's files (default: as
+    ``nobody``, for host root; ``""``: as the caller, a normal user, who reads only what it may)."""
     image.mkdir(mode=0o755)
     os.chown(image, *base)
-    r = subprocess.run(["bash", "-c", IMAGE, "image", str(image), str(holder.pid)],
+    r = subprocess.run(["bash", "-c", IMAGE, "image", str(image), str(holder.pid)] + ([] if reader is None else [reader]),
                        capture_output=True, text=True, timeout=120)
     if not (image / "etc" / "sudoers").is_file() or not (image / "etc" / "passwd").is_file():
         raise ClusterkitError(f"could not make the lab's image layer: {r.stderr.strip()[-400:]}", field="userns")
