@@ -63,6 +63,8 @@ mount -t tmpfs -o mode=755,size=64m tmpfs run
 mount -t proc proc proc
 mount -t sysfs -o ro sysfs sys
 mount --rbind /dev dev
+# The node's own shared memory (MPI's, POSIX semaphores): the host's /dev/shm is every process's on the host.
+mount -t tmpfs -o mode=1777,nosuid,nodev,size=256m shm dev/shm
 mkdir -p run/sshd run/lock run/clusterkit
 # The power commands: the lab's own, bound over systemctl (kept at /run/clusterkit/systemctl) and the real ones.
 : > run/clusterkit/systemctl

@@ -21,6 +21,8 @@ ipyparallel controller, mpiexec and the dashboard's agents work as on a root lab
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
 import os
 import pickle
@@ -33,6 +35,7 @@ from pathlib import Path
 from ..errors import ClusterkitError
 from ..firstboot.password import hash_password
 from . import build, dhcp, net, node, procs, rootless_node, userns
+from .ns import NamespaceLab
 from .record import Board, Record, write_inventory
 
 #: The record of the lab's user namespace (the holder, its maps, its namespaces), as the userns kind's.
@@ -87,83 +90,81 @@ def _holder(directory: Path) -> userns.Holder | None:
 
 # ------------------------------------------------------------------ the lab
 
-_CLASS = None
-
-
 def lab_class():
-    """The class that drives a normal user's lab (a :class:`~.rootless.UsernsLab`, made on first use: the
-    module :mod:`.rootless` imports this one)."""
-    global _CLASS
-    if _CLASS is None:
-        _CLASS = _lab_class()
-    return _CLASS
-
-
-def _lab_class():
-    from .rootless import UsernsLab
-
-    class UserLab(UsernsLab):
-        """A normal user's lab: its network is the switch's network namespace, reached from inside it."""
-
-        def start_node(self, name: str) -> None:
-            board = self._board(name)
-            if procs.alive(board.supervisor):
-                return
-            node.stop(board.supervisor)
-            holder = self.holder()
-            sup = _start(self.node_dir(name), self.dir / "bin", holder)
-            _link(holder, self.names, self.slot, [(board.index, sup)])
-            self._set_supervisor(name, sup)
-
-        def exec(self, name: str, command: str, *, input: str | None = None,
-                 timeout: float = 30.0) -> subprocess.CompletedProcess:
-            pid = self.pid(name)
-            if pid is None:
-                raise ClusterkitError("the node is off; `clusterkit lab up` starts it", node=name)
-            return subprocess.run(["nsenter", "-t", str(pid), "-a", "--", "/bin/sh", "-c", command],
-                                  input=input, capture_output=True, text=True, timeout=timeout)
-
-        def wait_booted(self, names: list[str], *, timeout: float) -> None:
-            deadline = time.monotonic() + timeout
-            left = list(names)
-            while left:
-                left = [n for n in left if procs.alive(self.boards[n].supervisor)
-                        and not _answers(self.pid(n), self.boards[n].host)]
-                if not left:
-                    break
-                if time.monotonic() > deadline:
-                    tail = ""
-                    try:
-                        tail = " | ".join((self.node_dir(left[0]) / "console.log").read_text(
-                            errors="replace").strip().splitlines()[-3:])
-                    except OSError:
-                        pass
-                    raise ClusterkitError(f"sshd did not answer (waited up to {timeout:.0f} s) on "
-                                          f"{', '.join(left)}" + (f" (console of {left[0]}: {tail})" if tail else ""),
-                                          field="lab")
-                time.sleep(0.05)
-            while time.monotonic() < deadline and not all(
-                    (self.node_dir(n) / node.MOUNTS_DONE).exists() or not procs.alive(self.boards[n].supervisor)
-                    for n in names):
-                time.sleep(0.1)
-
-        def status(self):
-            from dataclasses import replace
-            out = []
-            for s in super().status():
-                answers = s.pid is not None and _answers(s.pid, s.host)
-                out.append(replace(s, sshd=answers, state="off" if s.pid is None else
-                                   ("running" if answers else "booting")))
-            return out
-
-        def describe(self) -> str:
-            return f"namespaces in a user namespace of {self.owner}, no host side (`clusterkit lab enter`)"
-
-        @property
-        def owner(self) -> str:
-            return owner_of(self.dir)
-
+    """The class that drives a normal user's lab (what :mod:`.rootless`'s kind opens for one)."""
     return UserLab
+
+
+class UserLab(NamespaceLab):
+    """A normal user's lab: its network is the switch's network namespace, reached from inside it."""
+
+    kind = "userns"
+
+    def holder(self) -> userns.Holder:
+        held = _holder(self.dir)
+        if held is None:
+            raise ClusterkitError(f"lab {self.name}'s user namespace is gone; `clusterkit lab down --name "
+                                  f"{self.name}` and up again", field="userns")
+        return held
+
+    def start_node(self, name: str) -> None:
+        board = self._board(name)
+        if procs.alive(board.supervisor):
+            return
+        node.stop(board.supervisor)
+        holder = self.holder()
+        sup = _start(self.node_dir(name), self.dir / "bin", holder)
+        _link(holder, self.names, self.slot, [(board.index, sup)])
+        self._set_supervisor(name, sup)
+
+    def exec(self, name: str, command: str, *, input: str | None = None,
+             timeout: float = 30.0) -> subprocess.CompletedProcess:
+        pid = self.pid(name)
+        if pid is None:
+            raise ClusterkitError("the node is off; `clusterkit lab up` starts it", node=name)
+        # Not ``-a``: the node shares the host's time namespace, which only host root may enter.
+        return subprocess.run(["nsenter", "-t", str(pid), "--user", "--mount", "--uts", "--ipc", "--net", "--pid",
+                               "--cgroup", "--", "/bin/sh", "-c", command],
+                              input=input, capture_output=True, text=True, timeout=timeout)
+
+    def wait_booted(self, names: list[str], *, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        left = list(names)
+        while left:
+            left = [n for n in left if procs.alive(self.boards[n].supervisor)
+                    and not _answers(self.pid(n), self.boards[n].host)]
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                tail = ""
+                try:
+                    tail = " | ".join((self.node_dir(left[0]) / "console.log").read_text(
+                        errors="replace").strip().splitlines()[-3:])
+                except OSError:
+                    pass
+                raise ClusterkitError(f"sshd did not answer (waited up to {timeout:.0f} s) on "
+                                      f"{', '.join(left)}" + (f" (console of {left[0]}: {tail})" if tail else ""),
+                                      field="lab")
+            time.sleep(0.05)
+        while time.monotonic() < deadline and not all(
+                (self.node_dir(n) / node.MOUNTS_DONE).exists() or not procs.alive(self.boards[n].supervisor)
+                for n in names):
+            time.sleep(0.1)
+
+    def status(self):
+        out = []
+        for s in super().status():
+            answers = s.pid is not None and _answers(s.pid, s.host)
+            out.append(dataclasses.replace(s, sshd=answers, state="off" if s.pid is None else
+                                           ("running" if answers else "booting")))
+        return out
+
+    def describe(self) -> str:
+        return "namespaces in a user namespace, no host side: `clusterkit lab enter` reaches them"
+
+    @property
+    def owner(self) -> str:
+        return owner_of(self.dir)
 
 
 def owner_of(directory: Path) -> str:
@@ -218,7 +219,7 @@ def build_lab(new) -> None:
 
 
 def _make(directory: Path, *, holder: userns.Holder, ids: userns.LabIds, names: net.LabNames, new,
-          cluster, uplink, slot: int) -> None:
+          cluster: ipaddress.IPv4Network, uplink: ipaddress.IPv4Network, slot: int) -> None:
     bin_dir = directory / "bin"
     rootless_node.write_scripts(bin_dir)
     (bin_dir / "supervise-user.sh").write_text(SUPERVISE)
@@ -254,6 +255,7 @@ def _make(directory: Path, *, holder: userns.Holder, ids: userns.LabIds, names: 
     with open(directory / "router.log", "ab") as log:
         router_proc = procs.spawn(userns.enter(holder) + dhcp.dnsmasq(
             uplink=uplink, reservations=reservations, state=directory, interface=names.uplink_bridge), log=log)
+    _start_binder(directory, holder)
     sups = {b.name: _start(directory / "nodes" / b.name, bin_dir, holder) for b in boards}
     _link(holder, names, slot, [(b.index, sups[b.name]) for b in boards])
     boards = [Board(**{**b.__dict__, "supervisor": sups[b.name]}) for b in boards]
@@ -329,6 +331,85 @@ def _prepare_inside(holder: userns.Holder, jobs: list) -> None:
                               field="lab")
 
 
+# ------------------------------------------------------------------ the lab's binder
+
+#: The binder's socket in the lab's folder (the folder is the user's, 0700; the socket 0600).
+BINDER = "bin/binder.sock"
+
+
+def _start_binder(directory: Path, holder: userns.Holder) -> procs.Proc:
+    """The lab's binder: root of the lab's user namespace, it makes the workers' share binds
+    (:mod:`.share`) that the workbook asks for on its socket. The workbook's kernel runs in a user namespace
+    nested in the lab's (``lab enter``), with no privilege over the nodes' mount namespaces, and host root
+    (who binds on a root lab) has no part in a normal user's lab."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(Path(__file__).parents[2]),
+                                                                     os.environ.get("PYTHONPATH", "")] if p)}
+    sock = directory / BINDER
+    with open(directory / "binder.log", "ab") as log:
+        popen = subprocess.Popen(userns.enter(holder, net=False) + [sys.executable, "-m", "clusterkit.lab.userlab",
+                                                                    "binder", str(sock)],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
+    procs._children[popen.pid] = popen
+    deadline = time.monotonic() + 10
+    while not sock.exists():
+        if popen.poll() is not None or time.monotonic() > deadline:
+            raise ClusterkitError("the lab's binder did not start (see binder.log in the lab's folder)", field="lab")
+        time.sleep(0.01)
+    return procs.proc_of(popen.pid)
+
+
+def _serve_binder(path: str) -> None:
+    """Serve bind requests (one JSON line: src_pid, path, dst_pid, target) for nodes of this user namespace."""
+    import socket
+    import socketserver
+    own = _ns(os.getpid(), "user")
+    bindns = Path(__file__).with_name("bindns.py")
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            try:
+                req = json.loads(self.rfile.readline())
+                src, dst = int(req["src_pid"]), int(req["dst_pid"])
+                if _ns(src, "user") != own or _ns(dst, "user") != own:
+                    raise ValueError("not a node of this lab")
+                r = subprocess.run([sys.executable, str(bindns), f"/proc/{src}/ns/mnt", str(req["path"]),
+                                    f"/proc/{dst}/ns/mnt", str(req["target"])], capture_output=True, text=True,
+                                   timeout=30)
+                reply = {"rc": r.returncode, "stderr": r.stderr}
+            except Exception as e:   # one bad request never stops the binder
+                reply = {"rc": 1, "stderr": f"{type(e).__name__}: {e}"}
+            self.wfile.write((json.dumps(reply) + "\n").encode())
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+    os.umask(0o077)
+    Path(path).unlink(missing_ok=True)
+    with Server(path, Handler) as server:
+        server.serve_forever()
+
+
+def bind_through(lab, *, src_pid: int, path: str, dst_pid: int, target: str) -> subprocess.CompletedProcess:
+    """Ask lab ``lab``'s binder for a share bind; returns what :mod:`.bindns` said (rc and stderr)."""
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(40)
+        try:
+            s.connect(str(lab.dir / BINDER))
+        except OSError as e:
+            raise ClusterkitError(f"the lab's binder does not answer ({e}); `clusterkit lab down` and up again",
+                                  field="lab") from None
+        s.sendall((json.dumps({"src_pid": src_pid, "path": path, "dst_pid": dst_pid, "target": target}) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    reply = json.loads(data or b'{"rc": 1, "stderr": "no answer"}')
+    return subprocess.CompletedProcess([], reply["rc"], "", reply["stderr"])
+
+
 # ------------------------------------------------------------------ removing it
 
 def _sweep(info: dict, *, keep: set[int]) -> list[procs.Proc]:
@@ -397,12 +478,12 @@ def enter_command(lab, command: list[str]) -> tuple[list[str], dict[str, str]]:
 
     A normal user's lab: ``nsenter --user --net --preserve-credentials`` into the switch, then a user namespace
     nested in the lab's that maps the caller's own uid and gid back (so ``id``, ``$HOME``, ssh's checks of its
-    files are the user's, and the process has no privilege over the lab's). Any other lab: ``command`` as it is
-    (its nodes are on the host's side)."""
+    files are the user's, and the process has no privilege over the lab's), with ``CLUSTERKIT_INVENTORY`` the
+    lab's. Any other lab: ``command`` as it is (its nodes are on the host's side)."""
+    if not is_user_lab(lab.dir):
+        return list(command), dict(os.environ)
     env = {**os.environ, "CLUSTERKIT_LABS_DIR": str(lab.dir.parent), "CLUSTERKIT_INVENTORY": str(lab.inventory_path),
            "CLUSTERKIT_BACKEND": "lab", "CLUSTERKIT_LAB": lab.name}
-    if not is_user_lab(lab.dir):
-        return list(command), env
     holder = _holder(lab.dir)
     if holder is None:
         raise ClusterkitError(f"lab {lab.name}'s user namespace is gone; `clusterkit lab down --name {lab.name}` "
@@ -432,6 +513,9 @@ def _prepare_many(jobs: list) -> None:
 
 
 def _main(argv: list[str]) -> int:
+    if argv[:1] == ["binder"] and len(argv) == 2:
+        _serve_binder(argv[1])
+        return 0
     if argv[:1] == ["prepare"]:
         _prepare_many(pickle.load(sys.stdin.buffer))
         return 0
