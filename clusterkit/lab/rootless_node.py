@@ -96,6 +96,9 @@ AS="${3-setpriv --reuid=65534 --regid=65534 --clear-groups}"
 cd /
 $AS tar --numeric-owner --ignore-failed-read -cf - etc 2>/dev/null | $IN
 find var -xdev -type d 2>/dev/null | $AS tar --numeric-owner --no-recursion -cf - -T - 2>/dev/null | $IN
+# The folders tar could not open (0700 ones of a service, such as /var/log/munge): made from what stat says.
+$AS find var -xdev -type d -printf '%m %U %G %p\n' 2>/dev/null | nsenter -t "$2" --user -- sh -c \
+    'cd "$1" && while read -r m u g p; do [ -d "$p" ] || { mkdir -p "$p" && chown "$u:$g" "$p" && chmod "$m" "$p"; }; done' sh "$I"
 { find usr -xdev -perm -4000 -type f 2>/dev/null; [ -d usr/libexec/sudo ] && echo usr/libexec/sudo; } \\
     | $AS tar --numeric-owner -cf - -T - 2>/dev/null | $IN
 nsenter -t "$2" --user -- sh -c 'mkdir -p "$1/usr"; umask 337; cat > "$1/etc/sudoers"' sh "$I" <<'EOF'

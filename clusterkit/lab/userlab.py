@@ -7,8 +7,9 @@ user's build, lab and teardown to this module), but nothing of it is on the host
   ranges (``newuidmap``/``newgidmap``; :func:`userns.for_caller`, :func:`userns.hold`);
 - the process holding it (the "switch") has the lab's network namespace: both bridges with the addresses the
   workbook has on the host side of a root lab, and the venue router (dnsmasq) on the uplink bridge;
-- each node is ``unshare --net`` from the switch's user namespace (its supervisor), its veths made from inside
-  the switch into the supervisor's namespace by pid; it builds its own root (:mod:`.rootless_node`);
+- each node's network namespace is made in the lab's user namespace and held by a process of its own (so it
+  keeps its links and addresses across a power cycle), its veths made from inside the switch into it by pid;
+  the node builds its own root (:mod:`.rootless_node`);
 - the lab's folder is the user's own (:data:`clusterkit.lab.base.LABS_DIR`, 0700); its node folders are laid
   out from inside the namespace (owners in the lab's range) and removed from inside it by ``lab down``.
 
@@ -41,8 +42,8 @@ from .record import Board, Record, write_inventory
 #: The record of the lab's user namespace (the holder, its maps, its namespaces), as the userns kind's.
 HOLDER_FILE = "bin/userns.json"
 
-#: A node's supervisor: started as root of the lab's user namespace by ``unshare --net`` (its own network
-#: namespace, where the switch puts its links), it waits for them, then boots as the userns kind's does.
+#: A node's supervisor: root of the lab's user namespace in the node's network namespace (:func:`_pin`), it
+#: waits for the node's links, then boots the node as the userns kind's does.
 SUPERVISE = """\
 # Runs one node of a normal user's lab (root of the lab's user namespace, in the node's network namespace).
 S="$1"; L="$2"
@@ -113,9 +114,13 @@ class UserLab(NamespaceLab):
             return
         node.stop(board.supervisor)
         holder = self.holder()
-        sup = _start(self.node_dir(name), self.dir / "bin", holder)
-        _link(holder, self.names, self.slot, [(board.index, sup)])
-        self._set_supervisor(name, sup)
+        pins = _pins(self.dir)
+        pin = pins.get(name)
+        if pin is None or not procs.alive(pin):   # its network namespace is gone: a new one, with its links
+            pin = _pin(holder)
+            _link(holder, self.names, self.slot, [(board.index, pin)])
+            _save_pins(self.dir, {**pins, name: pin})
+        self._set_supervisor(name, _start(self.node_dir(name), self.dir / "bin", pin))
 
     def exec(self, name: str, command: str, *, input: str | None = None,
              timeout: float = 30.0) -> subprocess.CompletedProcess:
@@ -256,8 +261,12 @@ def _make(directory: Path, *, holder: userns.Holder, ids: userns.LabIds, names: 
         router_proc = procs.spawn(userns.enter(holder) + dhcp.dnsmasq(
             uplink=uplink, reservations=reservations, state=directory, interface=names.uplink_bridge), log=log)
     _start_binder(directory, holder)
-    sups = {b.name: _start(directory / "nodes" / b.name, bin_dir, holder) for b in boards}
-    _link(holder, names, slot, [(b.index, sups[b.name]) for b in boards])
+    pins = {}
+    for b in boards:
+        pins[b.name] = _pin(holder)
+        _save_pins(directory, pins)
+    _link(holder, names, slot, [(b.index, pins[b.name]) for b in boards])
+    sups = {b.name: _start(directory / "nodes" / b.name, bin_dir, pins[b.name]) for b in boards}
     boards = [Board(**{**b.__dict__, "supervisor": sups[b.name]}) for b in boards]
     Record(new.name, slot, str(cluster), str(uplink), router_proc, {b.name: b for b in boards},
            kind="userns").save(directory)
@@ -280,16 +289,39 @@ def _switch(holder: userns.Holder, lines: list[str]) -> None:
         raise ClusterkitError(f"setting up the lab's links failed: {r.stderr.strip()}", field="lab")
 
 
-def _link(holder: userns.Holder, names: net.LabNames, slot: int, nodes: list[tuple[int, procs.Proc]]) -> None:
-    """Each node's two veths, from the switch's bridges into the node supervisor's network namespace."""
+#: Each node's network namespace, held by a process of its own (a "pin") for as long as the lab runs: a node
+#: powered off and on keeps its links and addresses (notebook 02's static one), as a root lab's named one does.
+PINS = "bin/pins.json"
+
+
+def _pins(directory: Path) -> dict[str, procs.Proc]:
+    try:
+        data = json.loads((directory / PINS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: procs.Proc.from_dict(d) for name, d in data.items() if d}
+
+
+def _save_pins(directory: Path, pins: dict[str, procs.Proc]) -> None:
+    (directory / PINS).write_text(json.dumps({name: p.to_dict() for name, p in pins.items()}))
+
+
+def _pin(holder: userns.Holder) -> procs.Proc:
+    """A new network namespace of the lab's user namespace, held by a ``sleep`` (a node's, before its links)."""
+    pin = procs.spawn(userns.enter(holder, net=False) + ["unshare", "--net", "--", "sleep", "infinity"])
     deadline = time.monotonic() + 10
+    while _comm(pin.pid) != "sleep":   # unshare execs sleep once the namespace is made
+        if not procs.alive(pin) or time.monotonic() > deadline:
+            procs.kill(pin)
+            raise ClusterkitError("a node's network namespace did not come (unshare --net)", field="lab")
+        time.sleep(0.005)
+    return procs.proc_of(pin.pid) or pin
+
+
+def _link(holder: userns.Holder, names: net.LabNames, slot: int, nodes: list[tuple[int, procs.Proc]]) -> None:
+    """Each node's two veths, from the switch's bridges into the node's network namespace (its pin's)."""
     lines = []
     for index, sup in nodes:
-        own = _ns(os.getpid(), "net")
-        while _ns(sup.pid, "net") in (None, own) or _comm(sup.pid) != "sh":
-            if not procs.alive(sup) or time.monotonic() > deadline:
-                raise ClusterkitError("a node's network namespace did not come (unshare --net)", field="lab")
-            time.sleep(0.005)
         lines += [
             f"link add {names.wired_veth(index)} type veth peer name eth0 address "
             f"{net.mac(slot, index, build.WIRED)} netns {sup.pid}",
@@ -309,15 +341,14 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def _start(node_dir: Path, bin_dir: Path, holder: userns.Holder) -> procs.Proc:
-    """Boot a node: its supervisor, root of the lab's user namespace in a network namespace of its own."""
+def _start(node_dir: Path, bin_dir: Path, pin: procs.Proc) -> procs.Proc:
+    """Boot a node: its supervisor, root of the lab's user namespace in the node's network namespace (``pin``'s)."""
     (node_dir / "last-exit").unlink(missing_ok=True)
     (node_dir / node.MOUNTS_DONE).unlink(missing_ok=True)
     (node_dir / "rootfs").mkdir(exist_ok=True)
     with open(node_dir / "console.log", "ab") as log:
-        return procs.spawn(userns.enter(holder, net=False) + ["unshare", "--net", "--", "/bin/sh",
-                                                               str(bin_dir / "supervise-user.sh"), str(node_dir),
-                                                               str(bin_dir)], log=log)
+        return procs.spawn(["nsenter", "-t", str(pin.pid), "--user", "--net", "--", "/bin/sh",
+                            str(bin_dir / "supervise-user.sh"), str(node_dir), str(bin_dir)], log=log)
 
 
 def _prepare_inside(holder: userns.Holder, jobs: list) -> None:
