@@ -14,6 +14,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def _forget(user: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def normal_user(tmp_path_factory):
+def normal_user():
     """(name, uid, gid, range start, a copy of clusterkit it may read): a throwaway user with 65536 ids."""
     if os.geteuid() != 0:
         pytest.skip("makes a throwaway user: run as root")
@@ -50,17 +51,16 @@ def normal_user(tmp_path_factory):
     subprocess.run(["userdel", "-r", USER], capture_output=True)
     _forget(USER)
     free = userns.free_range([p.read_text() if p.exists() else "" for p in (userns.SUBUID, userns.SUBGID)])
+    code = None
     subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", USER],
                    check=True, capture_output=True)
     try:
         subprocess.run(["usermod", "--add-subuids", f"{free.start}-{free.end}", "--add-subgids",
                         f"{free.start}-{free.end}", USER], check=True, capture_output=True)
         entry = pwd.getpwnam(USER)
-        code = tmp_path_factory.mktemp("user-lab-code")
+        # Not under pytest's folder: another pytest session of root makes /tmp/pytest-of-root 0700 again.
+        code = Path(tempfile.mkdtemp(prefix="cklabt-code-"))
         code.chmod(0o755)
-        for d in (code.parent, code.parent.parent):
-            if str(d).startswith("/tmp/"):
-                d.chmod(d.stat().st_mode | 0o755)
         shutil.copytree(Path(clusterkit.__file__).parent, code / "clusterkit",
                         ignore=shutil.ignore_patterns("__pycache__"))
         subprocess.run(["chmod", "-R", "a+rX", str(code)], check=True)
@@ -68,6 +68,8 @@ def normal_user(tmp_path_factory):
     finally:
         subprocess.run(["userdel", "-r", USER], capture_output=True)
         _forget(USER)
+        if code is not None:
+            shutil.rmtree(code, ignore_errors=True)
 
 
 def as_user(user, code: Path, args: list[str], *, path: str | None = None, timeout: float = 180):
@@ -124,6 +126,8 @@ def leftovers(uid: int, first: int) -> list[str]:
 
 def test_a_normal_users_lab_works_from_inside_and_leaves_nothing(normal_user):
     user, code = normal_user, normal_user[4]
+    which = as_user(user, code, [sys.executable, "-c", "import clusterkit; print(clusterkit.__file__)"])
+    assert which.stdout.startswith(str(code)), which   # this clusterkit, not an installed one
     name, uid, first = user[0], user[1], user[3]
     lab = lab_name("tuu")
     up = clusterkit_cli(user, code, "lab", "up", "--name", lab, "-n", "2")
@@ -158,7 +162,7 @@ def test_a_normal_users_lab_works_from_inside_and_leaves_nothing(normal_user):
     assert down.returncode == 0, down.stderr
     assert not (Path(pwd.getpwnam(name).pw_dir) / ".local/state/clusterkit/labs" / lab).exists()
     left = []
-    for _ in range(50):   # zombies of the lab's processes are reaped by PID 1 a moment later
+    for _ in range(100):   # zombies of the lab's processes are reaped by PID 1 a moment later
         left = leftovers(uid, first)
         if not left:
             break
