@@ -22,7 +22,6 @@ ipyparallel controller, mpiexec and the dashboard's agents work as on a root lab
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import json
 import os
@@ -31,11 +30,13 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import ClusterkitError
 from ..firstboot.password import hash_password
 from . import build, dhcp, net, node, procs, rootless_node, userns
+from .base import IMAGE_USER, NodeStatus
 from .ns import NamespaceLab
 from .record import Board, Record, write_inventory
 
@@ -156,12 +157,24 @@ class UserLab(NamespaceLab):
                 for n in names):
             time.sleep(0.1)
 
-    def status(self):
+    def status(self) -> list[NodeStatus]:
+        """As a root lab's, but whether sshd answers is read from the node's ``/proc/PID/net``: this process is
+        not on the lab's network (a connection attempt would go out by the host's default route)."""
+        try:
+            specs = self.inventory().nodes
+        except Exception:   # an inventory being rewritten: the image's user, as the lab made it
+            specs = {}
         out = []
-        for s in super().status():
-            answers = s.pid is not None and _answers(s.pid, s.host)
-            out.append(dataclasses.replace(s, sshd=answers, state="off" if s.pid is None else
-                                           ("running" if answers else "booting")))
+        for b in self.boards.values():
+            pid = node.init_pid(b.supervisor)
+            answers = pid is not None and _answers(pid, b.host)
+            spec = specs.get(b.name)
+            login = (spec.user if spec is not None and spec.user else None) or IMAGE_USER
+            uid = self.login_uid(b.name, login)
+            if uid is None and login == IMAGE_USER:
+                uid = b.uid
+            out.append(NodeStatus(name=b.name, state="off" if pid is None else ("running" if answers else "booting"),
+                                  pid=pid, host=b.host, address=b.address, uid=uid, sshd=answers, login=login))
         return out
 
     def describe(self) -> str:
@@ -231,8 +244,8 @@ def _make(directory: Path, *, holder: userns.Holder, ids: userns.LabIds, names: 
     (bin_dir / HOLDER_FILE.split("/")[-1]).write_text(json.dumps({
         "holder": holder.proc.to_dict(), "uids": ids.uids.text(), "gids": ids.gids.text(), "switch": True,
         "owner": ids.owner, "userns": _ns(holder.pid, "user"), "netns": _ns(holder.pid, "net")}))
-    rootless_node.make_image(directory / "image", holder=holder, base=(os.getuid(), os.getgid()), reader="")
     (directory / "nodes").mkdir(mode=0o700)
+    binder = _spawn_binder(directory, holder)
 
     hash_ = hash_password(new.password)
     hosts = list(cluster.hosts())
@@ -246,7 +259,12 @@ def _make(directory: Path, *, holder: userns.Holder, ids: userns.LabIds, names: 
         boards.append(Board(name=node_name, index=i, uid=uid, host=host, address=str(hosts[i])))
         keys[node_name] = key
         reservations[net.mac(slot, i, build.WIFI)] = host
-    _prepare_inside(holder, jobs)
+    # The image layer and the nodes' folders at once: two processes in the namespace, neither needs the other.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        image = pool.submit(rootless_node.make_image, directory / "image", holder=holder,
+                            base=(os.getuid(), os.getgid()), reader="")
+        _prepare_inside(holder, jobs)
+        image.result()
 
     # The switch: both bridges, the addresses the workbook has on a root lab's host side, the router's.
     router = net.uplink_address(uplink, net.ROUTER_HOST)
@@ -260,7 +278,6 @@ def _make(directory: Path, *, holder: userns.Holder, ids: userns.LabIds, names: 
     with open(directory / "router.log", "ab") as log:
         router_proc = procs.spawn(userns.enter(holder) + dhcp.dnsmasq(
             uplink=uplink, reservations=reservations, state=directory, interface=names.uplink_bridge), log=log)
-    _start_binder(directory, holder)
     pins = {}
     for b in boards:
         pins[b.name] = _pin(holder)
@@ -268,6 +285,7 @@ def _make(directory: Path, *, holder: userns.Holder, ids: userns.LabIds, names: 
     _link(holder, names, slot, [(b.index, pins[b.name]) for b in boards])
     sups = {b.name: _start(directory / "nodes" / b.name, bin_dir, pins[b.name]) for b in boards}
     boards = [Board(**{**b.__dict__, "supervisor": sups[b.name]}) for b in boards]
+    _wait_binder(directory, binder)
     Record(new.name, slot, str(cluster), str(uplink), router_proc, {b.name: b for b in boards},
            kind="userns").save(directory)
     known = "".join(f"{b.host},{b.address} {' '.join(keys[b.name].public.split()[:2])}\n" for b in boards)
@@ -368,7 +386,7 @@ def _prepare_inside(holder: userns.Holder, jobs: list) -> None:
 BINDER = "bin/binder.sock"
 
 
-def _start_binder(directory: Path, holder: userns.Holder) -> procs.Proc:
+def _spawn_binder(directory: Path, holder: userns.Holder) -> subprocess.Popen:
     """The lab's binder: root of the lab's user namespace, it makes the workers' share binds
     (:mod:`.share`) that the workbook asks for on its socket. The workbook's kernel runs in a user namespace
     nested in the lab's (``lab enter``), with no privilege over the nodes' mount namespaces, and host root
@@ -381,12 +399,15 @@ def _start_binder(directory: Path, holder: userns.Holder) -> procs.Proc:
                                                                     "binder", str(sock)],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
     procs._children[popen.pid] = popen
-    deadline = time.monotonic() + 10
-    while not sock.exists():
+    return popen
+
+
+def _wait_binder(directory: Path, popen: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 20
+    while not (directory / BINDER).exists():
         if popen.poll() is not None or time.monotonic() > deadline:
             raise ClusterkitError("the lab's binder did not start (see binder.log in the lab's folder)", field="lab")
         time.sleep(0.01)
-    return procs.proc_of(popen.pid)
 
 
 def _serve_binder(path: str) -> None:
