@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build and install unfs3's unfsd (vendor/unfs3) as /usr/local/sbin/unfsd, when it is missing or its source
 # changed (as root; scripts/setup.sh runs it). unfsd is the NFS server of a user-namespace lab
-# (`clusterkit lab up --userns`): nfs-ganesha cannot serve files there, and Debian 12 and 13 have no unfs3.
+# (the default `clusterkit lab up`): nfs-ganesha cannot serve files there, and Debian 12 and 13 have no unfs3.
 # Why /usr/local/sbin: every lab node sees the host's /usr (read-only), whoever started the lab, and root's
 # PATH has it; the workbook's venv is not seen by every node (a normal user's lives in their home) and is
 # rebuilt by its own setup. The build runs in a copy (autoreconf writes into its source folder), so the

@@ -40,8 +40,11 @@ if [ "$(id -u)" = 0 ]; then venv="${CLUSTERKIT_VENV:-/opt/clusterkit/venv}"; els
 export PATH="$venv/bin:$PATH"
 
 backend="${CLUSTERKIT_BACKEND:-auto}"
+user_flag=()
+[ "$(id -u)" = 0 ] || user_flag=(--user)   # a normal user's own lab, no sudo (clusterkit/lab/userlab.py)
+kernel_flags=()
 if [ "$backend" = auto ] || [ "$backend" = lab ]; then
-    if python -m clusterkit.lab.check >/dev/null 2>&1; then
+    if python -m clusterkit.lab.check "${user_flag[@]}" >/dev/null 2>&1; then
         # idempotent: a running lab is kept; an inventory given (a lab of another name) names its own lab
         [ -n "${CLUSTERKIT_INVENTORY:-}" ] || clusterkit lab up
         backend=lab
@@ -54,6 +57,13 @@ if [ "$backend" = auto ] || [ "$backend" = lab ]; then
     fi
 fi
 export CLUSTERKIT_BACKEND="$backend"
+if [ "$backend" = lab ] && [ "$(id -u)" != 0 ] && [ -z "${CLUSTERKIT_INVENTORY:-}" ] && \
+   python -c 'import sys, clusterkit.lab as L, clusterkit.lab.userlab as U; lab = L.find(); sys.exit(0 if lab and U.is_user_lab(lab.dir) else 1)'; then
+    # The user's own lab has no host side: the notebooks' kernel runs on the lab's network (`clusterkit lab
+    # enter`, through the lab's python3 kernelspec) and talks to JupyterLab over Unix sockets (ipc transport).
+    export JUPYTER_PATH="$(clusterkit lab kernel)${JUPYTER_PATH:+:$JUPYTER_PATH}"
+    kernel_flags=(--KernelManager.transport=ipc)
+fi
 
 port_free "$port" || choose_port      # taken while the cluster came up
 [ -n "${PORT:-}" ] || [ "$port" = 8888 ] || echo "clusterkit: port 8888 is busy; using $port (PORT= chooses one)"
@@ -89,4 +99,4 @@ PY
     fi
 ) &
 exec jupyter lab --no-browser "${root_flag[@]}" --ip "$ip" --port "$port" --port-retries 0 \
-    --ServerApp.root_dir="$here/notebooks" --IdentityProvider.token="$token"
+    --ServerApp.root_dir="$here/notebooks" --IdentityProvider.token="$token" "${kernel_flags[@]}"

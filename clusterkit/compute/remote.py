@@ -26,6 +26,7 @@ keys), so nothing in ``~/.ssh`` is needed or changed.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import socket
 import tempfile
@@ -160,7 +161,8 @@ class NodeEngines:
 def ssh_config_for(cluster: Cluster, nodes: list | None = None) -> Path:
     """The ssh config of ``cluster`` (its ``nodes``, or all), written for OpenSSH-based tools; its path."""
     identity, known = ssh_options(cluster)
-    return write_ssh_config(Path(tempfile.gettempdir()) / f"clusterkit-{cluster.name}-ssh_config",
+    # Named for the user too: /tmp is every user's, and two users' clusters may share a name (their own labs).
+    return write_ssh_config(Path(tempfile.gettempdir()) / f"clusterkit-{os.getuid()}-{cluster.name}-ssh_config",
                             cluster.inventory, identity=identity, known_hosts=known,
                             nodes=None if nodes is None else [n.name for n in nodes])
 

@@ -21,13 +21,14 @@ are the other kind.
 from __future__ import annotations
 
 import fcntl
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ClusterkitError
 from . import check, kinds, net, procs
 from . import ns, rootless, vm  # noqa: F401  (the kinds of lab: each registers itself)
-from .base import DEFAULT_COUNT, DEFAULT_NAME, LABS_DIR, UP_TIMEOUT, Lab, NodeStatus
+from .base import DEFAULT_COUNT, DEFAULT_NAME, LABS_DIR, SHARED_LABS_DIR, UP_TIMEOUT, Lab, NodeStatus
 from .image import FRESH, WORKSHOP_PASSWORD, FreshImage
 from .record import Board, Record
 
@@ -39,17 +40,36 @@ def _open(directory: Path) -> Lab:
     return kinds.get(Record.load(directory).kind).open(directory)
 
 
+def _dirs() -> list[Path]:
+    """Where this user's labs are, then root's (a normal user sees root's labs too, as before)."""
+    return [LABS_DIR] + ([SHARED_LABS_DIR] if SHARED_LABS_DIR != LABS_DIR else [])
+
+
 def find(name: str = DEFAULT_NAME) -> Lab | None:
-    """The lab called ``name`` if its state is on this host (running or partly)."""
-    directory = LABS_DIR / name
-    return _open(directory) if (directory / "lab.json").is_file() else None
+    """The lab called ``name`` if its state is on this host (running or partly): this user's own, else root's."""
+    for labs_dir in _dirs():
+        directory = labs_dir / name
+        try:
+            if (directory / "lab.json").is_file():
+                return _open(directory)
+        except PermissionError:
+            continue
+    return None
 
 
 def labs() -> list[Lab]:
-    """Every lab recorded on this host."""
-    if not LABS_DIR.is_dir():
-        return []
-    return [_open(d) for d in sorted(LABS_DIR.iterdir()) if (d / "lab.json").is_file()]
+    """Every lab recorded on this host that this user may see (its own, then root's of other names)."""
+    found, names = [], set()
+    for labs_dir in _dirs():
+        try:
+            entries = sorted(labs_dir.iterdir()) if labs_dir.is_dir() else []
+        except PermissionError:
+            continue
+        for d in entries:
+            if d.name not in names and (d / "lab.json").is_file():
+                found.append(_open(d))
+                names.add(d.name)
+    return found
 
 
 def status(*, name: str | None = None) -> list[Lab]:
@@ -61,9 +81,11 @@ def status(*, name: str | None = None) -> list[Lab]:
 def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = None,
        timeout: float = UP_TIMEOUT, image: FreshImage = FRESH, kind: str | None = None, release: str | None = None,
        cards: list | None = None, log=print) -> Lab:
-    """Bring lab ``name`` up with ``n`` nodes (default 4) and return it; needs root.
+    """Bring lab ``name`` up with ``n`` nodes (default 4) and return it: as root, a lab every user may reach;
+    as a normal user, a lab of their own (:mod:`.userlab`).
 
-    ``kind``: the kind of lab (:mod:`.kinds`), by default namespaces on this host; ``"vm"`` is virtual boards
+    ``kind``: the kind of lab (:mod:`.kinds`), by default namespaces on this host, each node in the lab's user
+    namespace (:mod:`.rootless`); ``"vm"`` is virtual boards
     (QEMU machines of ``release``, default trixie, booted from their cards; see :mod:`clusterkit.lab.vm`), which
     take ``cards``: the boards' own first-boot cards (:class:`clusterkit.firstboot.Card`, one per board)
     instead of the instructor's fresh ones. ``log``: where a kind says what takes long.
@@ -74,8 +96,11 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
     (:mod:`.node`, :mod:`.bootmounts`); ``up`` waits for that too, within ``timeout``. ``network``: the cluster network (default
     10.0.0.0/24, or the next free 10.0.k.0/24 when another lab has it).
     """
-    chosen, wanted = kinds.get(kind), kinds.Wanted(release=release, cards=cards)
-    why = check.reason()
+    as_user = os.geteuid() != 0
+    # A normal user's lab is a user-namespace lab with no host side (:mod:`.userlab`).
+    chosen = kinds.get(kind)
+    wanted = kinds.Wanted(release=release, cards=cards)
+    why = check.reason(user=as_user and chosen.user_ok)
     if why is None:
         why = chosen.why_not()
         chosen.check(wanted)
@@ -88,7 +113,7 @@ def up(*, n: int | None = None, name: str = DEFAULT_NAME, network: str | None = 
     if n is not None and not 1 <= n <= net.MAX_NODES:
         raise ClusterkitError(f"a lab has 1 to {net.MAX_NODES} nodes, not {n}", field="n")
     with _locked():
-        existing = find(name)
+        existing = _open(LABS_DIR / name) if (LABS_DIR / name / "lab.json").is_file() else None
         if existing is not None and existing.running:
             return _power_on(existing, chosen, wanted, n=n, timeout=timeout)
         kinds.of(LABS_DIR / name).teardown(name, lab=existing, labs_dir=LABS_DIR)   # leftovers of a lab that died
@@ -130,7 +155,7 @@ def _power_on(lab: Lab, chosen: kinds.LabKind, wanted: kinds.Wanted, *, n: int |
 def down(*, name: str = DEFAULT_NAME) -> bool:
     """Take lab ``name`` down; False when there was nothing of it on this host."""
     net.check_lab_name(name)
-    lab = find(name)
+    lab = _open(LABS_DIR / name) if (LABS_DIR / name / "lab.json").is_file() else None   # this user's own only
     if lab is None and not net.lab_leftovers(name) and not (LABS_DIR / name).exists():
         return False
     kinds.of(LABS_DIR / name).teardown(name, lab=lab, labs_dir=LABS_DIR)
@@ -141,9 +166,13 @@ def down(*, name: str = DEFAULT_NAME) -> bool:
 
 @contextmanager
 def _locked():
-    LABS_DIR.mkdir(parents=True, exist_ok=True)
-    for d in (LABS_DIR.parent, LABS_DIR):
-        d.chmod(0o755)
+    if os.geteuid() == 0:
+        LABS_DIR.mkdir(parents=True, exist_ok=True)
+        for d in (LABS_DIR.parent, LABS_DIR):
+            d.chmod(0o755)
+    else:   # a normal user's labs: nobody else may look in (the inventories hold the lab's password)
+        LABS_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        LABS_DIR.chmod(0o700)
     with open(LABS_DIR / ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:

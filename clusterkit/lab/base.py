@@ -25,8 +25,34 @@ if TYPE_CHECKING:
 #: The login of a freshly imaged board, until notebook 01 renames it.
 IMAGE_USER = FRESH.user
 
-#: Where running labs keep their state, one directory per lab (``LABS_DIR/NAME``).
-LABS_DIR = Path(os.environ.get("CLUSTERKIT_LABS_DIR", "/run/clusterkit/labs"))
+#: Where root's labs keep their state, one directory per lab; their inventories are readable by every user.
+SHARED_LABS_DIR = Path("/run/clusterkit/labs")
+
+
+def own_labs_dir(*, uid: int | None = None, env=os.environ) -> Path:
+    """Where the labs of the user running this keep their state: root's under /run (readable by every user,
+    as today); a normal user's in a folder of its own, 0700 (:mod:`.userlab`): ``$XDG_RUNTIME_DIR/clusterkit/labs``
+    when that is the user's own folder, else ``~/.local/state/clusterkit/labs``."""
+    uid = os.geteuid() if uid is None else uid
+    if uid == 0:
+        return SHARED_LABS_DIR
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    try:
+        st = os.stat(runtime) if runtime.startswith("/") else None
+    except OSError:
+        st = None
+    if st is not None and st.st_uid == uid:
+        return Path(runtime) / "clusterkit" / "labs"
+    import pwd
+    try:
+        home = pwd.getpwuid(uid).pw_dir
+    except KeyError:
+        home = env.get("HOME", "/nonexistent")
+    return Path(home) / ".local" / "state" / "clusterkit" / "labs"
+
+
+#: Where the labs this user starts keep their state, one directory per lab (``LABS_DIR/NAME``).
+LABS_DIR = Path(os.environ.get("CLUSTERKIT_LABS_DIR") or own_labs_dir())
 DEFAULT_NAME = "pc"
 DEFAULT_COUNT = 4
 #: Seconds ``up`` waits for every node's sshd to answer on its DHCP address.
@@ -147,7 +173,7 @@ class Lab:
 
     def down(self) -> None:
         """Stop every node and the router; remove every namespace, link and file of the lab."""
-        kinds.get(self.kind or None).teardown(self.name, lab=self, labs_dir=LABS_DIR)
+        kinds.get(self.kind or None).teardown(self.name, lab=self, labs_dir=self.dir.parent)
 
     def __repr__(self) -> str:
         on = sum(1 for b in self.boards.values() if procs.alive(b.supervisor))

@@ -16,12 +16,16 @@ PROGRAMS = {
 }
 
 
-def reason() -> str | None:
-    """Why the lab cannot run here, or None when it can."""
+def reason(*, user: bool = False) -> str | None:
+    """Why the lab cannot run here, or None when it can. ``user``: for a normal user's lab in a user namespace
+    (:mod:`.userlab`: no sudo, but a subordinate id range and newuidmap)."""
     if sys.platform != "linux":
         return "the lab needs Linux namespaces; this is not Linux"
+    if user and os.geteuid() != 0:
+        return user_reason()
     if os.geteuid() != 0:
-        return "the lab needs root: run `sudo clusterkit lab up` once (then use it as a normal user)"
+        return ("the lab needs root: run `sudo clusterkit lab up` once (then use it as a normal user), "
+                "or `python -m clusterkit.lab.check --user` for a lab of your own without sudo")
     for program, package in PROGRAMS.items():
         found = os.access(program, os.X_OK) if program.startswith("/") else shutil.which(program)
         if not found:
@@ -38,8 +42,35 @@ def reason() -> str | None:
     return None
 
 
+def user_reason() -> str | None:
+    """Why this user cannot start a lab of its own in a user namespace (field and fix named), or None."""
+    from ..errors import ClusterkitError
+    from . import userns
+    for program in ("newuidmap", "newgidmap"):
+        if not shutil.which(program):
+            return f"userns: {program} is missing: install the Debian package uidmap (as root: apt-get install uidmap)"
+    for program in ("ip", "unshare", "nsenter", "dnsmasq", "dhclient", "tar"):
+        if not shutil.which(program) and not os.access(f"/usr/sbin/{program}", os.X_OK):
+            return f"{program} is missing: install the Debian package {PROGRAMS.get(program, program)}"
+    if not os.access("/usr/sbin/sshd", os.X_OK):
+        return "/usr/sbin/sshd is missing: install the Debian package openssh-server"
+    try:
+        userns.for_caller()
+    except ClusterkitError as e:
+        return str(e)
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        return "this kernel has no overlay file system (modprobe overlay)"
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return ("userns: this user may not make user namespaces here: "
+                f"{probe.stderr.strip() or 'unshare --user failed'} (sysctl user.max_user_namespaces, or an "
+                "AppArmor rule restricting unprivileged user namespaces)")
+    return None
+
+
 def main() -> int:
-    why = reason()
+    why = reason(user="--user" in sys.argv[1:])
     if why is not None:
         print(f"clusterkit lab: cannot run here: {why}")
         return 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from . import DEFAULT_NAME, LABS_DIR, Lab, down, find, kinds, link, status, up
 
@@ -20,7 +22,9 @@ every user); `clusterkit.connect()` finds a running lab by itself. See "The lab"
 
 
 def _table(lab: Lab) -> str:
-    lines = [f"lab {lab.name} ({lab.describe()}): uplink {lab.uplink} (DHCP), cluster network {lab.network}",
+    from .userlab import owner_of
+    lines = [f"lab {lab.name} ({lab.describe()}): owner {owner_of(lab.dir)}, uplink {lab.uplink} (DHCP), "
+             f"cluster network {lab.network}",
              f"  inventory {lab.inventory_path}",
              f"  {'node':<10} {'state':<8} {'pid':>7}  {'DHCP address':<15} {'planned eth0':<15} {'login':<8} "
              f"{'uid':>6}  sshd"]
@@ -62,6 +66,30 @@ def cmd_down(args) -> int:
     return 0
 
 
+def _own_lab(name: str) -> Lab:
+    from ..errors import ClusterkitError
+    lab = find(name)
+    if lab is None or not lab.running:
+        raise ClusterkitError(f"no lab {name} is up (`clusterkit lab up --name {name}`)", field="name")
+    return lab
+
+
+def cmd_enter(args) -> int:
+    """Run a command on the lab's network, as this user (a normal user's lab has no host side)."""
+    from .userlab import enter_command
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    argv, env = enter_command(_own_lab(args.name), command or [os.environ.get("SHELL", "/bin/sh")])
+    sys.stdout.flush()
+    os.execvpe(argv[0], argv, env)
+
+
+def cmd_kernel(args) -> int:
+    """Write the lab's ``python3`` kernelspec (its kernel on the lab's network) and print its JUPYTER_PATH folder."""
+    from .userlab import write_kernelspec
+    print(write_kernelspec(_own_lab(args.name)))
+    return 0
+
+
 def cmd_join(args) -> int:
     from ..carriers import write_joined
     near, far = link.records(args.near, args.far, LABS_DIR)
@@ -99,6 +127,15 @@ def register(subparsers, add_common) -> None:
     p_down = sub.add_parser("down", help="stop the lab and remove every trace of it")
     p_down.add_argument("--name", default=DEFAULT_NAME, help=f"the lab's name (default {DEFAULT_NAME})")
     p_down.set_defaults(func=cmd_down)
+    p_enter = sub.add_parser("enter", help="run a command on the lab's network, as yourself (a lab started "
+                             "without sudo has no host side: the workbook's kernel runs there)")
+    p_enter.add_argument("--name", default=DEFAULT_NAME, help=f"the lab's name (default {DEFAULT_NAME})")
+    p_enter.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS] (default: $SHELL)")
+    p_enter.set_defaults(func=cmd_enter)
+    p_kernel = sub.add_parser("kernel", help="write a python3 kernelspec that runs on the lab's network; prints "
+                              "the folder for JUPYTER_PATH (JupyterLab with --KernelManager.transport=ipc)")
+    p_kernel.add_argument("--name", default=DEFAULT_NAME, help=f"the lab's name (default {DEFAULT_NAME})")
+    p_kernel.set_defaults(func=cmd_kernel)
     p_join = sub.add_parser("join", help="join two labs as two carriers: the second behind a link (a veth pair)")
     p_join.add_argument("near", help="the lab this host travels with")
     p_join.add_argument("far", help="the lab reached through the link")

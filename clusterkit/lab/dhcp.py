@@ -38,12 +38,21 @@ def start_router(*, names: LabNames, uplink: ipaddress.IPv4Network, reservations
     ip("-n", ns, "addr", "add", f"{addr}/{uplink.prefixlen}", "dev", interface)
     ip("-n", ns, "link", "set", "lo", "up")
     ip("-n", ns, "link", "set", interface, "up")
+    command = ["ip", "netns", "exec", ns] + dnsmasq(uplink=uplink, reservations=reservations, state=state,
+                                                    interface=interface)
+    with open(state / "router.log", "ab") as log:
+        return procs.spawn(command, log=log)
+
+
+def dnsmasq(*, uplink: ipaddress.IPv4Network, reservations: dict[str, str], state: Path, interface: str) -> list[str]:
+    """The router's dnsmasq command line, serving on ``interface`` (its hosts file written into ``state``)."""
+    addr = uplink_address(uplink, ROUTER_HOST)
     hosts = state / "dhcp-hosts"
     hosts.write_text("".join(f"{m},{a},infinite\n" for m, a in reservations.items()))
     first = uplink_address(uplink, 100)
     last = uplink_address(uplink, 250)
-    command = [
-        "ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+    return [
+        "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
         "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", f"--interface={interface}",
         "--except-interface=lo", "--user=root", "--group=root", f"--pid-file={state / 'dnsmasq.pid'}",
         f"--dhcp-leasefile={state / 'dnsmasq.leases'}", f"--dhcp-hostsfile={hosts}",
@@ -52,8 +61,6 @@ def start_router(*, names: LabNames, uplink: ipaddress.IPv4Network, reservations
         f"--domain={DOMAIN}", f"--local=/{DOMAIN}/", f"--address=/router.{DOMAIN}/{addr}",
         "--log-facility=-",
     ]
-    with open(state / "router.log", "ab") as log:
-        return procs.spawn(command, log=log)
 
 
 def leases(state: Path) -> dict[str, str]:

@@ -96,8 +96,17 @@ def account_files(*, host_etc: str, uid: int, password_hash: str, image: FreshIm
     left out; ``pi`` is added with ``uid`` and ``password_hash``.
     """
     def read(name: str) -> list[str]:
-        with open(f"{host_etc}/{name}") as f:
-            return [line.rstrip("\n") for line in f if line.strip()]
+        try:
+            with open(f"{host_etc}/{name}") as f:
+                return [line.rstrip("\n") for line in f if line.strip()]
+        except PermissionError:
+            # A normal user's lab (:mod:`.userlab`) may not read the host's shadow files: every kept account
+            # is locked anyway, so they are made from passwd and group (locked, no aging).
+            if name == "shadow":
+                return [f"{line.split(':')[0]}:*:19800:0:99999:7:::" for line in read("passwd")]
+            if name == "gshadow":
+                return [f"{line.split(':')[0]}:*::" for line in read("group")]
+            raise
 
     user = image.user
     passwd = [line for line in read("passwd") if _system_entry(line) and line.split(":")[0] != user]

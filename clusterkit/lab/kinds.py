@@ -64,6 +64,8 @@ class LabKind:
     platform: Platform = BOARD_PLATFORM
     #: The class that drives one of its labs.
     lab_class: type[Lab]
+    #: A normal user (no sudo) may start one (the first such kind is what ``lab up`` makes for a normal user).
+    user_ok: bool = False
 
     def open(self, directory: Path) -> Lab:
         """The running (or partly made) lab recorded in ``directory``."""

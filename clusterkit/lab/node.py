@@ -289,10 +289,13 @@ def prepare(node_dir: Path, *, uid: int, hash_: str, key: HostKey, image: FreshI
     _write(ssh / "ssh_host_ed25519_key.pub", key.public + "\n")
     for host_file in Path("/etc/ssh").glob("ssh_host_*"):
         _whiteout(ssh / host_file.name)   # the host's own keys never show inside a node
-    if Path("/etc/munge/munge.key").exists():   # nor the host's Munge key: a cluster makes its own (notebook 10)
+    if _maybe_exists(Path("/etc/munge/munge.key")):   # nor the host's Munge key: a cluster makes its own (notebook 10)
         host = Path("/etc/munge").stat()
+        owner = (host.st_uid, host.st_gid)
+        if owner[0] == _OVERFLOW_ID:   # inside a normal user's lab namespace the host's munge is not mapped:
+            owner = _account("munge", owner)   # the image keeps the host's numeric ids, so take the account's
         (etc / "munge").mkdir(exist_ok=True)
-        os.chown(etc / "munge", host.st_uid, host.st_gid)
+        os.chown(etc / "munge", *owner)
         (etc / "munge").chmod(host.st_mode & 0o7777)
         _whiteout(etc / "munge" / "munge.key")
     _write(ssh / "sshd_config", SSHD_CONFIG)
@@ -300,7 +303,10 @@ def prepare(node_dir: Path, *, uid: int, hash_: str, key: HostKey, image: FreshI
     # the node's /etc/systemd/system is an opaque directory holding only the image's links.
     system = etc / "systemd/system"
     system.mkdir(parents=True, exist_ok=True)
-    os.setxattr(system, "trusted.overlay.opaque", b"y")
+    try:
+        os.setxattr(system, "trusted.overlay.opaque", b"y")
+    except PermissionError:   # inside a user namespace (a normal user's lab): overlays read the user.* one
+        os.setxattr(system, "user.overlay.opaque", b"y")
     wants = etc / WANTS.removeprefix("/etc/")
     wants.mkdir(exist_ok=True)
     for unit, aliases in image.enabled:
@@ -315,6 +321,27 @@ def prepare(node_dir: Path, *, uid: int, hash_: str, key: HostKey, image: FreshI
     os.chown(home, uid, uid)
     _skel(home, (uid, uid))
     _skel(node_dir / "root", (0, 0))
+
+
+#: The id a file of an unmapped owner shows inside a user namespace (``/proc/sys/kernel/overflowuid``).
+_OVERFLOW_ID = 65534
+
+
+def _account(name: str, default: tuple[int, int]) -> tuple[int, int]:
+    import pwd
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return default
+    return entry.pw_uid, entry.pw_gid
+
+
+def _maybe_exists(path: Path) -> bool:
+    """The host has ``path``, or may have it behind a folder this process cannot search (a normal user's lab)."""
+    try:
+        return path.exists()
+    except PermissionError:
+        return True
 
 
 def _gid(group: str) -> int:

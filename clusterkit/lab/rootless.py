@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..errors import ClusterkitError
-from . import build, kinds, node, procs, rootless_node, userns
+from . import build, kinds, node, procs, rootless_node, userlab, userns
 from .ns import NamespaceKind, NamespaceLab
 from .platform import USERNS_PLATFORM
 
@@ -119,13 +119,18 @@ class UsernsKind(NamespaceKind):
     flag = None   # the default kind
     lab_class = UsernsLab
     platform = USERNS_PLATFORM
+    #: A normal user's lab is of this kind too, with no host side (:mod:`.userlab`).
+    user_ok = True
 
-    def why_not(self) -> str | None:
-        if os.geteuid() != 0:
-            return "for now only root starts a lab in a user namespace"
-        return None
+    def open(self, directory: Path):
+        if userlab.is_user_lab(directory):
+            return userlab.lab_class()(directory)
+        return super().open(directory)
 
     def build(self, new: kinds.NewLab) -> None:
+        if os.geteuid() != 0:
+            userlab.build_lab(new)
+            return
         ids = root_ids(log=new.log)
         base = (ids.uids.to_host(0), ids.gids.to_host(0))
         holder = hold(ids)
@@ -157,6 +162,9 @@ class UsernsKind(NamespaceKind):
             raise
 
     def teardown(self, name: str, *, lab, labs_dir: Path) -> None:
+        if os.geteuid() != 0 or userlab.is_user_lab(labs_dir / name):
+            userlab.teardown(name, lab=lab, labs_dir=labs_dir)
+            return
         held = holder_of(labs_dir / name)
         try:
             build.teardown(name, lab=lab, labs_dir=labs_dir)

@@ -63,6 +63,8 @@ mount -t tmpfs -o mode=755,size=64m tmpfs run
 mount -t proc proc proc
 mount -t sysfs -o ro sysfs sys
 mount --rbind /dev dev
+# The node's own shared memory (MPI's, POSIX semaphores): the host's /dev/shm is every process's on the host.
+mount -t tmpfs -o mode=1777,nosuid,nodev,size=256m shm dev/shm
 mkdir -p run/sshd run/lock run/clusterkit
 # The power commands: the lab's own, bound over systemctl (kept at /run/clusterkit/systemctl) and the real ones.
 : > run/clusterkit/systemctl
@@ -90,15 +92,13 @@ dhclient -4 -nw -pf /run/dhclient.wlan0.pid -lf /var/lib/dhcp/dhclient.wlan0.lea
 IMAGE = """\
 set -o pipefail
 I="$1"; IN="nsenter -t $2 --user -- tar -C $I --numeric-owner -xpf -"
-AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+AS="${3-setpriv --reuid=65534 --regid=65534 --clear-groups}"
 cd /
 $AS tar --numeric-owner --ignore-failed-read -cf - etc 2>/dev/null | $IN
 find var -xdev -type d 2>/dev/null | $AS tar --numeric-owner --no-recursion -cf - -T - 2>/dev/null | $IN
-# The folders tar could not copy, since nobody may not open them (/var/log/munge 0700, /var/lib/munge 0711): made
-# empty, with the owner and mode that nobody sees of them (munged refuses to start without them).
-$AS find var -xdev -type d -printf '%m %U %G %p\n' 2>/dev/null | nsenter -t "$2" --user -- sh -c '
-    while read -r m u g p; do [ -d "$1/$p" ] || { mkdir "$1/$p" && chown "$u:$g" "$1/$p" && chmod "$m" "$1/$p"; }; done
-' sh "$I"
+# The folders tar could not open (0700 ones of a service, such as /var/log/munge): made from what stat says.
+$AS find var -xdev -type d -printf '%m %U %G %p\n' 2>/dev/null | nsenter -t "$2" --user -- sh -c \
+    'cd "$1" && while read -r m u g p; do [ -d "$p" ] || { mkdir -p "$p" && chown "$u:$g" "$p" && chmod "$m" "$p"; }; done' sh "$I"
 { find usr -xdev -perm -4000 -type f 2>/dev/null; [ -d usr/libexec/sudo ] && echo usr/libexec/sudo; } \\
     | $AS tar --numeric-owner -cf - -T - 2>/dev/null | $IN
 nsenter -t "$2" --user -- sh -c 'mkdir -p "$1/usr"; umask 337; cat > "$1/etc/sudoers"' sh "$I" <<'EOF'
@@ -120,12 +120,13 @@ def write_scripts(bin_dir: Path) -> None:
         (bin_dir / name).chmod(0o644)
 
 
-def make_image(image: Path, *, holder: userns.Holder, base: tuple[int, int]) -> None:
+def make_image(image: Path, *, holder: userns.Holder, base: tuple[int, int], reader: str | None = None) -> None:
     """The lab's image layer in ``image``, owned inside the lab's user namespace (``base``: the host's uid and
-    gid of the namespace's root)."""
+    gid of the namespace's root). ``reader``: the command prefix that reads the host's files (default: as
+    ``nobody``, for host root; ``""``: as the caller, a normal user, who reads only what it may)."""
     image.mkdir(mode=0o755)
     os.chown(image, *base)
-    r = subprocess.run(["bash", "-c", IMAGE, "image", str(image), str(holder.pid)],
+    r = subprocess.run(["bash", "-c", IMAGE, "image", str(image), str(holder.pid)] + ([] if reader is None else [reader]),
                        capture_output=True, text=True, timeout=120)
     if not (image / "etc" / "sudoers").is_file() or not (image / "etc" / "passwd").is_file():
         raise ClusterkitError(f"could not make the lab's image layer: {r.stderr.strip()[-400:]}", field="userns")

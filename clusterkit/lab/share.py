@@ -33,9 +33,13 @@ def bind_between(inventory, *, source: str, path: str, target_node: str, target:
         raise ClusterkitError("the node is off", node=source if src_pid is None else target_node, field="lab")
     if not path.startswith("/") or not target.startswith("/"):
         raise ClusterkitError("paths must be absolute", node=target_node, field="mount")
-    r = subprocess.run([sys.executable, str(BINDNS), f"/proc/{src_pid}/ns/mnt", path,
-                        f"/proc/{dst_pid}/ns/mnt", target],
-                       capture_output=True, text=True, timeout=30)
+    from .userlab import bind_through, is_user_lab
+    if is_user_lab(lab.dir):   # a normal user's lab: its binder, root of the lab's user namespace, binds
+        r = bind_through(lab, src_pid=src_pid, path=path, dst_pid=dst_pid, target=target)
+    else:
+        r = subprocess.run([sys.executable, str(BINDNS), f"/proc/{src_pid}/ns/mnt", path,
+                            f"/proc/{dst_pid}/ns/mnt", target],
+                           capture_output=True, text=True, timeout=30)
     if r.returncode != 0:
         raise ClusterkitError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"rc {r.returncode}",
                               node=target_node, field="mount")

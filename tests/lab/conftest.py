@@ -33,7 +33,7 @@ def askpass_path(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def userns_lab():
-    """A running lab of four nodes in a user namespace (``lab up --userns``), for one module, then taken down."""
+    """A running lab of four nodes in a user namespace (the default ``lab up``), for one module, then taken down."""
     require_lab()
     name = lab_name("tun")
     running = clusterkit.lab.up(n=4, name=name, kind="userns")

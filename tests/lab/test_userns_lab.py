@@ -1,4 +1,4 @@
-"""A lab in a user namespace (``lab up --userns``, as root): every node's root is an unprivileged host uid, the
+"""A lab in a user namespace (the default ``lab up``, as root): every node's root is an unprivileged host uid, the
 workbook reaches the nodes as today's lab, and ``lab down`` leaves no process, mount, namespace, map or file."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""NFS on a lab in a user namespace (``lab up --userns``): unfs3 and rpcbind on the primary, as the node's root
+"""NFS on a lab in a user namespace (the default ``lab up``): unfs3 and rpcbind on the primary, as the node's root
 (an unprivileged host uid), NFSv3 with ``insecure``; a worker writes through the real server as a person and
 the primary sees that person's file, and root on a worker is squashed.
 
