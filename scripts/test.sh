@@ -24,7 +24,7 @@ export CLUSTERKIT_VENV="$venv"     # tests that run setup.sh or start.sh use thi
 export PATH="$venv/bin:$PATH"
 export CLUSTERKIT_SANDBOX="${CLUSTERKIT_SANDBOX:-$(mktemp -d)/sandbox}"
 mkdir -p artifacts
-phases="artifacts/phases.tsv"      # one line a phase: name, passed, failed, skipped, seconds
+phases="$here/artifacts/phases.tsv"   # one line a phase: name, passed, failed, skipped, seconds
 : > "$phases"
 echo "setup	0	0	0	$(( $(date +%s) - began ))" >> "$phases"
 
@@ -89,27 +89,49 @@ vm_phases() {
     fi
 }
 
-pytest_prefix=()
+pytest_prefix=() as_who=()
 lab_notebooks() {
     # A fresh lab, as a class starts from: one left up (a run that was stopped half-way) is taken down first.
-    python -m clusterkit.cli lab down >/dev/null
+    # $1: what the phases' names add ("" for this user's lab); as_who: how its commands run (empty: as this user).
+    local on="$1"
+    "${as_who[@]}" python -m clusterkit.cli lab down >/dev/null
     # The notebooks run on the lab's network: a normal user's lab has no host side (`lab enter` runs pytest,
     # and so its kernels, there); on root's lab `lab enter` only names the lab to the command.
-    pytest_prefix=(python -m clusterkit.cli lab enter --)
-    if python -m clusterkit.cli lab up >/dev/null; then
+    pytest_prefix=("${as_who[@]}" python -m clusterkit.cli lab enter --)
+    if "${as_who[@]}" python -m clusterkit.cli lab up >/dev/null; then
         # 09 ends by shutting every node down; as a learner then does, `lab up` powers them on for 10 onwards.
-        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on lab" --nbval-lax -p tests.nbval_ipc -p no:cacheprovider notebooks/0[0-9]_*.ipynb
-        if python -m clusterkit.cli lab up >/dev/null; then
-            CLUSTERKIT_BACKEND=lab pytest_run "notebooks after the shutdown, on lab" --nbval-lax -p tests.nbval_ipc -p no:cacheprovider \
+        CLUSTERKIT_BACKEND=lab pytest_run "notebooks on lab$on" --nbval-lax -p tests.nbval_ipc -p no:cacheprovider notebooks/0[0-9]_*.ipynb
+        if "${as_who[@]}" python -m clusterkit.cli lab up >/dev/null; then
+            CLUSTERKIT_BACKEND=lab pytest_run "notebooks after the shutdown, on lab$on" --nbval-lax -p tests.nbval_ipc -p no:cacheprovider \
                 notebooks/[1-9][0-9]_*.ipynb
         else
-            fail_phase "notebooks on lab" "lab up after 09's shutdown failed"
+            fail_phase "notebooks on lab$on" "lab up after 09's shutdown failed"
         fi
-        python -m clusterkit.cli lab down >/dev/null || fail_phase "notebooks on lab" "lab down failed"
+        "${as_who[@]}" python -m clusterkit.cli lab down >/dev/null || fail_phase "notebooks on lab$on" "lab down failed"
     else
-        fail_phase "notebooks on lab" "the lab did not come up, which counts as a failure"
+        fail_phase "notebooks on lab$on" "the lab did not come up, which counts as a failure"
     fi
     pytest_prefix=()
+}
+
+learner_notebooks() {
+    # As root: the notebooks as a learner runs them, on a lab of their own brought up without sudo. The learner
+    # is a throwaway user with 65536 subordinate ids (tests/learners.py), working in a copy of the notebooks in
+    # their home; it is removed afterwards, with its lines in /etc/subuid and /etc/subgid.
+    local who=cklearner uid gid first home
+    if ! read -r uid gid first home < <(python tests/learners.py add "$who"); then
+        fail_phase "notebooks on a learner's lab" "could not make the learner $who"
+        return
+    fi
+    mkdir -p "$home/workbook/artifacts"
+    cp -r notebooks tests pyproject.toml "$home/workbook/"
+    chown -R "$uid:$gid" "$home/workbook"
+    as_who=(runuser -u "$who" -- env -u CLUSTERKIT_SANDBOX -u XDG_RUNTIME_DIR HOME="$home" USER="$who" LOGNAME="$who"
+            PATH="$venv/bin:/usr/local/bin:/usr/bin:/bin")
+    (cd "$home/workbook" && lab_notebooks ", as a learner (no sudo)")
+    as_who=()
+    cp "$home"/workbook/artifacts/junit-*.xml artifacts/ 2>/dev/null
+    python tests/learners.py remove "$who"
 }
 
 vm_pid="" vm_lab=vb
@@ -133,7 +155,8 @@ if ! lab_why="$(python -m clusterkit.lab.check "${check_flag[@]}" 2>&1)"; then
     fi
     lab_why="no"
 fi
-[ "$lab_why" = no ] || lab_notebooks
+[ "$lab_why" = no ] || lab_notebooks ""
+[ "$lab_why" = no ] || [ "$(id -u)" != 0 ] || learner_notebooks
 if [ -n "$vm_pid" ]; then
     echo "=== waiting for the VM lab's phases"
     wait "$vm_pid"

@@ -32,6 +32,11 @@ from .base import DEFAULT_COUNT, DEFAULT_NAME, LABS_DIR, SHARED_LABS_DIR, UP_TIM
 from .image import FRESH, WORKSHOP_PASSWORD, FreshImage
 from .record import Board, Record
 
+# The lab runs the system's tools (ip, dnsmasq, pivot_root, sshd, chronyd) by name, also in the processes it
+# starts. A normal user's PATH on Debian has no sbin folder, where they live: add those it lacks, at its end.
+os.environ["PATH"] = ":".join([p for p in os.environ.get("PATH", "").split(":") if p] + [
+    d for d in ("/usr/local/sbin", "/usr/sbin", "/sbin") if d not in os.environ.get("PATH", "").split(":")])
+
 
 # ---------------------------------------------------------------- public functions
 

@@ -22,23 +22,12 @@ import pytest
 
 import clusterkit
 from clusterkit.lab import userns
+import learners
 from labnames import LAB_MARKS, TAG, lab_name
 
 pytestmark = LAB_MARKS
 
 USER = "cklabt" + TAG
-ETC = Path("/etc")
-
-
-def _forget(user: str) -> None:
-    """The user's lines out of the account files' ``-`` backups and out of the subordinate-id files."""
-    for name in ("subuid", "subgid", "subuid-", "subgid-", "passwd-", "group-", "shadow-", "gshadow-"):
-        path = ETC / name
-        if path.is_file():
-            lines = path.read_text().splitlines(keepends=True)
-            kept = [line for line in lines if line.split(":", 1)[0] != user]
-            if kept != lines:
-                path.write_text("".join(kept))
 
 
 @pytest.fixture(scope="module")
@@ -48,26 +37,18 @@ def normal_user():
         pytest.skip("makes a throwaway user: run as root")
     if shutil.which("newuidmap") is None:
         pytest.fail("uidmap is missing (apt-get install uidmap)")
-    subprocess.run(["userdel", "-r", USER], capture_output=True)
-    _forget(USER)
-    free = userns.free_range([p.read_text() if p.exists() else "" for p in (userns.SUBUID, userns.SUBGID)])
+    uid, gid, first, _home = learners.add(USER)
     code = None
-    subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", USER],
-                   check=True, capture_output=True)
     try:
-        subprocess.run(["usermod", "--add-subuids", f"{free.start}-{free.end}", "--add-subgids",
-                        f"{free.start}-{free.end}", USER], check=True, capture_output=True)
-        entry = pwd.getpwnam(USER)
         # Not under pytest's folder: another pytest session of root makes /tmp/pytest-of-root 0700 again.
         code = Path(tempfile.mkdtemp(prefix="cklabt-code-"))
         code.chmod(0o755)
         shutil.copytree(Path(clusterkit.__file__).parent, code / "clusterkit",
                         ignore=shutil.ignore_patterns("__pycache__"))
         subprocess.run(["chmod", "-R", "a+rX", str(code)], check=True)
-        yield USER, entry.pw_uid, entry.pw_gid, free.start, code
+        yield USER, uid, gid, first, code
     finally:
-        subprocess.run(["userdel", "-r", USER], capture_output=True)
-        _forget(USER)
+        learners.remove(USER)
         if code is not None:
             shutil.rmtree(code, ignore_errors=True)
 
@@ -76,7 +57,7 @@ def as_user(user, code: Path, args: list[str], *, path: str | None = None, timeo
     name, uid, gid = user[:3]
     env = {"HOME": pwd.getpwnam(name).pw_dir if name != "nobody" else "/nonexistent", "USER": name,
            "LOGNAME": name, "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1",
-           "PATH": path or f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+           "PATH": path or f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"}   # a Debian user's: no sbin
     setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
     return subprocess.run([setpriv, f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--", *args],
                           env=env, cwd="/", capture_output=True, text=True, timeout=timeout)
