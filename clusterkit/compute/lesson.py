@@ -67,6 +67,16 @@ echo "This job was launched in the following directory:"
 echo ${SLURM_SUBMIT_DIR}
 echo "Its job id is ${SLURM_JOB_ID}, and it runs on ${SLURM_JOB_NODELIST}"
 """
+#: A job whose script fails (a folder that is not there): sacct says FAILED, with its exit code.
+FAILS = """\
+#!/bin/bash
+#SBATCH -J typo
+#SBATCH -t 00:00:30
+
+ls /no/such/folder
+"""
+#: What :func:`submit` returns where nothing was submitted (the local backend): the word the lesson writes.
+NOT_SUBMITTED = "JOBID"
 #: Episode 17: amdahl on N tasks across the nodes ({tasks}, {work}: seconds of work; -e: no jitter).
 AMDAHL = """\
 #!/bin/bash
@@ -110,10 +120,11 @@ def write_home(cluster: Cluster, name: str, text: str) -> str:
 
 
 def submit(cluster: Cluster, name: str, script: str) -> str | None:
-    """Write the job script in the home folder and ``sbatch`` it from there; its job id (None: nothing submitted)."""
+    """Write the job script in the home folder and ``sbatch`` it from there; its job id (:data:`NOT_SUBMITTED`
+    where no Slurm runs)."""
     write_home(cluster, name, script)
     if not runs_slurm(cluster):
-        return None
+        return NOT_SUBMITTED
     r = next(iter(shell(cluster, f"sbatch {shlex.quote(name)}", timeout=60).values()))
     words = r.stdout.split()
     if not r.ok or not words or not words[-1].isdigit():
@@ -123,7 +134,7 @@ def submit(cluster: Cluster, name: str, script: str) -> str | None:
 
 def wait(cluster: Cluster, job: str | None, *, timeout: float = 180.0) -> str | None:
     """Wait until ``job`` has left the queue and the accounting database has its end; its final state."""
-    if job is None:
+    if job is None or not job.isdigit():
         return None
     end = time.monotonic() + timeout
     node = login(cluster)
@@ -241,10 +252,10 @@ def _parse(text: str, tasks: int, work: int) -> AmdahlRun:
 def history(cluster: Cluster, user: str, *, jobs: list[str | None] | None = None) -> ClusterResult:
     """Episode 18: ``sacct -u USER`` (the learner's jobs of today: state, elapsed time, max RSS)."""
     fmt = "JobID,JobName%15,State,Elapsed,MaxRSS"
-    wanted = [j for j in (jobs or []) if j]
+    wanted = [j for j in (jobs or []) if j and j.isdigit()]
     only = f" -j {','.join(wanted)}" if wanted else ""
     return shell(cluster, f"sacct -u {shlex.quote(user)}{only} --format={fmt}")
 
 
-__all__ = ["HELLO", "OVERTIME", "CANCEL_ME", "ENVIRONMENT", "AMDAHL", "shell", "write_home", "submit", "wait",
+__all__ = ["HELLO", "OVERTIME", "CANCEL_ME", "ENVIRONMENT", "FAILS", "AMDAHL", "NOT_SUBMITTED", "shell", "write_home", "submit", "wait",
            "amdahl_table", "AmdahlTable", "AmdahlRun", "predicted", "history"]

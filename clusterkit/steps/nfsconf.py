@@ -103,8 +103,9 @@ def exports_text(old: str, *, export: str, clients: str, options: tuple[str, ...
             raise StepError(f"{export} is already exported by {owner}: {line.strip()!r}", field="export")
     block = [f"{begin} ({what}; replaced when the nfs step runs)",
              f"{export} {clients}({','.join(options)})", end]
-    if start is not None:      # replaced where it stands: another step's block keeps its place
-        return "\n".join(keep[:start] + block + keep[start:]) + "\n"
+    if start is not None:      # replaced where it stands: the lines around it (another step's block) as they were
+        stop = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == end), len(lines) - 1)
+        return "\n".join(lines[:start] + block + lines[stop + 1:]) + "\n"
     return "\n".join(keep + ([""] if keep else []) + block) + "\n"
 
 
@@ -116,13 +117,14 @@ def fstab_text(old: str, *, line: str, mount: str, node: str, mark: str = FSTAB_
     """``/etc/fstab`` with our line for ``mount`` replaced (or added after ``mark``, a comment saying why); the
     lines another NFS step wrote for another mount point are kept."""
     lines = old.splitlines()
-    out, i = [], 0
+    out, i, at = [], 0, None
     while i < len(lines):
         cur = lines[i]
         if cur.strip() in MARKS:
             nxt = lines[i + 1] if i + 1 < len(lines) else ""
             owned = nxt.split("#", 1)[0].split() if not nxt.lstrip().startswith("#") else []
             if cur.strip() == mark or (len(owned) > 1 and owned[1] == mount):
+                at = len(out) if at is None else at     # ours: replaced where it stands
                 i += 2 if owned else 1
                 continue
             out += [cur] + ([nxt] if owned else [])
@@ -134,6 +136,8 @@ def fstab_text(old: str, *, line: str, mount: str, node: str, mark: str = FSTAB_
                             "choose another mount point or remove that line", node=node, field="mount")
         out.append(cur)
         i += 1
+    if at is not None:
+        return "\n".join(out[:at] + [mark, line] + out[at:]) + "\n"
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out + [mark, line]) + "\n"

@@ -276,12 +276,13 @@ class Slurm(Step):
             act(Command(f"chown slurm:slurm {DBD_CONF} && chmod 600 {DBD_CONF}",
                         "only slurmdbd (user slurm) may read the password"))
         self._daemon(plan, node, rt, "mariadb", changed=False, phase=0)
-        if dbd_changed or "slurmdbd" not in rt["run"]:
+        first = dbd_changed or node.platform.live(lambda: "slurmdbd" not in rt["run"], otherwise=False)
+        if first:
             act(Command("mariadb -u root", "the accounting database and its user (the password goes on stdin, "
                         "never on a command line)", stdin=grant_sql(self.password)))
         self._daemon(plan, node, rt, "slurmdbd", changed=dbd_changed, phase=0)
         cluster = self.cluster.inventory.name.lower()
-        if dbd_changed or "slurmdbd" not in rt["run"]:
+        if first:
             act(Command(f"sacctmgr -n list cluster format=cluster | grep -qx ' *{cluster} *' || "
                         f"sacctmgr -i add cluster {cluster}", "the cluster, known to the accounting database"))
 
