@@ -17,10 +17,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ClusterShell.NodeSet import NodeSet
 
 from ..errors import ClusterkitError
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 SITE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -56,7 +60,7 @@ def hardware_from_slurm_conf(text: str) -> dict[str, NodeHardware]:
     return out
 
 
-def read_hardware(cluster) -> dict[str, NodeHardware]:
+def read_hardware(cluster: Cluster) -> dict[str, NodeHardware]:
     """The compute nodes' CPUs and memory, from the primary's ``slurm.conf`` (notebook 10 wrote it)."""
     data = cluster.primary.read_file(SLURM_CONF)
     if data is None:

@@ -149,7 +149,8 @@ fi
 # Accounting (notebook 11): MariaDB, then slurmdbd, before the controller that reports to it.
 if enabled mariadb; then
     install -d -o mysql -g mysql -m 755 /run/mysqld /var/log/mysql
-    setsid -f /usr/sbin/mariadbd --user=mysql --pid-file=/run/mysqld/mysqld.pid </dev/null >>/var/log/mysql/error.log 2>&1
+    setsid -f /usr/sbin/mariadbd --user=mysql --pid-file=/run/mysqld/mysqld.pid </dev/null >>/var/log/mysql/error.log 2>&1 || \\
+        echo "boot: mariadb did not start"
     for i in $(seq 100); do mariadb-admin ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 if enabled slurmdbd; then
