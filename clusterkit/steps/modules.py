@@ -39,7 +39,7 @@ MODULES = "/etc/lmod/modules"
 SHARED = "/srv/shared"
 #: What the primary's Python reports: its version, numpy's, mpi4py's and the MPICH wheel's.
 VERSIONS = ("{py} -c \"import sys, importlib.metadata as m; "
-            "print(sys.version.split()[0], *(m.version(p) for p in ('numpy', 'mpi4py', 'mpich')))\"")
+            "print(sys.executable, sys.version.split()[0], *(m.version(p) for p in ('numpy', 'mpi4py', 'mpich')))\"")
 
 
 def cached_wheel(folder: str | None = None) -> str | None:
@@ -125,9 +125,10 @@ class Modules(Step):
             raise StepError(f"{name} is not an amdahl wheel (amdahl-VERSION-…whl)", node=where, field="wheel")
         self.amdahl_version = parts[1]
         python = self.cluster.inventory.python
-        if not isinstance(python, str) or not python.startswith("/"):
-            raise StepError(f"the inventory's python {python!r} is not an absolute path", node=where, field="python")
-        self.python = python
+        if not isinstance(python, str) or not python or any(c.isspace() for c in python):
+            raise StepError(f"the inventory's python {python!r} is not a program's name or path", node=where,
+                            field="python")
+        self.asked = python
         self.wheel_dest = f"{self.shared}/wheels/{name}"
         self.prefix = f"{self.shared}/software/amdahl/{self.amdahl_version}"
 
@@ -136,13 +137,13 @@ class Modules(Step):
         """Ask the primary's Python for its versions (they name the modulefiles), then plan as every step does."""
         self.validate()
         primary = self.cluster[self.primary]
-        r = primary.run(VERSIONS.format(py=_q(self.python)), timeout=60)
+        r = primary.run(VERSIONS.format(py=_q(self.asked)), timeout=60)
         words = r.stdout.split()
-        if not r.ok or len(words) != 4:
+        if not r.ok or len(words) != 5:
             why = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.summary()
-            raise StepError(f"the cluster's Python {self.python} lacks numpy, mpi4py or mpich: {why}",
+            raise StepError(f"the cluster's Python {self.asked} lacks numpy, mpi4py or mpich: {why}",
                             node=self.primary, field="python")
-        py, numpy, mpi4py, mpich = words
+        self.python, py, numpy, mpi4py, mpich = words      # the interpreter's own path (a venv's, not /usr/bin)
         self.python_name = f"Python/{py}"
         self.files = {
             f"{MODULES}/Python/{py}.lua": python_module(python=self.python, version=py, numpy=numpy, mpi4py=mpi4py),
@@ -160,7 +161,7 @@ class Modules(Step):
                                               f"test -x {_q(self.prefix)}/bin/amdahl && echo amdahl; "
                                               f"for d in {self._dirs()}; do [ \"$(stat -c %a $d 2>/dev/null)\" = 755 ] "
                                               "|| echo closed; done"),
-            otherwise={"lmod"})
+            otherwise={"lmod", "amdahl"})
         if node.name == self.primary:
             state["wheel"] = reader(self.wheel_dest)
         return state
