@@ -189,6 +189,10 @@ class AmdahlTable:
                 f"<th>speedup</th><th>Amdahl's law</th><th>nodes</th></tr>{rows}</table></div>")
 
 
+#: amdahl's console script, as its wheel declares it (``amdahl = amdahl.amdahl:amdahl``), run from the wheel itself.
+AMDAHL_MAIN = "from amdahl.amdahl import amdahl; amdahl()"
+
+
 def predicted(tasks: int, proportion: float) -> float:
     """Amdahl's law: the speedup of ``tasks`` workers when ``proportion`` of the work is parallel."""
     return 1.0 / ((1 - proportion) + proportion / tasks)
@@ -227,7 +231,7 @@ def amdahl_table(cluster: Cluster, *, tasks: tuple[int, ...] = (1, 2, 4), work: 
     mpiexec = posixpath.join(posixpath.dirname(sys.executable), "mpiexec")
     table = AmdahlTable(where="local backend: no scheduler here, so mpiexec runs amdahl on this machine alone")
     for n in tasks:
-        r = subprocess.run([mpiexec, "-n", str(n), sys.executable, "-m", "amdahl", "-w", str(work), "-e", "-t"],
+        r = subprocess.run([mpiexec, "-n", str(n), sys.executable, "-c", AMDAHL_MAIN, "-w", str(work), "-e", "-t"],
                            capture_output=True, text=True, timeout=120 + 2 * work, check=False,
                            env={**os.environ, "PYTHONPATH": wheel})
         if r.returncode != 0:

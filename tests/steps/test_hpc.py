@@ -226,3 +226,13 @@ def test_amdahls_law():
     with pytest.raises(ClusterkitError) as e:
         lesson.amdahl_table(None, tasks=(0,))
     assert e.value.field == "tasks"
+
+
+def test_amdahl_table_on_the_local_backend_runs_on_this_machine(named):
+    from clusterkit.steps.modules import cached_wheel
+    if cached_wheel() is None:
+        pytest.fail("no amdahl wheel cached: scripts/setup.sh caches it")
+    table = lesson.amdahl_table(named, tasks=(1, 2), work=1)
+    assert [r.tasks for r in table.runs] == [1, 2] and "local backend" in table.where
+    assert table.runs[1].seconds < table.runs[0].seconds
+    assert "Amdahl" in table.text() and "<table>" in table._repr_html_()
