@@ -229,6 +229,9 @@ def amdahl_table(cluster: Cluster, *, tasks: tuple[int, ...] = (1, 2, 4), work: 
     if wheel is None:
         raise ClusterkitError("no amdahl wheel cached on this machine: run scripts/setup.sh", field="wheel")
     mpiexec = posixpath.join(posixpath.dirname(sys.executable), "mpiexec")
+    if not os.path.exists(mpiexec):
+        return AmdahlTable(where="local backend: no scheduler and no MPI here (mpich and mpi4py are not installed), "
+                                 "so amdahl cannot run; on the lab or on boards it runs through sbatch")
     table = AmdahlTable(where="local backend: no scheduler here, so mpiexec runs amdahl on this machine alone")
     for n in tasks:
         r = subprocess.run([mpiexec, "-n", str(n), sys.executable, "-c", AMDAHL_MAIN, "-w", str(work), "-e", "-t"],
