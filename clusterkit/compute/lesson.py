@@ -119,13 +119,14 @@ def write_home(cluster: Cluster, name: str, text: str) -> str:
     return r.stdout.strip()
 
 
-def submit(cluster: Cluster, name: str, script: str) -> str | None:
-    """Write the job script in the home folder and ``sbatch`` it from there; its job id (:data:`NOT_SUBMITTED`
-    where no Slurm runs)."""
+def submit(cluster: Cluster, name: str, script: str, *, options: str = "") -> str:
+    """Write the job script in the home folder and ``sbatch`` it from there (``options``: sbatch's, on its command
+    line, such as ``-w pc2``); its job id (:data:`NOT_SUBMITTED` where no Slurm runs)."""
     write_home(cluster, name, script)
     if not runs_slurm(cluster):
         return NOT_SUBMITTED
-    r = next(iter(shell(cluster, f"sbatch {shlex.quote(name)}", timeout=60).values()))
+    command = f"sbatch {options} {shlex.quote(name)}" if options else f"sbatch {shlex.quote(name)}"
+    r = next(iter(shell(cluster, command, timeout=60).values()))
     words = r.stdout.split()
     if not r.ok or not words or not words[-1].isdigit():
         raise ClusterkitError(f"sbatch refused {name}: {r.summary()}", node=r.node, field="sbatch")
