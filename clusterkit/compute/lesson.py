@@ -133,10 +133,15 @@ def submit(cluster: Cluster, name: str, script: str, *, options: str = "") -> st
     return words[-1]
 
 
-def wait(cluster: Cluster, job: str | None, *, timeout: float = 180.0) -> str | None:
-    """Wait until ``job`` has left the queue and the accounting database has its end; its final state."""
+#: What :func:`wait` answers for a job that was never submitted (the local backend).
+NO_JOB = "no job: no Slurm runs here"
+
+
+def wait(cluster: Cluster, job: str | None, *, timeout: float = 180.0) -> str:
+    """Wait until ``job`` has left the queue and the accounting database has its end; its final state
+    (:data:`NO_JOB` for one that was never submitted)."""
     if job is None or not job.isdigit():
-        return None
+        return NO_JOB
     end = time.monotonic() + timeout
     node = login(cluster)
     while True:
@@ -265,5 +270,5 @@ def history(cluster: Cluster, user: str, *, jobs: list[str | None] | None = None
     return shell(cluster, f"sacct -u {shlex.quote(user)}{only} --format={fmt}")
 
 
-__all__ = ["HELLO", "OVERTIME", "CANCEL_ME", "ENVIRONMENT", "FAILS", "AMDAHL", "NOT_SUBMITTED", "shell", "write_home", "submit", "wait",
+__all__ = ["HELLO", "OVERTIME", "CANCEL_ME", "ENVIRONMENT", "FAILS", "AMDAHL", "NOT_SUBMITTED", "NO_JOB", "shell", "write_home", "submit", "wait",
            "amdahl_table", "AmdahlTable", "AmdahlRun", "predicted", "history"]

@@ -217,7 +217,7 @@ def test_lesson_commands_are_refused_on_the_local_backend(named):
     r = next(iter(lesson.shell(named, "squeue -u alice").values()))
     assert r.status == "refused" and "local backend" in r.error
     assert lesson.submit(named, "example-job.sh", lesson.HELLO) == lesson.NOT_SUBMITTED
-    assert lesson.wait(named, lesson.NOT_SUBMITTED) is None
+    assert lesson.wait(named, lesson.NOT_SUBMITTED) == lesson.NO_JOB
 
 
 def test_amdahls_law():
