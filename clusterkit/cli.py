@@ -140,6 +140,30 @@ def cmd_join(args) -> int:
     return EXIT_OK
 
 
+def cmd_hpc_intro(args) -> int:
+    from .compute.hpcintro import NodeHardware, read_hardware, site_files, write_site
+    from .inventory import load_inventory
+    if (args.cpus is None) != (args.memory is None):
+        raise ClusterkitError("give both --cpus and --memory, or neither (then slurm.conf on the primary says)",
+                              field="cpus" if args.cpus is None else "memory")
+    if args.cpus is not None:
+        inventory = load_inventory(args.inventory)
+        hardware = {n: NodeHardware(args.cpus, args.memory) for n in inventory.nodes}
+    else:
+        with _connect(args) as cluster:
+            inventory = cluster.inventory
+            hardware = read_hardware(cluster)
+    files = site_files(inventory, hardware=hardware, user=args.user, site=args.site, partition=args.partition,
+                       arch=args.arch)
+    site = files["_config_options.yml"].split('snippets: "', 1)[1].split('"', 1)[0]
+    folder = args.output or site
+    for path in write_site(folder, files):
+        print(f"wrote {path}")
+    print(f"copy {folder} to the lesson's episodes/files/customization/{site}/, then build it with\n"
+          f"  export HPC_CARPENTRY_CUSTOMIZATION=episodes/files/customization/{site}/_config_options.yml")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterkit", description="Run and set up a small cluster.")
     sub = parser.add_subparsers(dest="command_name", required=True)
@@ -169,6 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
     join.add_argument("--name", default=None, help="the joined cluster's name (default: the carriers' names)")
     join.add_argument("--backend", choices=backends.choices(), help="how to reach the nodes (default: auto)")
     join.set_defaults(func=cmd_join)
+
+    hpc = sub.add_parser("hpc-intro-config", help="write HPC Carpentry's hpc-intro site configuration for this cluster")
+    _common(hpc)
+    hpc.add_argument("-o", "--output", metavar="DIR", help="the site folder to write (default: the site's name)")
+    hpc.add_argument("--user", default="alice", help="the learner's user name in the lesson (default: alice)")
+    hpc.add_argument("--site", help="the site's folder name (default: clusterkit_NAME_slurm)")
+    hpc.add_argument("--partition", default="main", help="the partition jobs go to (default: main)")
+    hpc.add_argument("--arch", default="aarch64", help="uname -m of the nodes (default: aarch64, a Raspberry Pi)")
+    hpc.add_argument("--cpus", type=int, help="CPUs of every node, instead of reading slurm.conf on the primary")
+    hpc.add_argument("--memory", type=int, metavar="MB", help="memory of every node (MB), with --cpus")
+    hpc.set_defaults(func=cmd_hpc_intro)
 
     register_lab(sub, _common)  # ``clusterkit lab up|status|down|join``
     register_firstboot(sub, _common)  # ``clusterkit firstboot write|copy``

@@ -161,6 +161,7 @@ NOTEBOOKS: dict[str, Notebook] = {
     "08_mpi": Notebook(needs=_BASE),
     "09_dashboard": Notebook(needs=_BASE),
     "10_slurm": Notebook(needs=("01_users", "02_network")),
+    "11_hpc_carpentry": Notebook(needs=("01_users", "02_network")),
 }
 #: The setup notebooks, in the order their steps build on each other.
 CHAIN = tuple(n for n, nb in NOTEBOOKS.items() if nb.step is not None)

@@ -39,10 +39,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
         [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
-        # Munge and Slurm (notebook 10) and rpcbind (unfs3's, notebook 04) run inside lab nodes only: what this
-        # install enabled never starts at this machine's boot (a Slurm the machine had before is not touched:
-        # only what was just installed).
-        for unit in munge:munge slurmctld:slurm-wlm slurmd:slurm-wlm rpcbind.socket:rpcbind rpcbind:rpcbind; do
+        # Munge, Slurm and MariaDB (notebooks 10, 11) and rpcbind (unfs3's, notebook 04) run inside lab nodes only:
+        # what this install enabled never starts at this machine's boot (a Slurm the machine had before is not
+        # touched: only what was just installed).
+        for unit in munge:munge slurmctld:slurm-wlm slurmd:slurm-wlm slurmdbd:slurmdbd mariadb:mariadb-server \
+                    rpcbind.socket:rpcbind rpcbind:rpcbind; do
             case " ${missing[*]} " in *" ${unit#*:} "*)
                 systemctl disable "${unit%%:*}" >/dev/null 2>&1 || true ;; esac
         done
@@ -92,6 +93,14 @@ else
     rm -f "$reqs"
     "${installer[@]}" install "$here" || { echo "setup: installing clusterkit failed"; exit 1; }
     exec 9>&-
+fi
+# HPC Carpentry's amdahl (notebook 11): its wheel, cached once, so the cluster installs it with no network.
+wheels="$CLUSTERKIT_VENV/share/clusterkit/wheels"
+if [ -w "$CLUSTERKIT_VENV" ] && ! ls "$wheels"/amdahl-0.4.1-*.whl >/dev/null 2>&1; then
+    mkdir -p "$wheels"
+    "$CLUSTERKIT_VENV/bin/pip" download -q --no-deps --only-binary=:all: -d "$wheels" amdahl==0.4.1 >/dev/null 2>&1 \
+        && chmod -R a+rX "$wheels" \
+        || echo "setup: could not download amdahl's wheel (no network?): notebook 11's modules step will ask for it"
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
     # cloud-init's own schema check for the cards (tests/firstboot fail without it here, rather than skip)

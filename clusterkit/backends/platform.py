@@ -13,6 +13,7 @@ other kind of node give their own subclass (see :class:`Node.platform`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from shlex import quote
 from typing import TYPE_CHECKING, Callable, Protocol, TypeVar
@@ -276,6 +277,23 @@ BOARD_PLATFORM = Platform()
 #: probed, what serves the folder (:class:`Do`, :class:`Write`, :class:`FstabLine`), and the checks after
 #: apply. The namespace lab gives its own (nfs-ganesha, :mod:`clusterkit.lab.nfsserver`).
 EXPORTS = "/etc/exports"
+
+
+def managed_exports(text: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(path, clients, options) of every export line inside a clusterkit block of ``/etc/exports``, in order
+    (what the lab's nfs-ganesha serves)."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("# BEGIN clusterkit nfs"):
+            inside = True
+            continue
+        if line.startswith("# END clusterkit nfs"):
+            inside = False
+            continue
+        m = re.match(r"^(\S+)\s+([^\s(]+)\(([^)]*)\)\s*$", line.split("#", 1)[0].strip())
+        if inside and m:
+            out.append((m.group(1), m.group(2), tuple(o for o in m.group(3).split(",") if o)))
+    return out
 
 
 @dataclass(frozen=True)

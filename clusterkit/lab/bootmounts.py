@@ -120,11 +120,30 @@ def listens(init: int, port: int) -> bool:
 
 
 def mounted(init: int, path: str) -> bool:
+    return top_mount(init, path) is not None
+
+
+def top_mount(init: int, path: str) -> tuple[str, str] | None:
+    """(device, root within it) of the uppermost mount at ``path`` in the mount namespace of ``init``."""
+    found = None
     try:
         with open(f"/proc/{init}/mountinfo") as f:
-            return any(line.split()[4] == path for line in f)
+            for line in f:
+                fields = line.split()
+                if len(fields) > 4 and fields[4] == path:
+                    found = (fields[2], fields[3])
     except OSError:
-        return False
+        return None
+    return found
+
+
+def bound_from(init: int, target: str, src: int, export: str) -> bool:
+    """Whether ``target`` in ``init``'s namespace is already the server's ``export``: the same folder on the
+    same device on top (a lab node's ``/home`` is a mount of its own before the primary's is bound over it)."""
+    theirs = top_mount(src, export)
+    if theirs is None:      # the export is no mount point of its own on the server: any mount here is the bind
+        return mounted(init, target)
+    return top_mount(init, target) == theirs
 
 
 def main(argv: list[str]) -> int:
@@ -173,7 +192,7 @@ def mount_all(node_dir: str, supervisor: int, lab_dir: str, finish=lambda proble
                                   deadline=deadline, said=said, late=lambda: finish(problems + 1))
             if src is None:                          # this boot is over (powered off or rebooted)
                 return problems + 1
-            if src == init or mounted(init, target):
+            if src == init or bound_from(init, target, src, export):
                 break
             r = subprocess.run([sys.executable, bindns, f"/proc/{src}/ns/mnt", export, f"/proc/{init}/ns/mnt",
                                 target], capture_output=True, text=True, timeout=30)

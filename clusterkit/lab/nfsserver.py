@@ -15,7 +15,7 @@ from __future__ import annotations
 from shlex import quote
 
 from ..backends.base import Node
-from ..backends.platform import EXPORTS, Do, FstabLine, KernelNfs, Platform, Share, Write
+from ..backends.platform import EXPORTS, Do, FstabLine, KernelNfs, Platform, Share, Write, managed_exports
 from ..errors import ClusterkitError
 
 GANESHA_CONF = "/etc/ganesha/ganesha.conf"
@@ -45,10 +45,11 @@ class Ganesha(KernelNfs):
     def serve(self, share: Share, *, platform: Platform, found: dict[str, str | None],
               flags: set[str]) -> list[Do | Write | FstabLine]:
         export = share.export
-        conf = ganesha_conf(export=export, clients=share.clients, root_squash=share.root_squash)
+        conf = ganesha_conf(share.exports)
         changed = (share.exports != (found.get(EXPORTS) or "") or conf != (found.get(GANESHA_CONF) or ""))
         out: list[Do | Write | FstabLine] = []
-        if "backed" not in flags:
+        own_layer = export == "/home" or export.startswith("/home/")   # the node's own /home layer: servable
+        if "backed" not in flags and not own_layer:
             backing = LAB_BACKING + export
             out.append(Do(f"mkdir -p {quote(backing)} {quote(export)} && mount --bind {quote(backing)} {quote(export)}",
                           "lab: the node's /srv is an overlay, which nfs-ganesha cannot serve (no file handles); "
@@ -56,9 +57,10 @@ class Ganesha(KernelNfs):
         if "dir" not in flags or "backed" not in flags:
             out.append(Do(share.folder, "the shared folder"))
         out += [Write(EXPORTS, share.exports, f"export {export} to {share.clients} only"),
-                Write(GANESHA_CONF, conf, "nfs-ganesha's export: the same folder, clients and squashing"),
-                FstabLine(f"{LAB_BACKING}{export} {export} none bind,nofail 0 0", export,
-                          "lab: the folder is bound from the /home layer at every boot")]
+                Write(GANESHA_CONF, conf, "nfs-ganesha's exports: the same folders, clients and squashing")]
+        if not own_layer:
+            out.append(FstabLine(f"{LAB_BACKING}{export} {export} none bind,nofail 0 0", export,
+                                 "lab: the folder is bound from the /home layer at every boot"))
         if "enabled" not in flags:
             out.append(Do(f"systemctl enable {self.unit}", "the NFS server, at boot too"))
         if changed or "serving" not in flags:
@@ -90,31 +92,16 @@ def ganesha_start() -> str:
             "echo 'nfs-ganesha did not listen on 2049 within 10 s' >&2; tail -5 /var/log/ganesha/ganesha.log >&2; exit 1")
 
 
-def ganesha_conf(*, export: str, clients: str, root_squash: bool) -> str:
-    """nfs-ganesha's configuration for the lab: NFSv4 only, the VFS back end, the same export and clients."""
-    squash = "root_squash" if root_squash else "no_root_squash"
-    return f"""# nfs-ganesha on a clusterkit lab node: the same export as /etc/exports, served in userspace.
-# NFSv4 only (no rpcbind or mountd needed); the VFS FSAL serves a local directory.
-NFS_CORE_PARAM {{
-    Protocols = 4;
-    NFS_Port = 2049;
-    Enable_NLM = false;
-    Enable_RQUOTA = false;
-    Enable_UDP = false;
-}}
-NFSV4 {{
-    Graceless = true;
-    # Owners as numbers (1000), as the kernel's server sends them with sec=sys: not user@domain
-    # names, which a client without the same idmapping shows as nobody (65534).
-    Only_Numeric_Owners = true;
-}}
-EXPORT_DEFAULTS {{
-    Access_Type = None;
-}}
-EXPORT {{
-    Export_Id = 1;
-    Path = {export};
-    Pseudo = {export};
+def ganesha_conf(exports: str) -> str:
+    """nfs-ganesha's configuration for the lab: NFSv4 only, the VFS back end, one export for each export line
+    of clusterkit's blocks in ``exports`` (the whole ``/etc/exports``), with the same clients and squashing."""
+    blocks = []
+    for number, (path, clients, options) in enumerate(managed_exports(exports), 1):
+        squash = "no_root_squash" if "no_root_squash" in options else "root_squash"
+        blocks.append(f"""EXPORT {{
+    Export_Id = {number};
+    Path = {path};
+    Pseudo = {path};
     Protocols = 4;
     Transports = TCP;
     SecType = sys;
@@ -128,7 +115,26 @@ EXPORT {{
         Name = VFS;
     }}
 }}
-"""
+""")
+    return """# nfs-ganesha on a clusterkit lab node: the same exports as /etc/exports, served in userspace.
+# NFSv4 only (no rpcbind or mountd needed); the VFS FSAL serves a local directory.
+NFS_CORE_PARAM {
+    Protocols = 4;
+    NFS_Port = 2049;
+    Enable_NLM = false;
+    Enable_RQUOTA = false;
+    Enable_UDP = false;
+}
+NFSV4 {
+    Graceless = true;
+    # Owners as numbers (1000), as the kernel's server sends them with sec=sys: not user@domain
+    # names, which a client without the same idmapping shows as nobody (65534).
+    Only_Numeric_Owners = true;
+}
+EXPORT_DEFAULTS {
+    Access_Type = None;
+}
+""" + "".join(blocks)
 
 
 #: The lab's way of sharing a folder.

@@ -151,6 +151,18 @@ if enabled munge; then
     install -d -o munge -g munge -m 755 /run/munge
     runuser -u munge -- /usr/sbin/munged || echo "boot: munged did not start"
 fi
+# Accounting (notebook 11): MariaDB, then slurmdbd, before the controller that reports to it.
+if enabled mariadb; then
+    install -d -o mysql -g mysql -m 755 /run/mysqld /var/log/mysql
+    setsid -f /usr/sbin/mariadbd --user=mysql --pid-file=/run/mysqld/mysqld.pid </dev/null >>/var/log/mysql/error.log 2>&1 || \\
+        echo "boot: mariadb did not start"
+    for i in $(seq 100); do mariadb-admin ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+if enabled slurmdbd; then
+    install -d -o slurm -g slurm -m 755 /var/log/slurm
+    slurmdbd || echo "boot: slurmdbd did not start"
+    for i in $(seq 100); do ss -Hltn 'sport = :6819' | grep -q 6819 && break; sleep 0.1; done
+fi
 if enabled slurmctld; then
     install -d -o slurm -g slurm -m 755 /var/lib/slurm/slurmctld /var/log/slurm
     slurmctld || echo "boot: slurmctld did not start"

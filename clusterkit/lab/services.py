@@ -32,6 +32,10 @@ class ByHand:
 BY_HAND = {
     "munge": ByHand("install -d -o munge -g munge -m 755 /run/munge", "runuser -u munge -- /usr/sbin/munged",
                     "/run/munge/munged.pid"),
+    "mariadb": ByHand("install -d -o mysql -g mysql -m 755 /run/mysqld /var/log/mysql",
+                      "setsid -f /usr/sbin/mariadbd --user=mysql --pid-file=/run/mysqld/mysqld.pid "
+                      "</dev/null >>/var/log/mysql/error.log 2>&1", "/run/mysqld/mysqld.pid"),
+    "slurmdbd": ByHand("install -d -o slurm -g slurm -m 755 /var/log/slurm", "slurmdbd", "/run/slurmdbd.pid"),
     "slurmctld": ByHand("install -d -o slurm -g slurm -m 755 /var/lib/slurm/slurmctld /var/log/slurm", "slurmctld",
                         "/run/slurmctld.pid"),
     "slurmd": ByHand("install -d -m 755 /var/lib/slurm/slurmd /var/lib/slurm/no-cgroup", "slurmd", "/run/slurmd.pid"),

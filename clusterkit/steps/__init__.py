@@ -17,11 +17,13 @@ from .boot import BootTarget
 from .keys import Keys, PublicKey, import_key, parse_public_key, rescue_key
 from .network import Network
 from .nfs import Nfs
+from .homes import SharedHomes
+from .modules import Modules
 from .slurm import Slurm
 from .timesync import TimeSync
 from .users import Users, ids
 
 __all__ = ["Step", "Plan", "NodePlan", "Action", "FileChange", "Rendered", "Command", "Link", "DetachedScript",
            "HostBind", "ApplyResult", "InventorySave", "NodeOutcome", "StepError", "BootTarget",
-           "Users", "Network", "Keys", "Nfs", "Slurm", "TimeSync", "PublicKey", "parse_public_key", "import_key",
+           "Users", "Network", "Keys", "Nfs", "SharedHomes", "Modules", "Slurm", "TimeSync", "PublicKey", "parse_public_key", "import_key",
            "rescue_key", "sandbox", "ids"]

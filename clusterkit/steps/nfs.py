@@ -36,7 +36,8 @@ from . import fstab as fstab_guard
 from .accounts import NAME, UID_MAX, UID_MIN, table
 from .actions import wanted
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
-from .nfsconf import check_clients, check_path, export_options, exports_text, fstab_line, fstab_text, mount_options
+from .nfsconf import (EXPORTS_BEGIN, EXPORTS_END, FSTAB_MARK, SAFE_MOUNT, check_clients, check_path, export_options,
+                      exports_text, fstab_line, fstab_text, mount_options)
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -83,6 +84,10 @@ class Nfs(Step):
 
     title = "nfs"
     phases = 2  # the server first; the workers mount once it serves
+    #: The markers of this step's block in ``/etc/exports``, what the block serves, and the fstab mark of its line.
+    markers = (EXPORTS_BEGIN, EXPORTS_END)
+    what = "the cluster's shared folder"
+    mark = FSTAB_MARK
 
     def __init__(self, cluster: Cluster, *, export: str = "/srv/shared", mount: str | None = None,
                  server: str | None = None, clients: str | None = None, root_squash: bool = True,
@@ -206,7 +211,8 @@ class Nfs(Step):
 
     def _server_plan(self, node, s: dict) -> NodePlan:
         way, found = node.platform.share_folder(), s["found"]
-        exports = exports_text(found[EXPORTS] or "", export=self.export, clients=self.clients, options=self.options)
+        exports = exports_text(found[EXPORTS] or "", export=self.export, clients=self.clients, options=self.options,
+                               markers=self.markers, what=self.what)
         share = Share(self.export, self.clients, self.root_squash, self._folder_command(), exports)
         flags = running(node, s, changed=exports != (found[EXPORTS] or ""), settled=way.settled)
         plan = NodePlan(node.name)
@@ -222,7 +228,7 @@ class Nfs(Step):
                                                                     why=want.why)]
         if isinstance(want, FstabLine):
             old = found[FSTAB] or ""
-            new = fstab_text(old, line=want.line, mount=want.mount, node=node.name)
+            new = fstab_text(old, line=want.line, mount=want.mount, node=node.name, mark=self.mark)
             return [] if new == old else [GuardedFstab(FSTAB, _b(found[FSTAB]), new.encode(), mode=0o644,
                                                        unmount=self.mount, why=want.why)]
         return wanted([want])
@@ -232,7 +238,7 @@ class Nfs(Step):
         old = s["found"][FSTAB] or ""
         line = fstab_line(server=self.server, export=self.export, mount=self.mount, options=self.mount_opts,
                           version=self.way.version)
-        new = fstab_text(old, line=line, mount=self.mount, node=node.name)
+        new = fstab_text(old, line=line, mount=self.mount, node=node.name, mark=self.mark)
         changed = new != old
         flags = running(node, s, changed=changed, settled=MOUNTED)
         if changed:

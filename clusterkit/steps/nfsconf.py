@@ -11,6 +11,7 @@ import posixpath
 import re
 
 from .base import StepError
+from ..backends.platform import managed_exports
 from .blocks import without_block
 
 #: exports(5) options without a value.
@@ -31,6 +32,11 @@ SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/run", "/
 SAFE_MOUNT = ("rw", "nofail", "_netdev", "x-systemd.automount", "x-systemd.mount-timeout=10s")
 EXPORTS_BEGIN, EXPORTS_END = "# BEGIN clusterkit nfs", "# END clusterkit nfs"
 FSTAB_MARK = "# clusterkit nfs: the cluster's shared folder (nofail: a missing server never stops the boot)"
+#: The learners' home folders (:class:`~clusterkit.steps.homes.SharedHomes`): a block and a mark of their own.
+HOMES_BEGIN, HOMES_END = "# BEGIN clusterkit nfs-homes", "# END clusterkit nfs-homes"
+HOMES_MARK = "# clusterkit nfs: the learners' home folders (nofail: a missing server never stops the boot)"
+#: Every fstab mark the NFS steps write (a line they own follows each).
+MARKS = (FSTAB_MARK, HOMES_MARK)
 
 
 def check_path(value, *, fld: str, where: str) -> str:
@@ -88,16 +94,26 @@ def export_options(extra: tuple[str, ...], *, root_squash: bool, where: str,
     return tuple(opts)
 
 
-def exports_text(old: str, *, export: str, clients: str, options: tuple[str, ...]) -> str:
-    """``/etc/exports`` with the managed block replaced (or added); other lines kept."""
-    keep = without_block(old, EXPORTS_BEGIN, EXPORTS_END)
+def exports_text(old: str, *, export: str, clients: str, options: tuple[str, ...],
+                 markers: tuple[str, str] = (EXPORTS_BEGIN, EXPORTS_END),
+                 what: str = "the cluster's shared folder") -> str:
+    """``/etc/exports`` with the managed block between ``markers`` replaced (or added); other lines (another
+    step's block among them) kept."""
+    begin, end = markers
+    lines = old.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == begin or line.startswith(begin + " ")), None)
+    keep = without_block(old, begin, end)
+    managed = {path for path, _, _ in managed_exports(old)}
     for line in keep:
         fields = line.split("#", 1)[0].split()
         if fields and fields[0] == export:
-            raise StepError(f"{export} is already exported by a line clusterkit did not write: {line.strip()!r}",
-                            field="export")
-    block = [EXPORTS_BEGIN + " (the cluster's shared folder; replaced when the nfs step runs)",
-             f"{export} {clients}({','.join(options)})", EXPORTS_END]
+            owner = "another clusterkit step" if export in managed else "a line clusterkit did not write"
+            raise StepError(f"{export} is already exported by {owner}: {line.strip()!r}", field="export")
+    block = [f"{begin} ({what}; replaced when the nfs step runs)",
+             f"{export} {clients}({','.join(options)})", end]
+    if start is not None:      # replaced where it stands: the lines around it (another step's block) as they were
+        stop = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == end), len(lines) - 1)
+        return "\n".join(lines[:start] + block + lines[stop + 1:]) + "\n"
     return "\n".join(keep + ([""] if keep else []) + block) + "\n"
 
 
@@ -116,14 +132,22 @@ def fstab_line(*, server: str, export: str, mount: str, options: tuple[str, ...]
     return f"{server}:{export} {mount} {nfs_type(version)} {','.join(options)} 0 0"
 
 
-def fstab_text(old: str, *, line: str, mount: str, node: str) -> str:
-    """``/etc/fstab`` with our line for ``mount`` replaced (or added after a comment saying why)."""
+def fstab_text(old: str, *, line: str, mount: str, node: str, mark: str = FSTAB_MARK) -> str:
+    """``/etc/fstab`` with our line for ``mount`` replaced (or added after ``mark``, a comment saying why); the
+    lines another NFS step wrote for another mount point are kept."""
     lines = old.splitlines()
-    out, i = [], 0
+    out, i, at = [], 0, None
     while i < len(lines):
         cur = lines[i]
-        if cur.strip() == FSTAB_MARK:
-            i += 2 if i + 1 < len(lines) and not lines[i + 1].lstrip().startswith("#") else 1
+        if cur.strip() in MARKS:
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            owned = nxt.split("#", 1)[0].split() if not nxt.lstrip().startswith("#") else []
+            if cur.strip() == mark or (len(owned) > 1 and owned[1] == mount):
+                at = len(out) if at is None else at     # ours: replaced where it stands
+                i += 2 if owned else 1
+                continue
+            out += [cur] + ([nxt] if owned else [])
+            i += 2 if owned else 1
             continue
         fields = cur.split("#", 1)[0].split()
         if len(fields) > 1 and fields[1] == mount:
@@ -131,6 +155,8 @@ def fstab_text(old: str, *, line: str, mount: str, node: str) -> str:
                             "choose another mount point or remove that line", node=node, field="mount")
         out.append(cur)
         i += 1
+    if at is not None:
+        return "\n".join(out[:at] + [mark, line] + out[at:]) + "\n"
     while out and not out[-1].strip():
         out.pop()
-    return "\n".join(out + [FSTAB_MARK, line]) + "\n"
+    return "\n".join(out + [mark, line]) + "\n"

@@ -34,9 +34,9 @@ from ClusterShell.NodeSet import NodeSet
 from ..backends.platform import Service
 from .actions import wanted
 from .base import Command, FileChange, NodePlan, Reader, Step, StepError
-from .slurmconf import (CGROUP_CONF, CONF, KEY, KEY_BYTES, KEY_MIN, SLURM_UID, SLURMD_TIMEOUT, Hardware,
-                        cgroup_conf, check_partitions, own_checks, parse_slurmd_c, parse_with_slurm, slurm_conf,
-                        this_machine)
+from .slurmconf import (CGROUP_CONF, CONF, DBD_CONF, KEY, KEY_BYTES, KEY_MIN, SLURM_UID, SLURMD_TIMEOUT, Hardware,
+                        cgroup_conf, check_partitions, dbd_password, grant_sql, own_checks, parse_slurmd_c,
+                        parse_with_slurm, slurm_conf, slurmdbd_conf, this_machine)
 from .accounts import UID_MAX, UID_MIN, table as _table
 
 if TYPE_CHECKING:
@@ -48,21 +48,25 @@ SERVICES = {
     "munged": Service("munged", "munge", "munge -n </dev/null | unmunge >/dev/null 2>&1", "/var/log/munge/munged.log"),
     "slurmctld": Service("slurmctld", "slurmctld", "scontrol ping 2>/dev/null | grep -q 'is UP'",
                          "/var/log/slurm/slurmctld.log"),
+    "mariadb": Service("mariadb", "mariadb", "mariadb-admin ping >/dev/null 2>&1", "/var/log/mysql/error.log"),
+    "slurmdbd": Service("slurmdbd", "slurmdbd", "ss -Hltn 'sport = :6819' | grep -q 6819", "/var/log/slurm/slurmdbd.log"),
     "slurmd": Service("slurmd", "slurmd", "p=$(cat /run/slurmd.pid 2>/dev/null) && kill -0 \"$p\" 2>/dev/null",
                       "/var/log/slurm/slurmd.log"),
 }
 #: Every daemon in words, as a plan's note names them.
 DAEMONS = "munged, slurmctld and slurmd"
 RUNTIME = r"""
-for d in slurmd slurmctld munged scontrol; do command -v $d >/dev/null && echo have $d; done
+for d in slurmd slurmctld munged scontrol slurmdbd mariadbd; do command -v $d >/dev/null && echo have $d; done
 case "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" in cgroup2fs|tmpfs) echo flag cgroups ;; esac
-for d in munged:/run/munge/munged.pid slurmctld:/run/slurmctld.pid slurmd:/run/slurmd.pid; do
+for d in munged:/run/munge/munged.pid slurmctld:/run/slurmctld.pid slurmd:/run/slurmd.pid \
+         mariadb:/run/mysqld/mysqld.pid slurmdbd:/run/slurmdbd.pid; do
     p=$(cat "${d#*:}" 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo run "${d%%:*}"
 done
-for u in munged:munge slurmctld:slurmctld slurmd:slurmd; do
+for u in munged:munge slurmctld:slurmctld slurmd:slurmd mariadb:mariadb slurmdbd:slurmdbd; do
     systemctl is-enabled --quiet "${u#*:}" 2>/dev/null && echo enabled "${u%%:*}"
 done
 echo keyowner $(stat -c '%U %a' /etc/munge/munge.key 2>/dev/null)
+echo dbdowner $(stat -c '%U %a' /etc/slurm/slurmdbd.conf 2>/dev/null)
 command -v slurmd >/dev/null && echo hw $(slurmd -C 2>/dev/null | head -n1)
 echo nproc $(nproc --all) $(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
 echo plugins $(ls /usr/lib/*/slurm-wlm/ 2>/dev/null | sed -n 's/\.so$//p')
@@ -75,15 +79,19 @@ class Slurm(Step):
     ``partitions``: partition name -> node set (``{"main": "pc[0-3]"}``), the first
     is the default; by default one partition ``main`` with every compute node.
     ``compute_on_primary``: the primary runs jobs too (default). ``slurmd_timeout``:
-    seconds of silence before Slurm calls a node DOWN.
+    seconds of silence before Slurm calls a node DOWN. ``accounting``: every job is recorded (``sacct``) by
+    slurmdbd on the primary, in MariaDB there, with a generated database password that no plan or output shows
+    (notebook 11; off by default: it adds a database to start).
     """
 
     title = "slurm"
     phases = 2  # munge, the files and slurmctld first; slurmd once the controller answers
 
     def __init__(self, cluster: Cluster, *, partitions: dict[str, str] | None = None, compute_on_primary: bool = True,
-                 slurmd_timeout: int = SLURMD_TIMEOUT, nodes=None):
+                 slurmd_timeout: int = SLURMD_TIMEOUT, accounting: bool = False, nodes=None):
         super().__init__(cluster, nodes=nodes)
+        self.accounting = accounting
+        self._new_password: str | None = None
         self.primary = cluster.inventory.primary
         self.compute_on_primary = compute_on_primary
         self.compute = [n for n in self.names if compute_on_primary or n != self.primary]
@@ -103,6 +111,8 @@ class Slurm(Step):
                             node=self.primary, field="nodes")
         if not isinstance(self.compute_on_primary, bool):
             raise StepError("must be True or False", node=self.primary, field="compute_on_primary")
+        if not isinstance(self.accounting, bool):
+            raise StepError("must be True or False", node=self.primary, field="accounting")
         t = self.slurmd_timeout
         if isinstance(t, bool) or not isinstance(t, int) or not 5 <= t <= 3600:
             raise StepError(f"{t!r} is not a number of seconds from 5 to 3600", node=where, field="slurmd_timeout")
@@ -116,6 +126,9 @@ class Slurm(Step):
     def read(self, node, reader: Reader) -> dict:
         state = {"passwd": reader.text("/etc/passwd") or "", "hostname": (reader.text("/etc/hostname") or "").strip(),
                  "key": reader(KEY), "conf": reader.text(CONF), "cgroup": reader.text(CGROUP_CONF)}
+        if node.name == self.primary:
+            dbd = reader(DBD_CONF)
+            state["dbd"] = None if dbd is None else dbd.decode(errors="replace")
         state["runtime"] = node.platform.live(lambda: _read_runtime(node), otherwise=unseen())
         return state
 
@@ -154,7 +167,15 @@ class Slurm(Step):
         self.conf = slurm_conf(cluster_name=inv.name, controller=self.primary,
                                controller_address=inv[self.primary].address,
                                nodes={n: (inv[n].address, hardware[n]) for n in self.compute},
-                               partitions=self.partitions, cgroups=self.cgroups, slurmd_timeout=self.slurmd_timeout)
+                               partitions=self.partitions, cgroups=self.cgroups, slurmd_timeout=self.slurmd_timeout,
+                               accounting=self.accounting)
+        if self.accounting:
+            password = dbd_password(states[self.primary].get("dbd"))
+            if password is None:
+                self._new_password = self._new_password or secrets.token_urlsafe(24)
+                password = self._new_password
+            self.password = password
+            self.dbd = slurmdbd_conf(host=self.primary, password=password)
         self.cgroup = cgroup_conf(cgroups=self.cgroups)
         for n in self.names:
             rt = states[n]["runtime"]
@@ -175,7 +196,12 @@ class Slurm(Step):
             self._notes.append("these nodes have no cgroup file system: jobs are tracked by parent pid "
                                "(proctrack/linuxproc, task/none); a real board uses proctrack/cgroup and "
                                "task/cgroup,task/affinity")
-        ways = dict.fromkeys(self.cluster[n].platform.services_note(DAEMONS) for n in self.names)
+        if self.accounting:
+            self._notes.append(f"accounting: slurmdbd and MariaDB on {self.primary}; the database password is "
+                               f"{'kept from' if self._new_password is None else 'generated into'} {DBD_CONF} "
+                               "(mode 600, owner slurm) and never shown")
+        daemons = DAEMONS.replace(" and slurmd", ", slurmd, MariaDB and slurmdbd") if self.accounting else DAEMONS
+        ways = dict.fromkeys(self.cluster[n].platform.services_note(daemons) for n in self.names)
         self._notes += [note for note in ways if note]
         self.key = self._cluster_key(states[self.primary]["key"])
 
@@ -225,11 +251,40 @@ class Slurm(Step):
                 act(FileChange(path, None if old is None else old.encode(), new.encode(), mode=0o644,
                                why="the same file on every node"))
         self._daemon(plan, node, rt, "munged", changed=key_changed, phase=0)
+        if name == self.primary and self.accounting:
+            self._accounting(plan, node, s, rt)
         if name == self.primary:
             self._daemon(plan, node, rt, "slurmctld", changed=conf_changed, phase=0)
         if name in self.compute:
             self._daemon(plan, node, rt, "slurmd", changed=conf_changed or key_changed, phase=1)
         return plan
+
+    def _accounting(self, plan: NodePlan, node, s: dict, rt: dict) -> None:
+        """On the primary: MariaDB, the database and its user, slurmdbd.conf (secret), slurmdbd; then the
+        cluster registered, before slurmctld (re)starts to report to it."""
+        act = plan.actions.append
+        for package, program in (("mariadb-server", "mariadbd"), ("slurmdbd", "slurmdbd")):
+            plan.actions += wanted(node.platform.have_package(
+                package, installed=node.platform.live(lambda p=program: p in rt["have"], otherwise=True),
+                why=f"{package} from Debian (accounting)"))
+        old = s.get("dbd")
+        dbd_changed = old != self.dbd
+        if dbd_changed:
+            act(FileChange(DBD_CONF, None if old is None else old.encode(), self.dbd.encode(), mode=0o600,
+                           secret=True, why="slurmdbd's file: it holds the database password"))
+        if dbd_changed or rt.get("dbdowner") != "slurm 600":
+            act(Command(f"chown slurm:slurm {DBD_CONF} && chmod 600 {DBD_CONF}",
+                        "only slurmdbd (user slurm) may read the password"))
+        self._daemon(plan, node, rt, "mariadb", changed=False, phase=0)
+        first = dbd_changed or node.platform.live(lambda: "slurmdbd" not in rt["run"], otherwise=False)
+        if first:
+            act(Command("mariadb -u root", "the accounting database and its user (the password goes on stdin, "
+                        "never on a command line)", stdin=grant_sql(self.password)))
+        self._daemon(plan, node, rt, "slurmdbd", changed=dbd_changed, phase=0)
+        cluster = self.cluster.inventory.name.lower()
+        if first:
+            act(Command(f"sacctmgr -n list cluster format=cluster | grep -qx ' *{cluster} *' || "
+                        f"sacctmgr -i add cluster {cluster}", "the cluster, known to the accounting database"))
 
     def _daemon(self, plan: NodePlan, node, rt: dict, daemon: str, *, changed: bool, phase: int) -> None:
         wants = node.platform.start_service(SERVICES[daemon], running=daemon in rt["run"],
@@ -243,6 +298,9 @@ class Slurm(Step):
     def verify_node(self, node) -> str | None:
         self.must(node, "munge -n </dev/null | unmunge >/dev/null", field="munged",
                   failing="munge cannot encode and decode here")
+        if node.name == self.primary and self.accounting:
+            self.must(node, "sacct -n -X -S now-1minutes >/dev/null", field="slurmdbd",
+                      failing="sacct cannot read the accounting database")
         if node.name not in self.compute:
             return "munged answers"
         script = (f"for i in $(seq 100); do s=$(sinfo -h -N -n {node.name} -o %T 2>/dev/null | head -n1); "
@@ -266,18 +324,18 @@ def unseen() -> dict:
     """What stands for a node whose changes are simulated (nothing live is read there): a board with Slurm's
     programs, cgroups and the key's right owner, but no daemon running, and this machine's CPUs and memory."""
     return {"have": {"slurmd", "slurmctld", "munged", "scontrol"}, "flags": {"cgroups"}, "run": set(),
-            "enabled": set(), "keyowner": "munge 400", "hw": "", "counted": this_machine(), "plugins": set()}
+            "enabled": set(), "keyowner": "munge 400", "dbdowner": "slurm 600", "hw": "", "counted": this_machine(), "plugins": set()}
 
 
 def _runtime(text: str, *, node: str) -> dict:
-    rt: dict = {"have": set(), "flags": set(), "run": set(), "enabled": set(), "keyowner": "", "hw": "",
+    rt: dict = {"have": set(), "flags": set(), "run": set(), "enabled": set(), "keyowner": "", "dbdowner": "", "hw": "",
                 "counted": Hardware(cpus=1, memory=1024, source="nproc and /proc/meminfo"), "plugins": set()}
     for line in text.splitlines():
         word, _, rest = line.partition(" ")
         if word in ("have", "flag", "run", "enabled"):
             rt[{"flag": "flags"}.get(word, word)].add(rest.strip())
-        elif word == "keyowner":
-            rt["keyowner"] = rest.strip()
+        elif word in ("keyowner", "dbdowner"):
+            rt[word] = rest.strip()
         elif word == "hw":
             rt["hw"] = rest.strip()
         elif word == "nproc":

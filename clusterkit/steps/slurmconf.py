@@ -30,6 +30,12 @@ from .base import StepError
 
 CONF = "/etc/slurm/slurm.conf"
 CGROUP_CONF = "/etc/slurm/cgroup.conf"
+#: slurmdbd's file on the primary: it holds the database password, so mode 600, owner slurm (slurmdbd refuses
+#: it otherwise).
+DBD_CONF = "/etc/slurm/slurmdbd.conf"
+#: The accounting database and its user in MariaDB on the primary.
+DB_NAME, DB_USER = "slurm_acct_db", "slurm"
+PASSWORD = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 KEY = "/etc/munge/munge.key"
 #: Debian's fixed UID (and GID) of the ``slurm`` account, made by the package (its preinst).
 SLURM_UID = 64030
@@ -109,9 +115,10 @@ def check_partitions(partitions, *, nodes: list[str], all_nodes: list[str], wher
 
 def slurm_conf(*, cluster_name: str, controller: str, controller_address: str | None,
                nodes: dict[str, tuple[str | None, Hardware]], partitions: dict[str, list[str]],
-               cgroups: bool, slurmd_timeout: int = SLURMD_TIMEOUT) -> str:
+               cgroups: bool, slurmd_timeout: int = SLURMD_TIMEOUT, accounting: bool = False) -> str:
     """The cluster's slurm.conf. ``cgroups``: every node has a cgroup file system (real boards); without it
-    (lab nodes) processes are tracked by their parent pids and jobs are not confined."""
+    (lab nodes) processes are tracked by their parent pids and jobs are not confined. ``accounting``: every job
+    is recorded by slurmdbd on the controller (``sacct``), with its memory and CPU use sampled."""
     ctl = f"{controller}({controller_address})" if controller_address else controller
     if cgroups:
         track = ("# Jobs live in cgroups: every process of a job is found and ended, and a job keeps to its cores.\n"
@@ -140,8 +147,13 @@ def slurm_conf(*, cluster_name: str, controller: str, controller_address: str | 
         "SchedulerType=sched/backfill",
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_Core",
-        "AccountingStorageType=accounting_storage/none",
-        "JobAcctGatherType=jobacct_gather/none",
+        *(["# Every job is recorded by slurmdbd on the controller (sacct); its memory and CPU use sampled each 2 s.",
+           "AccountingStorageType=accounting_storage/slurmdbd",
+           f"AccountingStorageHost={controller}",
+           "JobAcctGatherType=jobacct_gather/linux",
+           "JobAcctGatherFrequency=task=2"] if accounting else
+          ["AccountingStorageType=accounting_storage/none",
+           "JobAcctGatherType=jobacct_gather/none"]),
         f"# A node silent for {slurmd_timeout} s is DOWN; it comes back by itself once its slurmd registers again.",
         f"SlurmdTimeout={slurmd_timeout}",
         "ReturnToService=2",
@@ -156,6 +168,44 @@ def slurm_conf(*, cluster_name: str, controller: str, controller_address: str | 
         default = " Default=YES" if i == 0 else ""
         lines.append(f"PartitionName={name} Nodes={NodeSet.fromlist(members)}{default} MaxTime=INFINITE State=UP")
     return "\n".join(lines) + "\n"
+
+
+def slurmdbd_conf(*, host: str, password: str) -> str:
+    """slurmdbd.conf for the primary: slurmdbd there, MariaDB on the same node (its socket), the database
+    password (generated, never shown: the file is mode 600 and plans call it secret)."""
+    if not isinstance(password, str) or not PASSWORD.match(password):
+        raise StepError("the database password must be 16 to 128 letters, digits, '_' or '-'", node=host,
+                        field="StoragePass")
+    return "\n".join([
+        "# slurmdbd on a clusterkit cluster, written by the slurm step (accounting=True). Mode 600: it holds",
+        "# the database password.",
+        "AuthType=auth/munge",
+        f"DbdHost={host}",
+        "SlurmUser=slurm",
+        "PidFile=/run/slurmdbd.pid",
+        "LogFile=/var/log/slurm/slurmdbd.log",
+        "StorageType=accounting_storage/mysql",
+        "StorageHost=localhost",
+        f"StorageLoc={DB_NAME}",
+        f"StorageUser={DB_USER}",
+        f"StoragePass={password}",
+    ]) + "\n"
+
+
+def dbd_password(text: str | None) -> str | None:
+    """The database password an existing slurmdbd.conf holds (None: no file, or none in it)."""
+    for _no, key, value, _rest in settings(text or ""):
+        if key == "StoragePass" and PASSWORD.match(value):
+            return value
+    return None
+
+
+def grant_sql(password: str) -> str:
+    """What MariaDB's root runs (on its stdin, never on a command line): the database and its one user."""
+    return (f"CREATE DATABASE IF NOT EXISTS {DB_NAME};\n"
+            f"CREATE USER IF NOT EXISTS '{DB_USER}'@'localhost' IDENTIFIED BY '{password}';\n"
+            f"ALTER USER '{DB_USER}'@'localhost' IDENTIFIED BY '{password}';\n"
+            f"GRANT ALL ON {DB_NAME}.* TO '{DB_USER}'@'localhost';\n")
 
 
 def cgroup_conf(*, cgroups: bool) -> str:

@@ -50,3 +50,23 @@ def test_a_bind_that_fails_while_the_primary_runs_on_is_reported(monkeypatch):
     problems, said = boot(monkeypatch, primaries=[OLD_PRIMARY], binds=[1])
     assert problems == 1
     assert said == ["could not mount 10.0.0.1:/srv/shared at /home/shared: no such file"], said
+
+
+def test_a_workers_own_home_is_not_taken_for_the_primarys(monkeypatch):
+    """A lab node's /home is a mount of its own from the start: only the primary's folder on top counts."""
+    tables = {WORKER_INIT: {"/home": ("0:31", "/labs/x/nodes/x1/home")},
+              OLD_PRIMARY: {"/home": ("0:31", "/labs/x/nodes/x0/home")}}
+    monkeypatch.setattr(bootmounts, "top_mount", lambda init, path: tables[init].get(path))
+    assert not bootmounts.bound_from(WORKER_INIT, "/home", OLD_PRIMARY, "/home")
+    tables[WORKER_INIT]["/home"] = ("0:31", "/labs/x/nodes/x0/home")    # the bind, on top
+    assert bootmounts.bound_from(WORKER_INIT, "/home", OLD_PRIMARY, "/home")
+    assert not bootmounts.bound_from(WORKER_INIT, "/srv/shared", OLD_PRIMARY, "/srv/shared")   # nothing there yet
+
+
+def test_top_mount_reads_the_uppermost_mount(tmp_path, monkeypatch):
+    info = tmp_path / "mountinfo"
+    info.write_text("30 20 0:31 /a /home rw - ext4 /dev/vda rw\n41 30 0:31 /b /home rw - ext4 /dev/vda rw\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda p, *a, **k: real_open(info if p == "/proc/7/mountinfo" else p, *a, **k))
+    assert bootmounts.top_mount(7, "/home") == ("0:31", "/b")
+    assert bootmounts.top_mount(7, "/srv") is None

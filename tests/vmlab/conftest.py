@@ -13,7 +13,7 @@ import pytest
 
 import clusterkit
 import clusterkit.lab
-from clusterkit import ops, workbook
+from clusterkit import ops, steps, workbook
 from clusterkit.lab.vm.check import reason
 from labnames import lab_name
 
@@ -38,6 +38,8 @@ def vmlab_name(tmp_path_factory):
         try:
             with lab.connect() as cluster:
                 workbook.reapply(cluster, *workbook.CHAIN, user="alice").save_inventory()
+            with lab.connect() as cluster:
+                assert steps.SharedHomes(cluster).apply(progress=False).ok   # notebook 04's second share
                 ops.BootTarget(cluster).apply(progress=False)
             yield name
         finally:
