@@ -153,7 +153,7 @@ if enabled munge; then
 fi
 # Accounting (notebook 11): MariaDB, then slurmdbd, before the controller that reports to it.
 if enabled mariadb; then
-    install -d -o mysql -g mysql -m 755 /run/mysqld /var/log/mysql
+    install -d -o mysql -g mysql -m 755 /run/mysqld /var/log/mysql && { [ -e /var/lib/mysql/mysql/db.frm ] || mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null; }
     setsid -f /usr/sbin/mariadbd --user=mysql --pid-file=/run/mysqld/mysqld.pid </dev/null >>/var/log/mysql/error.log 2>&1 || \\
         echo "boot: mariadb did not start"
     for i in $(seq 100); do mariadb-admin ping >/dev/null 2>&1 && break; sleep 0.1; done

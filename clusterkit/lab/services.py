@@ -32,7 +32,10 @@ class ByHand:
 BY_HAND = {
     "munge": ByHand("install -d -o munge -g munge -m 755 /run/munge", "runuser -u munge -- /usr/sbin/munged",
                     "/run/munge/munged.pid"),
-    "mariadb": ByHand("install -d -o mysql -g mysql -m 755 /run/mysqld /var/log/mysql",
+    # A node of a user-namespace lab has /var's folders but not the host's database files: its system tables are
+    # made as the package's postinst makes them on a board.
+    "mariadb": ByHand("install -d -o mysql -g mysql -m 755 /run/mysqld /var/log/mysql && { [ -e /var/lib/mysql/mysql/db.frm ] || "
+                      "mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null; }",
                       "setsid -f /usr/sbin/mariadbd --user=mysql --pid-file=/run/mysqld/mysqld.pid "
                       "</dev/null >>/var/log/mysql/error.log 2>&1", "/run/mysqld/mysqld.pid"),
     "slurmdbd": ByHand("install -d -o slurm -g slurm -m 755 /var/log/slurm", "slurmdbd", "/run/slurmdbd.pid"),
