@@ -12,9 +12,7 @@ time into the shared folder), and ``srun -N NODES`` until its first line of
 output arrives. Medians (and min, max) over ``--runs``. Then ``--jobs`` short jobs (``sbatch --wrap=true``),
 submitted one after another from the primary: submissions a second, and jobs a second from the first
 submission to the last job's end; once as notebook 10 leaves Slurm (no accounting), once with
-``accounting=True`` (notebook 11), and the difference per job. For context, SchedMD's overview of Slurm
-says it "can accept 1,000 job submissions per second and fully execute 500 simple jobs per second (depending
-upon hardware and system configuration)", on a real controller with many nodes. No asserts: figures only.
+``accounting=True`` (notebook 11), and the difference per job. No asserts: figures only.
 """
 
 from __future__ import annotations
