@@ -203,6 +203,20 @@ def _mount_points() -> list[str]:
         return [line.split()[4] for line in f]
 
 
+def end_all(find, name: str) -> None:
+    """SIGKILL the processes ``find()`` returns until it returns none (50 rounds), else raise naming lab ``name``
+    and the processes that stay."""
+    for _ in range(50):
+        left = find()
+        if not left:
+            return
+        for p in left:
+            procs.kill(p)
+        procs.wait_gone(left, timeout=0.2)
+    raise ClusterkitError(f"processes stay in lab {name}'s namespaces: {', '.join(str(p.pid) for p in find())}",
+                          field="lab")
+
+
 def teardown(name: str, *, lab, labs_dir: Path) -> None:
     """Remove lab ``name`` completely, from whatever state it is in."""
     net.check_lab_name(name)
@@ -215,16 +229,7 @@ def teardown(name: str, *, lab, labs_dir: Path) -> None:
         procs.wait_gone(supervisors + ([lab.router] if lab.router else []))
     link.release(name, labs_dir)   # a lab linked behind this one gets its own address back
     inodes = _netns_inodes(f"ck-{name}-")
-    for _ in range(50):
-        left = _processes_in(inodes)
-        if not left:
-            break
-        for p in left:
-            procs.kill(p)
-        procs.wait_gone(left, timeout=0.2)
-    else:
-        raise ClusterkitError(f"processes stay in lab {name}'s namespaces: "
-                              f"{', '.join(str(p.pid) for p in _processes_in(inodes))}", field="lab")
+    end_all(lambda: _processes_in(inodes), name)
     links = sorted(l for l in net.existing_links() if l.startswith(f"ck{name}-"))
     bridges = {f"ck{name}-c", f"ck{name}-u"}
     lines = [f"link del {l}" for l in links if l not in bridges]

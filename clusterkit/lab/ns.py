@@ -88,7 +88,7 @@ class NamespaceLab(Lab):
         out = []
         for b in self.boards.values():
             pid = node.init_pid(b.supervisor)
-            answers = pid is not None and sshd_answers(b.host, timeout=0.5)
+            answers = pid is not None and self._sshd_answers(pid, b.host)
             state = "off" if pid is None else ("running" if answers else "booting")
             spec = specs.get(b.name)
             login = (spec.user if spec is not None and spec.user else None) or IMAGE_USER
@@ -98,6 +98,10 @@ class NamespaceLab(Lab):
             out.append(NodeStatus(name=b.name, state=state, pid=pid, host=b.host, address=b.address,
                                   uid=uid, sshd=answers, login=login))
         return out
+
+    def _sshd_answers(self, pid: int, host: str) -> bool:
+        """Whether the sshd of the node whose PID 1 is ``pid`` answers at ``host`` (asked over the lab's network)."""
+        return sshd_answers(host, timeout=0.5)
 
     def login_uid(self, name: str, user: str) -> int | None:
         """``user``'s UID in node ``name``'s own ``/etc/passwd``, read from this host (None when not there)."""

@@ -41,6 +41,15 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2:].split()
 
 
+def comm(pid: int) -> str:
+    """The name of process ``pid``'s program (``/proc/PID/comm``; "" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def proc_of(pid: int) -> Proc | None:
     fields = _stat(pid)
     return Proc(pid, int(fields[19])) if fields else None

@@ -95,20 +95,13 @@ def hold(ids: userns.LabIds, *, timeout: float = 5.0) -> userns.Holder:
                         "--", "sleep", "infinity"])
     held = userns.Holder(proc)
     deadline = time.monotonic() + timeout
-    while _comm(proc.pid) != "sleep":   # unshare execs sleep once it is the namespace's root
+    while procs.comm(proc.pid) != "sleep":   # unshare execs sleep once it is the namespace's root
         if not procs.alive(proc) or time.monotonic() > deadline:
             userns.release(held)
             raise ClusterkitError("the lab's user namespace did not start (unshare --map-users)", field="userns")
         time.sleep(0.005)
     return held
 
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 class UsernsKind(NamespaceKind):

@@ -36,7 +36,6 @@ from pathlib import Path
 from ..errors import ClusterkitError
 from ..firstboot.password import hash_password
 from . import build, dhcp, net, node, procs, rootless_node, userns
-from .base import IMAGE_USER, NodeStatus
 from .ns import NamespaceLab
 from .record import Board, Record, write_inventory
 
@@ -157,25 +156,10 @@ class UserLab(NamespaceLab):
                 for n in names):
             time.sleep(0.1)
 
-    def status(self) -> list[NodeStatus]:
-        """As a root lab's, but whether sshd answers is read from the node's ``/proc/PID/net``: this process is
-        not on the lab's network (a connection attempt would go out by the host's default route)."""
-        try:
-            specs = self.inventory().nodes
-        except Exception:   # an inventory being rewritten: the image's user, as the lab made it
-            specs = {}
-        out = []
-        for b in self.boards.values():
-            pid = node.init_pid(b.supervisor)
-            answers = pid is not None and _answers(pid, b.host)
-            spec = specs.get(b.name)
-            login = (spec.user if spec is not None and spec.user else None) or IMAGE_USER
-            uid = self.login_uid(b.name, login)
-            if uid is None and login == IMAGE_USER:
-                uid = b.uid
-            out.append(NodeStatus(name=b.name, state="off" if pid is None else ("running" if answers else "booting"),
-                                  pid=pid, host=b.host, address=b.address, uid=uid, sshd=answers, login=login))
-        return out
+    def _sshd_answers(self, pid: int, host: str) -> bool:
+        """As a root lab's, but read from the node's ``/proc/PID/net``: this process is not on the lab's network
+        (a connection attempt would go out by the host's default route)."""
+        return _answers(pid, host)
 
     def describe(self) -> str:
         return "namespaces in a user namespace, no host side: `clusterkit lab enter` reaches them"
@@ -328,7 +312,7 @@ def _pin(holder: userns.Holder) -> procs.Proc:
     """A new network namespace of the lab's user namespace, held by a ``sleep`` (a node's, before its links)."""
     pin = procs.spawn(userns.enter(holder, net=False) + ["unshare", "--net", "--", "sleep", "infinity"])
     deadline = time.monotonic() + 10
-    while _comm(pin.pid) != "sleep":   # unshare execs sleep once the namespace is made
+    while procs.comm(pin.pid) != "sleep":   # unshare execs sleep once the namespace is made
         if not procs.alive(pin) or time.monotonic() > deadline:
             procs.kill(pin)
             raise ClusterkitError("a node's network namespace did not come (unshare --net)", field="lab")
@@ -350,13 +334,6 @@ def _link(holder: userns.Holder, names: net.LabNames, slot: int, nodes: list[tup
         ]
     _switch(holder, lines)
 
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def _start(node_dir: Path, bin_dir: Path, pin: procs.Proc) -> procs.Proc:
@@ -499,16 +476,7 @@ def teardown(name: str, *, lab, labs_dir: Path, holder: userns.Holder | None = N
     keep = {os.getpid()}
     if holder is not None:
         keep |= {holder.pid, *procs.descendants(holder.pid)}
-    for _ in range(50):
-        left = _sweep(info, keep=keep)
-        if not left:
-            break
-        for p in left:
-            procs.kill(p)
-        procs.wait_gone(left, timeout=0.2)
-    else:
-        raise ClusterkitError(f"processes stay in lab {name}'s namespaces: "
-                              f"{', '.join(str(p.pid) for p in _sweep(info, keep=keep))}", field="lab")
+    build.end_all(lambda: _sweep(info, keep=keep), name)
     own = holder
     try:
         if directory.exists():

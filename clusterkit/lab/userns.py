@@ -252,7 +252,7 @@ def hold(ids: LabIds, *, log=subprocess.DEVNULL, timeout: float = 5.0) -> Holder
                 raise ClusterkitError("the lab's user namespace did not start (unshare --user)", field="userns")
             time.sleep(0.005)
         write_map(proc.pid, ids)
-        while not any(_comm(child) == "sleep" for child in procs.children(proc.pid)):   # HOLD saw its map
+        while not any(procs.comm(child) == "sleep" for child in procs.children(proc.pid)):   # HOLD saw its map
             if not procs.alive(proc) or time.monotonic() > deadline:
                 raise ClusterkitError("the lab's user namespace did not take its map", field="userns")
             time.sleep(0.005)
@@ -261,13 +261,6 @@ def hold(ids: LabIds, *, log=subprocess.DEVNULL, timeout: float = 5.0) -> Holder
         raise
     return holder
 
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def _ns(pid: int) -> str | None:
