@@ -132,11 +132,12 @@ class UsernsKind(NamespaceKind):
                 rootless_node.write_scripts(bin_dir)
                 (bin_dir / "userns.json").write_text(json.dumps({"holder": holder.proc.to_dict(),
                                                                  "uids": ids.uids.text(), "gids": ids.gids.text()}))
-                rootless_node.make_image(bin_dir.parent / "image", holder=holder, base=base)
+                in_use = {(other.dir / "image").resolve() for other in new.other_labs}
+                (bin_dir.parent / "image").symlink_to(rootless_node.cached_image(holder=holder, base=base,
+                                                                                  in_use=in_use))
                 nodes = bin_dir.parent / "nodes"
-                for d in (nodes, bin_dir.parent / "image"):
-                    d.chmod(0o700)
-                    os.chown(d, *base)
+                nodes.chmod(0o700)
+                os.chown(nodes, *base)
 
             def prepare(node_dir: Path, *, uid: int, hash_: str, key: node.HostKey, image) -> None:
                 node.prepare(node_dir, uid=uid, hash_=hash_, key=key, image=image)

@@ -106,3 +106,23 @@ def test_a_reboot_inside_boots_the_node_again_in_the_namespace_and_poweroff_stay
     userns_lab.start_node(other)
     userns_lab.wait_booted([other], timeout=30)
     assert [s.state for s in userns_lab.status()] == ["running"] * 4
+
+
+def test_root_labs_share_one_image_layer_made_once_and_kept_after_down():
+    from clusterkit.lab import rootless_node
+    first, second = lab_name("tui"), lab_name("tuj")
+    a = clusterkit.lab.up(n=1, name=first)
+    try:
+        image = (a.dir / "image").resolve()
+        assert image.parent == rootless_node.IMAGE_CACHE and (image / "etc" / "sudoers").is_file()
+        st = os.stat(image)
+        assert (st.st_mode & 0o777) == 0o700 and st.st_uid != 0   # the range's root's, nobody else's
+        b = clusterkit.lab.up(n=1, name=second)
+        try:
+            assert (b.dir / "image").resolve() == image and os.stat(image).st_ino == st.st_ino   # not made again
+            assert b.exec(f"{second}0", "id -u; test -u /usr/bin/sudo && echo setuid").stdout.split() == ["0", "setuid"]
+        finally:
+            clusterkit.lab.down(name=second)
+    finally:
+        clusterkit.lab.down(name=first)
+    assert not a.dir.exists() and (image / "etc" / "sudoers").is_file()   # the cache outlives its labs

@@ -72,3 +72,26 @@ def test_a_map_of_more_than_one_range_is_held_the_general_way(monkeypatch):
     held = []
     monkeypatch.setattr(userns, "hold", lambda got: held.append(got) or "general")
     assert rootless.hold(ids) == "general" and held == [ids]
+
+
+def test_the_image_key_follows_etc_and_the_packages_but_not_what_var_holds(tmp_path):
+    from clusterkit.lab import rootless_node
+    for d in ("etc/ssh", "var/log", "var/lib/dpkg"):
+        (tmp_path / d).mkdir(parents=True)
+    (tmp_path / "etc/hostname").write_text("a\n")
+    (tmp_path / "var/lib/dpkg/status").write_text("Package: x\n")
+    key = rootless_node.image_key((100000, 100000), root=tmp_path)
+    assert rootless_node.image_key((100000, 100000), root=tmp_path) == key
+    (tmp_path / "var/log/syslog").write_text("a line\n")          # a file in /var: not in the image
+    assert rootless_node.image_key((100000, 100000), root=tmp_path) == key
+    assert rootless_node.image_key((200000, 200000), root=tmp_path) != key   # another range owns it
+    (tmp_path / "var/lib/new-service").mkdir()                     # a folder a service made: not a package
+    assert rootless_node.image_key((100000, 100000), root=tmp_path) == key
+    (tmp_path / "etc/ssh/sshd_config").write_text("Port 22\n")     # a new file in /etc
+    key2 = rootless_node.image_key((100000, 100000), root=tmp_path)
+    assert key2 != key
+    (tmp_path / "etc/hostname").write_text("bb\n")                 # /etc's contents
+    key3 = rootless_node.image_key((100000, 100000), root=tmp_path)
+    assert key3 != key2
+    (tmp_path / "var/lib/dpkg/status").write_text("Package: x\nPackage: y\n")   # a package installed
+    assert rootless_node.image_key((100000, 100000), root=tmp_path) != key3
