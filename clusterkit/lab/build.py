@@ -45,6 +45,8 @@ class NodeWay:
     netns: Callable[[str], list[str]]
     #: Boots a node (``node.start``'s signature); returns its supervisor.
     start: Callable[..., procs.Proc]
+    #: What the venue router's dnsmasq runs under in its namespace (which ``netns`` makes too); nothing: host root.
+    router: tuple[str, ...] = ()
 
 
 HOST_WAY = NodeWay(write_scripts=node.write_scripts, prepare=node.prepare,
@@ -113,7 +115,7 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
         lines.append(f"link set {bridge} up")
     lines += [f"addr add {workbook_cluster}/{cluster.prefixlen} dev {names.cluster_bridge}",
               f"addr add {workbook_uplink}/{uplink.prefixlen} dev {names.uplink_bridge}"]
-    lines += dhcp.router_links(names)
+    lines += dhcp.router_links(names, netns=way.netns)
     for b in boards:
         ns = names.node_ns(b.name)
         lines += way.netns(ns) + [
@@ -125,7 +127,8 @@ def _make(directory: Path, *, names: net.LabNames, name: str, count: int, cluste
             f"link set {names.wifi_veth(b.index)} master {names.uplink_bridge} up",
         ]
     _links(names, lines, count)
-    router = dhcp.start_router(names=names, uplink=uplink, reservations=reservations, state=directory)
+    router = dhcp.start_router(names=names, uplink=uplink, reservations=reservations, state=directory,
+                               enter=list(way.router))
     boards = [Board(**{**b.__dict__, "supervisor": way.start(
         ns=names.node_ns(b.name), node_dir=directory / "nodes" / b.name, bin_dir=bin_dir)}) for b in boards]
     Record(name, slot, str(cluster), str(uplink), router, {b.name: b for b in boards}, kind=kind).save(directory)

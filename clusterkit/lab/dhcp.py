@@ -18,28 +18,30 @@ from .net import ROUTER_HOST, LabNames, ip, uplink_address
 DOMAIN = "venue.lan"
 
 
-def router_links(names: LabNames) -> list[str]:
-    """``ip -batch`` lines that make the router's namespace and its one link."""
+def router_links(names: LabNames, *, netns=lambda ns: [f"netns add {ns}"]) -> list[str]:
+    """``ip -batch`` lines that make the router's namespace and its one link (``netns``: the lines that make a
+    named network namespace, or make it and return none, as a kind of lab's nodes get theirs)."""
     return [
-        f"netns add {names.router_ns}",
+        *netns(names.router_ns),
         f"link add {names.router_veth} type veth peer name eth0 netns {names.router_ns}",
         f"link set {names.router_veth} master {names.uplink_bridge} up",
     ]
 
 
 def start_router(*, names: LabNames, uplink: ipaddress.IPv4Network, reservations: dict[str, str],
-                 state: Path, ns: str | None = None, interface: str = "eth0") -> procs.Proc:
+                 state: Path, ns: str | None = None, interface: str = "eth0", enter: list[str] = ()) -> procs.Proc:
     """Address the router's link and start dnsmasq there; returns its process.
 
     ``ns`` and ``interface``: where it serves (default: its own namespace's ``eth0``; the VM lab's router
-    serves on the venue bridge inside the VM lab's namespace)."""
+    serves on the venue bridge inside the VM lab's namespace). ``enter``: what dnsmasq runs under once in that
+    namespace (a lab in a user namespace runs it as the namespace's root, not the host's)."""
     addr = uplink_address(uplink, ROUTER_HOST)
     ns = ns or names.router_ns
     ip("-n", ns, "addr", "add", f"{addr}/{uplink.prefixlen}", "dev", interface)
     ip("-n", ns, "link", "set", "lo", "up")
     ip("-n", ns, "link", "set", interface, "up")
-    command = ["ip", "netns", "exec", ns] + dnsmasq(uplink=uplink, reservations=reservations, state=state,
-                                                    interface=interface)
+    command = ["ip", "netns", "exec", ns, *enter] + dnsmasq(uplink=uplink, reservations=reservations, state=state,
+                                                              interface=interface)
     with open(state / "router.log", "ab") as log:
         return procs.spawn(command, log=log)
 
@@ -54,7 +56,7 @@ def dnsmasq(*, uplink: ipaddress.IPv4Network, reservations: dict[str, str], stat
     return [
         "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
         "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", f"--interface={interface}",
-        "--except-interface=lo", "--user=root", "--group=root", f"--pid-file={state / 'dnsmasq.pid'}",
+        "--except-interface=lo", "--user=root", "--group=root", "--pid-file=",   # none: the lab keeps its Proc
         f"--dhcp-leasefile={state / 'dnsmasq.leases'}", f"--dhcp-hostsfile={hosts}",
         f"--dhcp-range={first},{last},{uplink.netmask},12h", "--dhcp-authoritative", "--no-ping",
         f"--dhcp-option=option:router,{addr}", f"--dhcp-option=option:dns-server,{addr}",

@@ -138,6 +138,9 @@ class UsernsKind(NamespaceKind):
                 nodes = bin_dir.parent / "nodes"
                 nodes.chmod(0o700)
                 os.chown(nodes, *base)
+                leases = bin_dir.parent / "dnsmasq.leases"   # the router's, which runs as the range's root
+                leases.touch(mode=0o644)
+                os.chown(leases, *base)
 
             def prepare(node_dir: Path, *, uid: int, hash_: str, key: node.HostKey, image) -> None:
                 node.prepare(node_dir, uid=uid, hash_=hash_, key=key, image=image)
@@ -147,7 +150,8 @@ class UsernsKind(NamespaceKind):
                 write_scripts=write_scripts, prepare=prepare,
                 netns=lambda ns: rootless_node.make_netns(ns, holder=holder) or [],
                 start=lambda *, ns, node_dir, bin_dir: rootless_node.start(ns=ns, node_dir=node_dir,
-                                                                          bin_dir=bin_dir, holder=holder))
+                                                                          bin_dir=bin_dir, holder=holder),
+                router=("nsenter", f"--user=/proc/{holder.pid}/ns/user", "--"))
             build.build(name=new.name, count=new.count, network=new.network, image=new.image,
                         labs_dir=new.labs_dir, password=new.password, other_labs=new.other_labs, kind=self.name,
                         way=way)

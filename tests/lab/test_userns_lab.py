@@ -67,6 +67,10 @@ def test_up_in_a_user_namespace_then_down_leaves_nothing():
         # Every process in the lab's user namespace, its holder too, is a host uid of the range.
         assert len(inside) > 4 * 3 and {p for p in inside if not base <= host_uid(p) < base + userns.SIZE} == set()
         assert host_uid(holder.pid) == base and procs.children(holder.pid) == []
+        # The venue router (dnsmasq) too: in the lab's user namespace, as its root, in a network namespace it owns.
+        assert lab.router.pid in inside and host_uid(lab.router.pid) == base
+        router_net = os.stat(f"/proc/{lab.router.pid}/ns/net").st_ino
+        assert router_net != os.stat("/proc/self/ns/net").st_ino
     finally:
         clusterkit.lab.down(name=name)
     assert pids_in_user_namespace(inode) == []               # no process: so no namespace and no map either
