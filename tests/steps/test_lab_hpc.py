@@ -8,6 +8,7 @@ in ``~`` on the primary, and read every output file there.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -134,12 +135,14 @@ def test_episodes_13_14_15_17_18_as_the_lesson_writes_them(lab, typed):
     # Episode 17: amdahl through srun on 1 task, and through sbatch (mpiexec) on 4 tasks across the nodes.
     one = typed("module load amdahl && srun -n 1 amdahl -w 2 -e")
     assert "on 1 processor" in one and "Total execution time" in one
-    four = _submit(typed, "parallel-job.sh", lesson.AMDAHL.format(tasks=4, work=2))
+    # (without -t, each rank says where it runs, as in the lesson's output)
+    four = _submit(typed, "parallel-job.sh", lesson.AMDAHL.format(tasks=4, work=2).replace(" -t\n", "\n"))
     assert _state(typed, four) == "COMPLETED"
     out = typed(f"cat slurm-{four}.out")
-    assert '"nproc": 4' in out.replace("'", '"') or "4" in out
-    nodes = typed(f"sacct -n -X -P -j {four} -o NodeList").strip()
-    assert nodes and nodes not in NODES, f"4 tasks on one node only: {nodes}"
+    ranks = re.findall(r"I am process (\d) of 4 on (\S+?)\.", out)
+    placed = typed(f"sacct -n -X -P -j {four} -o NNodes,NCPUS,NodeList").strip()
+    assert {r for r, _ in ranks} == {"0", "1", "2", "3"}, out
+    assert len({host for _, host in ranks}) >= 2, f"4 tasks on one node only: {ranks}; sacct: {placed}"
     # A script that fails.
     typo = _submit(typed, "typo.sh", lesson.FAILS)
     assert _state(typed, typo) == "FAILED"
