@@ -220,16 +220,21 @@ def end_all(find, name: str) -> None:
                           field="lab")
 
 
+def stop_nodes(lab) -> None:
+    """Pull every node's plug and stop the lab's router; return once they are gone."""
+    supervisors = [b.supervisor for b in lab.boards.values() if b.supervisor]
+    for sup in supervisors:
+        node.stop(sup)
+    if lab.router:
+        procs.kill(lab.router)
+    procs.wait_gone(supervisors + ([lab.router] if lab.router else []))
+
+
 def teardown(name: str, *, lab, labs_dir: Path) -> None:
     """Remove lab ``name`` completely, from whatever state it is in."""
     net.check_lab_name(name)
     if lab is not None:
-        supervisors = [b.supervisor for b in lab.boards.values() if b.supervisor]
-        for sup in supervisors:
-            node.stop(sup)
-        if lab.router:
-            procs.kill(lab.router)
-        procs.wait_gone(supervisors + ([lab.router] if lab.router else []))
+        stop_nodes(lab)
     link.release(name, labs_dir)   # a lab linked behind this one gets its own address back
     inodes = _netns_inodes(f"ck-{name}-")
     end_all(lambda: _processes_in(inodes), name)

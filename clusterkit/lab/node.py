@@ -42,18 +42,18 @@ WANTS = "/etc/systemd/system/multi-user.target.wants"
 #: Exit codes of a node's PID 1 that the supervisor understands.
 EXIT_POWEROFF, EXIT_REBOOT = 100, 101
 
-#: The supervisor, run as ``ip netns exec NS sh supervise.sh NODE_DIR BIN_DIR``.
-SUPERVISE = """\
-# Runs one lab node; boots it again after a reboot inside it, ends after a poweroff.
-S="$1"; L="$2"
-while :; do
+def supervise(pid1: str, *, what: str = "one lab node", args: str = 'S="$1"; L="$2"', before: str = "") -> str:
+    """A node's supervisor script: ``before`` once, then boots the node (``pid1``: the command that starts its
+    PID 1, with what puts it in the node's namespaces) again after a reboot inside it, and ends after a poweroff.
+    Each kind of namespace lab differs only in ``pid1`` (and its arguments)."""
+    return f"""\
+# Runs {what}; boots it again after a reboot inside it, ends after a poweroff.
+{args}
+{before}while :; do
     # Beside each boot, from the host: the worker's NFS mount from its fstab line (bootmounts.py).
     "$L/python" "$L/bootmounts.py" "$S" "$$" &
     mounts=$!
-    # No process of the node may set the host's clock or load kernel modules.
-    setpriv --bounding-set -sys_time,-sys_module,-sys_rawio,-wake_alarm -- \\
-    unshare --mount --uts --ipc --pid --fork --kill-child --mount-proc --propagation private \\
-        /bin/sh "$L/boot.sh" "$S" "$L"
+    {pid1}
     rc=$?
     kill "$mounts" 2>/dev/null; wait "$mounts" 2>/dev/null
     echo "$rc" > "$S/last-exit"
@@ -61,6 +61,13 @@ while :; do
     [ "$rc" -eq 101 ] || [ "$rc" -eq 129 ] || exit "$rc"
 done
 """
+
+
+#: The supervisor, run as ``ip netns exec NS sh supervise.sh NODE_DIR BIN_DIR``. No process of the node may set
+#: the host's clock or load kernel modules (its bounding set).
+SUPERVISE = supervise('''setpriv --bounding-set -sys_time,-sys_module,-sys_rawio,-wake_alarm -- \\
+    unshare --mount --uts --ipc --pid --fork --kill-child --mount-proc --propagation private \\
+        /bin/sh "$L/boot.sh" "$S" "$L"''')
 
 #: PID 1 of a lab node (its argv says clusterkit, which the power commands check).
 BOOT = """\

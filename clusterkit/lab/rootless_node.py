@@ -23,21 +23,10 @@ from ..errors import ClusterkitError
 from . import node, procs, userns
 
 #: The supervisor: as today's, but the node is entered as root of the lab's user namespace (``$3``).
-SUPERVISE = """\
-# Runs one lab node in the lab's user namespace; boots it again after a reboot inside it.
-S="$1"; L="$2"; U="$3"
-while :; do
-    "$L/python" "$L/bootmounts.py" "$S" "$$" &
-    mounts=$!
-    nsenter --user="$U" -- \\
+SUPERVISE = node.supervise('''nsenter --user="$U" -- \\
     unshare --mount --uts --ipc --pid --cgroup --fork --kill-child --mount-proc --propagation private \\
-        /bin/sh "$L/boot-userns.sh" "$S" "$L"
-    rc=$?
-    kill "$mounts" 2>/dev/null; wait "$mounts" 2>/dev/null
-    echo "$rc" > "$S/last-exit"
-    [ "$rc" -eq 101 ] || [ "$rc" -eq 129 ] || exit "$rc"
-done
-"""
+        /bin/sh "$L/boot-userns.sh" "$S" "$L"''', what="one lab node in the lab's user namespace",
+                           args='S="$1"; L="$2"; U="$3"')
 
 #: PID 1 of a node: build the node's own root, pivot into it, then the network and services as today's.
 BOOT = """\

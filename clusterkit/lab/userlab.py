@@ -44,25 +44,16 @@ HOLDER_FILE = "bin/userns.json"
 
 #: A node's supervisor: root of the lab's user namespace in the node's network namespace (:func:`_pin`), it
 #: waits for the node's links, then boots the node as the userns kind's does.
-SUPERVISE = """\
-# Runs one node of a normal user's lab (root of the lab's user namespace, in the node's network namespace).
-S="$1"; L="$2"
+SUPERVISE = node.supervise('''unshare --mount --uts --ipc --pid --cgroup --fork --kill-child --mount-proc \\
+        --propagation private /bin/sh "$L/boot-userns.sh" "$S" "$L"''',
+                           what="one node of a normal user's lab (root of the lab's user namespace, in the node's "
+                                "network namespace)", before="""\
 i=0
 until ip link show eth0 >/dev/null 2>&1 && ip link show wlan0 >/dev/null 2>&1; do
     i=$((i + 1)); [ "$i" -le 1000 ] || { echo "boot: the node's links did not come"; exit 1; }
     sleep 0.01
 done
-while :; do
-    "$L/python" "$L/bootmounts.py" "$S" "$$" &
-    mounts=$!
-    unshare --mount --uts --ipc --pid --cgroup --fork --kill-child --mount-proc --propagation private \\
-        /bin/sh "$L/boot-userns.sh" "$S" "$L"
-    rc=$?
-    kill "$mounts" 2>/dev/null; wait "$mounts" 2>/dev/null
-    echo "$rc" > "$S/last-exit"
-    [ "$rc" -eq 101 ] || [ "$rc" -eq 129 ] || exit "$rc"
-done
-"""
+""")
 
 
 def is_user_lab(directory: Path) -> bool:
@@ -467,12 +458,7 @@ def teardown(name: str, *, lab, labs_dir: Path, holder: userns.Holder | None = N
     if holder is not None and not info:
         info = {"userns": _ns(holder.pid, "user"), "netns": _ns(holder.pid, "net")}
     if lab is not None:
-        sups = [b.supervisor for b in lab.boards.values() if b.supervisor]
-        for sup in sups:
-            node.stop(sup)
-        if lab.router:
-            procs.kill(lab.router)
-        procs.wait_gone(sups + ([lab.router] if lab.router else []))
+        build.stop_nodes(lab)
     keep = {os.getpid()}
     if holder is not None:
         keep |= {holder.pid, *procs.descendants(holder.pid)}
