@@ -110,6 +110,13 @@ class CpuSeries(Panel):
             if sample is not None:
                 taken.append(float(sample.time))
         row["time"] = [1000.0 * (max(taken) if taken else time.time())]
+        times = self.source.data["time"]
+        if len(times) and row["time"][0] <= times[-1]:
+            # A node's new sample is older than the newest one drawn: the last row (that moment) takes its value,
+            # so the series never holds two points at one time.
+            last = len(times) - 1
+            self.source.patch({n: [(last, row[n][0])] for n in self.nodes})
+            return True
         now = time.monotonic()
         if self.resync is not None and now - self.last_sync >= self.resync:
             self.last_sync = now

@@ -107,6 +107,23 @@ def test_an_update_that_changes_nothing_sends_nothing():
     assert list(series.source.data["a"]) == [5.0, 6.0, 7.0, 8.0, 9.0]
 
 
+def test_a_sample_older_than_the_newest_drawn_changes_that_moment_instead_of_adding_one():
+    """A row's time is its newest sample's: when only a node whose sample is older changes, the series keeps one
+    point a moment (the chart test once saw the series grow with its last time unchanged)."""
+    nodes = ["a", "b"]
+    series = CpuSeries(nodes, points=5)
+    t = time.time()
+    first = {"a": NodeState("a", sample=Sample("a", 1, t, cpu=10.0, leds=[]), alive=True, seq=1),
+             "b": NodeState("b", sample=Sample("b", 1, t + 1, cpu=20.0, leds=[]), alive=True, seq=1)}
+    assert series.update(first)
+    later_a = {**first, "a": NodeState("a", sample=Sample("a", 2, t + 0.5, cpu=30.0, leds=[]), alive=True, seq=2)}
+    assert series.update(later_a)
+    assert list(series.source.data["time"]) == [1000.0 * (t + 1)] and list(series.source.data["a"]) == [30.0]
+    newer = {**later_a, "b": NodeState("b", sample=Sample("b", 2, t + 2, cpu=5.0, leds=[]), alive=True, seq=2)}
+    assert series.update(newer)
+    assert list(series.source.data["time"]) == [1000.0 * (t + 1), 1000.0 * (t + 2)]
+
+
 def test_watched_processes_count_for_their_node(dash):
     """A process started without the node's environment counts once the dashboard is told its pid."""
     import subprocess
